@@ -1,0 +1,44 @@
+# Kutip: `make run` and `make test` are the two commands a newcomer needs.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+KUTIP  := $(VENV)/bin/kutip
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test test-fast index bench eval clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# torch first, pinned to the CPU build: any other spec pulls a multi-GB CUDA build.
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Set up, build the index if needed, then start the Telegram bot (or the local chat without a token).
+run: $(STAMP)
+	$(KUTIP) index
+	$(KUTIP) run
+
+## Unit tests with fakes, then end-to-end tests with the real embedded models.
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not e2e"
+
+index: $(STAMP)
+	$(KUTIP) index
+
+## Speed and memory on the seed article; prints a table and saves JSON under bench/results/.
+bench: $(STAMP)
+	$(PY) -m bot.eval.bench
+
+eval: $(STAMP)
+	$(KUTIP) eval --bench ../shared/bench/xquad-en --split dev --retrieval-only
+	$(KUTIP) eval --bench ../shared/bench/facqa-id --split dev --retrieval-only
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,1 @@
+"""Kutip: answers about one article, each quoting its verbatim source sentence."""

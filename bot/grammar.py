@@ -1,0 +1,33 @@
+"""GBNF grammars that make the model's reply parseable and its ids come only from those offered."""
+
+from __future__ import annotations
+
+import json
+
+# One line of prose with no quote, backslash or control character, so the JSON always parses.
+_TEXT_RULES = 'text ::= char{1,240}\nchar ::= [^"\\\\\\x00-\\x1f]\nws ::= " "?\n'
+
+
+def _literal(value: str) -> str:
+    """A GBNF string literal that matches json.dumps(value) exactly."""
+    return json.dumps(json.dumps(value))
+
+
+def answer_grammar(candidate_ids: list[str], max_citations: int = 3) -> str:
+    """{"ids": [...], "answer": "..."}: ids before the answer, so the model looks before it speaks."""
+    ids = " | ".join(_literal(i) for i in candidate_ids) or '"\\"\\""'
+    more = max(0, max_citations - 1)
+    return (
+        'root ::= "{\\"ids\\": [" ids "], \\"answer\\": \\"" text "\\"}"\n'
+        f'ids ::= "" | id ("," ws id){{0,{more}}}\n'
+        f"id ::= {ids}\n" + _TEXT_RULES
+    )
+
+
+def summary_grammar(bullet_ids: list[str]) -> str:
+    """A JSON list with exactly one {"id", "text"} object per chosen sentence, in order."""
+    bullets = ' "," ws '.join(f"b{n}" for n in range(len(bullet_ids)))
+    rules = [f'root ::= "[" {bullets} "]"']
+    for n, sentence_id in enumerate(bullet_ids):
+        rules.append(f'b{n} ::= "{{\\"id\\": " {_literal(sentence_id)} ", \\"text\\": \\"" text "\\"}}"')
+    return "\n".join(rules) + "\n" + _TEXT_RULES

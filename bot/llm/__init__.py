@@ -1,0 +1,1 @@
+"""Local GGUF models: where they come from and how they generate."""

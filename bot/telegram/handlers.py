@@ -1,0 +1,357 @@
+"""Telegram handlers: decide whether a message is for Kutip, queue slow work, send the rendered reply.
+
+No answering logic lives here: the core answers, render.py formats, desk.py schedules.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.results import Answer, Summary, Turn
+from bot.telegram import render, texts, triggers
+from bot.telegram.access import is_admin, is_allowed
+from bot.telegram.desk import Job
+from bot.telegram.send import send_html, thread_of
+from bot.telegram.state import State, state_of
+from index.errors import KutipError, QuestionError
+
+logger = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+# Only new messages: an edited question must not be answered twice.
+_NEW = filters.UpdateType.MESSAGE
+
+
+def language(update: Update) -> str:
+    """The asker's interface language, from their Telegram client setting."""
+    user = update.effective_user
+    return texts.language_of(user.language_code if user else None)
+
+
+async def reply(update: Update, context: Context, html_text: str) -> list[Message]:
+    """Reply to the update's message with short, trusted HTML."""
+    message = update.effective_message
+    return await send_html(
+        context.bot,
+        message.chat_id,
+        render.to_messages([render.Block(raw=html_text)]),
+        reply_to=message.message_id,
+        thread_id=thread_of(message),
+    )
+
+
+async def reply_blocks(update: Update, context: Context, blocks: list[render.Block]) -> list[Message]:
+    """Reply with rendered blocks, split into as many messages as needed."""
+    message = update.effective_message
+    return await send_html(
+        context.bot, message.chat_id, render.to_messages(blocks), message.message_id, thread_of(message)
+    )
+
+
+# --- access ------------------------------------------------------------------
+
+
+async def gate(update: Update, context: Context) -> None:
+    """Stop updates from chats or users outside the allowlists before any handler sees them."""
+    settings = state_of(context).settings
+    chat, user = update.effective_chat, update.effective_user
+    if is_allowed(settings, chat.id if chat else None, user.id if user else None):
+        return
+    logger.info("ignoring update %s: chat %s / user %s not allowed", update.update_id, chat and chat.id, user and user.id)
+    message = update.effective_message
+    # Say why only to someone who starts a private chat; silence everywhere else.
+    if chat and chat.type == ChatType.PRIVATE and message and (message.text or "").startswith("/start"):
+        await reply(update, context, texts.t("not_allowed", language(update)))
+    raise ApplicationHandlerStop
+
+
+# --- questions ----------------------------------------------------------------
+
+
+def _history(state: State, message: Message, bot_id: int) -> Turn | None:
+    """The earlier question and answer when `message` replies to one of our answers."""
+    if not triggers.is_reply_to(message, bot_id):
+        return None
+    return state.followups.get(message.chat_id, message.reply_to_message.message_id)
+
+
+def _admit(update: Update, context: Context) -> str | None:
+    """None if the asker may queue a job now, else the HTML to send instead (busy or rate-limited)."""
+    state = state_of(context)
+    if state.desk.full():
+        state.desk.stats.busy += 1
+        return texts.t("busy", language(update))
+    user = update.effective_user
+    if not state.rate.allow(user.id if user else update.effective_chat.id):
+        state.desk.stats.rate_limited += 1
+        return texts.t("rate_limited", language(update))
+    return None
+
+
+async def submit_question(update: Update, context: Context, question: str) -> None:
+    """Queue `question` for the model; the answer is sent, cited, when its turn comes."""
+    state = state_of(context)
+    message = update.effective_message
+    lang = language(update)
+    question = question.strip()
+    if not question:
+        await reply(update, context, texts.t("ask_usage", lang))
+        return
+    if len(question) > state.settings.max_question_chars:
+        await reply(update, context, texts.error_text(QuestionError(), lang, state.settings.max_question_chars))
+        return
+    refusal = _admit(update, context)
+    if refusal:
+        await reply(update, context, refusal)
+        return
+    history = _history(state, message, context.bot.id)
+    job = Job(
+        kind="ask",
+        chat_id=message.chat_id,
+        update=update,
+        work=lambda core: core.ask(question, history=history),
+        deliver=partial(_deliver_answer, update, context, question),
+        thread_id=thread_of(message),
+    )
+    if not state.desk.submit(job):
+        await reply(update, context, texts.t("busy", lang))
+
+
+async def _deliver_answer(update: Update, context: Context, question: str, result: Answer | KutipError) -> None:
+    state = state_of(context)
+    if isinstance(result, KutipError):
+        await reply(update, context, texts.error_text(result, language(update), state.settings.max_question_chars))
+        return
+    sent = await reply_blocks(update, context, render.answer_blocks(result))
+    # Every part of a split answer can be replied to for a follow-up.
+    state.followups.remember(update.effective_message.chat_id, [m.message_id for m in sent], Turn(question, result.text))
+
+
+async def ask_command(update: Update, context: Context) -> None:
+    """/ask <question>: answer with the quoted source sentence."""
+    await submit_question(update, context, triggers.command_argument(update.effective_message))
+
+
+async def private_text(update: Update, context: Context) -> None:
+    """In a private chat any text is a question."""
+    bot = context.bot
+    await submit_question(update, context, triggers.private_question(update.effective_message, bot.username, bot.id))
+
+
+async def group_text(update: Update, context: Context) -> None:
+    """In a group answer only replies to Kutip and messages that mention it; ignore the rest."""
+    bot = context.bot
+    question = triggers.group_question(update.effective_message, bot.username, bot.id)
+    if question is not None:
+        await submit_question(update, context, question)
+
+
+# --- article commands --------------------------------------------------------
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """/start and /help: what Kutip is, which article, how to ask."""
+    article = state_of(context).core.article
+    lang = language(update)
+    await reply(
+        update,
+        context,
+        texts.t(
+            "help",
+            lang,
+            title=article.title or texts.plain("untitled", lang),
+            url=article.source_url or texts.plain("no_url", lang),
+            bot=context.bot.username,
+        ),
+    )
+
+
+async def summary_command(update: Update, context: Context) -> None:
+    """/summary [id|en]: a cited summary, in the asker's language unless one is given."""
+    lang = language(update)
+    wanted = (context.args or [""])[0].lower()
+    summary_language = wanted if wanted in texts.LANGUAGES else lang
+    refusal = _admit(update, context)
+    if refusal:
+        await reply(update, context, refusal)
+        return
+    job = Job(
+        kind="summary",
+        chat_id=update.effective_chat.id,
+        update=update,
+        work=lambda core: core.summary(summary_language),
+        deliver=partial(_deliver_summary, update, context),
+        thread_id=thread_of(update.effective_message),
+    )
+    if not state_of(context).desk.submit(job):
+        await reply(update, context, texts.t("busy", lang))
+
+
+async def _deliver_summary(update: Update, context: Context, result: Summary | KutipError) -> None:
+    if isinstance(result, KutipError):
+        limit = state_of(context).settings.max_question_chars
+        await reply(update, context, texts.error_text(result, language(update), limit))
+        return
+    await reply_blocks(update, context, render.summary_blocks(result))
+
+
+async def source_command(update: Update, context: Context) -> None:
+    """/source <id>: the sentence in its paragraph, verbatim."""
+    lang = language(update)
+    if not context.args:
+        await reply(update, context, texts.t("source_usage", lang))
+        return
+    sentence_id = context.args[0].strip().strip("[]")
+    core = state_of(context).core
+    try:
+        # A dictionary lookup, not a model call: no need to queue it.
+        sentence, paragraph = core.source(sentence_id)
+    except KutipError:
+        await reply(update, context, texts.t("unknown_sentence", lang, id=sentence_id))
+        return
+    await reply_blocks(update, context, render.source_blocks(core.article, sentence, paragraph, lang))
+
+
+async def article_command(update: Update, context: Context) -> None:
+    """/article: title, source URL and sentence count."""
+    article = state_of(context).core.article
+    lang = language(update)
+    await reply(
+        update,
+        context,
+        texts.t(
+            "article",
+            lang,
+            title=article.title or texts.plain("untitled", lang),
+            url=article.source_url or article.origin or texts.plain("no_url", lang),
+            sentences=len(article.sentences),
+            paragraphs=article.paragraph_count,
+        ),
+    )
+
+
+# --- admin -------------------------------------------------------------------
+
+
+async def _admin_only(update: Update, context: Context) -> bool:
+    user = update.effective_user
+    if is_admin(state_of(context).settings, user.id if user else None):
+        return True
+    await reply(update, context, texts.t("admins_only", language(update)))
+    return False
+
+
+async def stats_command(update: Update, context: Context) -> None:
+    """/stats (admins): questions, refusals, latency p50/p95, queue depth."""
+    if not await _admin_only(update, context):
+        return
+    state = state_of(context)
+    desk = state.desk
+    snapshot = desk.stats.snapshot()
+    model = getattr(state.core, "model_name", "") or "?"
+    await reply(
+        update, context, texts.t("stats", language(update), depth=desk.depth, capacity=desk.capacity, model=model, **snapshot)
+    )
+
+
+async def reload_command(update: Update, context: Context) -> None:
+    """/reload (admins): re-ingest and re-index, then answer from the new core."""
+    if not await _admin_only(update, context):
+        return
+    state = state_of(context)
+    lang = language(update)
+    if state.reload is None:
+        await reply(update, context, texts.t("reload_unavailable", lang))
+        return
+    rebuild = state.reload
+
+    def swap(new_core: Any) -> None:
+        state.desk.core = new_core
+        state.followups.clear()  # earlier turns were about the old article
+
+    job = Job(
+        kind="reload",
+        chat_id=update.effective_chat.id,
+        update=update,
+        work=lambda _old_core: rebuild(),
+        deliver=partial(_deliver_reload, update, context),
+        thread_id=thread_of(update.effective_message),
+        commit=swap,
+    )
+    if not state.desk.submit(job):
+        await reply(update, context, texts.t("busy", lang))
+        return
+    await reply(update, context, texts.t("reloading", lang))
+
+
+async def _deliver_reload(update: Update, context: Context, result: Any) -> None:
+    lang = language(update)
+    if isinstance(result, KutipError):
+        await reply(update, context, texts.error_text(result, lang, state_of(context).settings.max_question_chars))
+        return
+    article = result.article
+    title = article.title or texts.plain("untitled", lang)
+    await reply(update, context, texts.t("reloaded", lang, title=title, sentences=len(article.sentences)))
+
+
+# --- everything else ---------------------------------------------------------
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """An unknown /command in a private chat: point to /help."""
+    await reply(update, context, texts.t("unknown_command", language(update)))
+
+
+async def non_text(update: Update, context: Context) -> None:
+    """A photo, sticker, voice... in a private chat: a one-line hint."""
+    await reply(update, context, texts.t("non_text", language(update)))
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log any unexpected error with its traceback, tell the user, and keep the bot running."""
+    where = f"update {update.update_id}" if isinstance(update, Update) else "outside an update"
+    logger.error("unexpected error %s", where, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_message is None:
+        return
+    try:
+        await reply(update, context, texts.t("internal_error", language(update)))
+    except Exception as error:  # telling the user failed too; the log above is what matters
+        logger.warning("could not report the error to chat %s: %s", update.effective_chat.id, error)
+
+
+def register(application: Application) -> None:
+    """Attach every handler; the allowlist gate runs first, in its own group."""
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    application.add_handler(TypeHandler(Update, gate), group=-1)
+    commands = {
+        ("start", "help"): help_command,
+        ("ask",): ask_command,
+        ("summary",): summary_command,
+        ("source",): source_command,
+        ("article",): article_command,
+        ("stats",): stats_command,
+        ("reload",): reload_command,
+    }
+    for names, callback in commands.items():
+        application.add_handler(CommandHandler(list(names), callback, filters=_NEW))
+    application.add_handler(MessageHandler(_NEW & private & filters.COMMAND, unknown_command))
+    application.add_handler(MessageHandler(_NEW & private & filters.TEXT & ~filters.COMMAND, private_text))
+    application.add_handler(MessageHandler(_NEW & groups & filters.TEXT & ~filters.COMMAND, group_text))
+    application.add_handler(MessageHandler(_NEW & private & ~filters.TEXT & ~filters.StatusUpdate.ALL, non_text))
+    application.add_error_handler(on_error)

@@ -1,0 +1,1 @@
+"""Turns an article into searchable, addressable sentences."""

@@ -1,0 +1,87 @@
+"""Hybrid retrieval over one article: dense (FAISS) and lexical (BM25) scores, at sentence and paragraph level."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.article import Sentence
+from index.embedder import Embedder
+from index.lexical import BM25, content_tokens
+from index.store import StoredIndex
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """Weights of the fused score. Tuned on the benchmarks' dev splits (see README, "Retrieval")."""
+
+    dense: float = 1.0
+    lexical: float = 1.0
+    paragraph: float = 0.5  # how much a sentence borrows from its paragraph's score
+    neighbours: float = 0.0  # how much it borrows from the sentences beside it
+
+
+@dataclass(frozen=True)
+class Hit:
+    sentence: Sentence
+    score: float  # fused, comparable only within one query
+    dense: float  # cosine similarity of question and sentence
+    lexical_coverage: float  # share of the question's content words found in the sentence or its paragraph
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    if x.size == 0:
+        return x
+    span = float(x.max() - x.min())
+    return (x - x.min()) / span if span > 1e-9 else np.zeros_like(x)
+
+
+class Retriever:
+    def __init__(self, stored: StoredIndex, embedder: Embedder, config: RetrievalConfig | None = None) -> None:
+        self.stored = stored
+        self.embedder = embedder
+        self.config = config or RetrievalConfig()
+        self._sentence_bm25 = BM25(stored.sentence_tokens)
+        self._paragraph_bm25 = BM25(stored.paragraph_tokens)
+        self._sentence_tokens = [set(t) for t in stored.sentence_tokens]
+        self._paragraph_tokens = [set(t) for t in stored.paragraph_tokens]
+        self._paragraph_of = np.array([s.paragraph - 1 for s in stored.article.sentences], dtype=np.int64)
+
+    def _dense(self, index, query_vector: np.ndarray) -> np.ndarray:
+        n = index.ntotal
+        if n == 0:
+            return np.zeros(0, dtype=np.float32)
+        scores, ids = index.search(query_vector, n)
+        out = np.zeros(n, dtype=np.float32)
+        out[ids[0]] = scores[0]
+        return out
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        sentences = self.stored.article.sentences
+        if not sentences:
+            return []
+        c = self.config
+        query_vector = self.embedder.embed([query])
+        dense = self._dense(self.stored.sentence_index, query_vector)
+        para_dense = self._dense(self.stored.paragraph_index, query_vector)
+        lexical = self._sentence_bm25.scores_tokens(content_tokens(query))
+        para_lexical = self._paragraph_bm25.scores_tokens(content_tokens(query))
+
+        sentence_score = c.dense * _minmax(dense) + c.lexical * _minmax(lexical)
+        paragraph_score = c.dense * _minmax(para_dense) + c.lexical * _minmax(para_lexical)
+        fused = sentence_score + c.paragraph * paragraph_score[self._paragraph_of]
+        if c.neighbours:
+            same_para = self._paragraph_of[1:] == self._paragraph_of[:-1]
+            left = np.concatenate([[0.0], np.where(same_para, sentence_score[:-1], 0.0)])
+            right = np.concatenate([np.where(same_para, sentence_score[1:], 0.0), [0.0]])
+            fused = fused + c.neighbours * np.maximum(left, right)
+
+        terms = set(content_tokens(query))
+        order = np.argsort(-fused, kind="stable")[:k]
+        hits = []
+        for i in order:
+            found = self._sentence_tokens[i] | self._paragraph_tokens[self._paragraph_of[i]]
+            coverage = len(terms & found) / len(terms) if terms else 0.0
+            hits.append(Hit(sentence=sentences[i], score=float(fused[i]), dense=float(dense[i]), lexical_coverage=coverage))
+        return hits

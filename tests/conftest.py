@@ -1,0 +1,65 @@
+"""Shared fixtures: fakes for unit tests, and one real loaded core for the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.core import CoreConfig, Kutip
+from bot.settings import DEFAULT_ARTICLE, Settings
+from index.build import build_index
+from index.ingest import load_article
+from tests.fakes import FakeEmbedder, FakeGenerator
+
+SEED = DEFAULT_ARTICLE
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path_factory):
+    """No test reads the developer's .env or touches a model hub."""
+    for key in list(os.environ):
+        if key.startswith("KUTIP_") or key == "TELEGRAM_BOT_TOKEN":
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def seed_article():
+    return load_article(str(SEED))
+
+
+@pytest.fixture
+def fake_generator() -> FakeGenerator:
+    return FakeGenerator()
+
+
+@pytest.fixture
+def fake_core(seed_article, fake_generator, tmp_path) -> Kutip:
+    embedder = FakeEmbedder()
+    stored = build_index(seed_article, embedder)
+    return Kutip(stored, embedder, fake_generator, CoreConfig(), summary_cache_dir=tmp_path / "summaries")
+
+
+# --- real models: loaded once per session and shared by every e2e test ---
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory) -> Settings:
+    data = tmp_path_factory.mktemp("kutip-data")
+    # The assembled GGUF is 0.5 GB: share the repo's model cache with `make run` instead of
+    # assembling it again for every test session.
+    models = Path(__file__).resolve().parent.parent / "data" / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    (data / "models").symlink_to(models, target_is_directory=True)
+    return Settings(data_dir=data, _env_file=None)
+
+
+@pytest.fixture(scope="session")
+def real_core(real_settings) -> Kutip:
+    from bot.factory import build_core
+
+    core = build_core(real_settings, progress=False)
+    core.warm()
+    return core

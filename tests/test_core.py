@@ -1,0 +1,122 @@
+import json
+
+import pytest
+
+from bot.messages import REFUSAL
+from bot.results import Turn
+from index.errors import QuestionError, UnknownSentence
+
+
+def reply(ids, answer):
+    return json.dumps({"ids": ids, "answer": answer})
+
+
+def test_supported_answer_cites_the_stored_sentence(fake_core, fake_generator, seed_article):
+    fake_generator.enqueue(reply(["8.1"], "Pada tahun 2019."))
+    answer = fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
+    assert not answer.refused
+    assert answer.text == "Pada tahun 2019."
+    assert answer.language == "id"
+    assert [c.id for c in answer.citations] == ["8.1"]
+    assert answer.citations[0].text == seed_article.sentence("8.1").text
+    assert answer.citations[0].text in seed_article.text
+    assert set(answer.timings_ms) == {"retrieve", "generate", "total"}
+
+
+def test_prompt_offers_retrieved_candidates_and_grammar_allows_only_those(fake_core, fake_generator):
+    fake_generator.enqueue(reply(["8.1"], "2019"))
+    fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
+    prompt, grammar, _ = fake_generator.history[0]
+    assert "[8.1] Microsoft dan OpenAI memulai kolaborasi" in prompt.system
+    assert "Kapan Microsoft" in prompt.user and "8.1" in prompt.user
+    offered = prompt.user.split("Candidate sentences: ")[1].splitlines()[0].split(", ")
+    assert len(offered) == fake_core.config.candidates
+    assert all(f'"\\"{i}\\""' in grammar for i in offered)
+
+
+def test_the_system_prefix_is_identical_across_questions(fake_core, fake_generator):
+    fake_generator.enqueue(reply(["8.1"], "2019"), reply(["8.2"], "Azure"))
+    fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
+    fake_core.ask("Layanan cloud apa yang dipakai Microsoft untuk menjual perangkat lunak OpenAI?")
+    assert fake_generator.history[0][0].system == fake_generator.history[1][0].system
+
+
+def test_ids_outside_the_candidates_are_dropped(fake_core, fake_generator):
+    fake_generator.enqueue(reply(["99.9"], "2019"))
+    answer = fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
+    assert answer.refused and answer.citations == ()
+
+
+@pytest.mark.parametrize(
+    "model_reply",
+    [
+        reply([], "NONE"),
+        reply(["8.1"], "NONE"),
+        reply(["8.1"], "Sam Altman adalah CEO-nya."),  # a name the cited sentence never mentions
+        reply(["8.1"], "Pada tahun 2015."),  # a number the cited sentence never mentions
+        "{not json",
+    ],
+)
+def test_unsupported_replies_are_refused_in_the_askers_language(fake_core, fake_generator, model_reply):
+    fake_generator.enqueue(model_reply)
+    answer = fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
+    assert answer.refused
+    assert answer.text == REFUSAL["id"]
+    assert answer.citations == ()
+
+
+def test_off_topic_question_is_refused_without_calling_the_model(fake_core, fake_generator):
+    answer = fake_core.ask("What is the capital of France?")
+    assert answer.refused and answer.text == REFUSAL["en"] and answer.language == "en"
+    assert fake_generator.history == []
+
+
+def test_english_question_gets_an_english_answer_request(fake_core, fake_generator):
+    fake_generator.enqueue(reply(["8.1"], "In 2019, when Microsoft invested $1 billion."))
+    answer = fake_core.ask("When did Microsoft and OpenAI start their collaboration?")
+    assert not answer.refused and answer.language == "en"
+    assert "Write the answer in English" in fake_generator.history[0][0].user
+
+
+def test_follow_up_carries_the_earlier_turn(fake_core, fake_generator):
+    fake_generator.enqueue(reply(["8.1"], "$1 miliar."))
+    earlier = Turn("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?", "Pada tahun 2019.")
+    answer = fake_core.ask("Berapa yang diinvestasikan saat itu?", history=earlier)
+    assert not answer.refused and answer.citations[0].id == "8.1"
+    user = fake_generator.history[0][0].user
+    assert "Earlier question: Kapan Microsoft" in user and "Earlier answer: Pada tahun 2019." in user
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t "])
+def test_empty_question_is_a_domain_error(fake_core, question):
+    with pytest.raises(QuestionError, match="empty"):
+        fake_core.ask(question)
+
+
+def test_overlong_question_is_refused_with_a_clear_message(fake_core, fake_generator):
+    with pytest.raises(QuestionError, match="2001 characters; the limit is 2000"):
+        fake_core.ask("a" * 2001)
+    assert fake_generator.history == []
+
+
+def test_source_returns_the_sentence_in_its_paragraph(fake_core):
+    sentence, paragraph = fake_core.source("3.2")
+    assert sentence.text.startswith("Tujuan terbesarnya")
+    assert [s.id for s in paragraph] == ["3.1", "3.2"]
+    with pytest.raises(UnknownSentence, match="up to 9.1"):
+        fake_core.source("42.1")
+
+
+def test_long_articles_send_candidate_texts_with_the_question(seed_article, tmp_path):
+    from bot.core import Kutip
+    from index.build import build_index
+    from tests.fakes import FakeEmbedder, FakeGenerator
+
+    generator = FakeGenerator([reply(["8.1"], "2019")], context_size=400)
+    embedder = FakeEmbedder()
+    core = Kutip(build_index(seed_article, embedder), embedder, generator)
+    assert not core.article_inlined
+    core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
+    prompt = generator.history[0][0]
+    assert "[8.1] Microsoft dan OpenAI memulai kolaborasi" in prompt.user
+    assert "[8.1]" not in prompt.system

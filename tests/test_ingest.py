@@ -1,0 +1,101 @@
+from pathlib import Path
+
+import pytest
+
+from index.clean import clean_text
+from index.errors import ArticleError
+from index.ingest import load_article, parse_article
+from index.segment import segment
+from tests.conftest import SEED
+
+SEED_RAW = Path(SEED).read_text(encoding="utf-8")
+
+
+def test_seed_is_an_exact_copy_of_the_users_article():
+    shared = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_5de2fa119e5e4e7b.txt"
+    if not shared.is_file():
+        pytest.skip("shared/ is not beside this checkout")
+    assert SEED.read_bytes() == shared.read_bytes()
+
+
+def test_seed_debris_is_removed(seed_article):
+    text = seed_article.text
+    assert "Foto:" not in text and "Financial Times" not in text
+    assert "Komentar" not in text
+    assert "Sumber:" not in text and "znews.vn" not in text
+    assert not any(line.strip() == "|" for line in text.splitlines())
+
+
+def test_seed_source_url_becomes_metadata(seed_article):
+    assert seed_article.source_url == "https://znews.vn/moi-quan-he-giua-openai-va-microsoft-sap-do-vo-post1561684.html"
+
+
+def test_caption_becomes_the_title_not_citable_text(seed_article):
+    assert seed_article.title == "OpenAI ingin menggugat Microsoft agar bisa terdaftar di bursa saham."
+    assert all("menggugat" not in s.text for s in seed_article.sentences)
+
+
+def test_every_sentence_is_verbatim_in_the_cleaned_and_the_original_article(seed_article):
+    for s in seed_article.sentences:
+        assert seed_article.text[s.start : s.end] == s.text
+        assert s.text in SEED_RAW
+
+
+def test_ids_are_human_paragraph_and_sentence_numbers(seed_article):
+    ids = [s.id for s in seed_article.sentences]
+    assert ids[0] == "1.1"
+    assert len(set(ids)) == len(ids)
+    assert seed_article.sentence("3.2").text.startswith("Tujuan terbesarnya")
+    assert seed_article.paragraph_count == 9
+
+
+@pytest.mark.parametrize(
+    "needle",
+    ["menginvestasikan $1 miliar di perusahaan rintisan tersebut.", "penawaran saham perdana (IPO), sebuah langkah"],
+)
+def test_sentence_splitter_keeps_money_and_abbreviations_whole(seed_article, needle):
+    assert any(needle in s.text for s in seed_article.sentences)
+
+
+def test_english_abbreviations_do_not_split():
+    sentences = segment("Dr. Smith paid U.S. $2.5 billion on Jan. 5. Then he left.")
+    assert [s.text for s in sentences] == ["Dr. Smith paid U.S. $2.5 billion on Jan. 5.", "Then he left."]
+
+
+def test_language_is_detected(seed_article):
+    assert seed_article.language == "id"
+    assert parse_article("The company said on Monday that it was going to sell the unit.").language == "en"
+
+
+def test_widget_lines_and_separators_go_but_article_lines_stay():
+    cleaned = clean_text("Headline text here. Foto: Reuters .\n|\nBody sentence one.\n\nShare\nComments (12)\nBody two.")
+    assert cleaned.text == "Body sentence one.\n\nBody two."
+    assert cleaned.caption == "Headline text here."
+
+
+def test_html_file_is_extracted(tmp_path):
+    page = tmp_path / "a.html"
+    page.write_text(
+        "<html><head><title>Harbour news</title></head><body><nav>Home | World</nav>"
+        "<article><h1>Harbour reopens</h1><p>The harbour reopened on Monday after two weeks of repairs.</p>"
+        "<p>Officials said 40 ships were waiting outside.</p></article><footer>Copyright</footer></body></html>",
+        encoding="utf-8",
+    )
+    article = load_article(str(page))
+    texts = [s.text for s in article.sentences]
+    assert "Officials said 40 ships were waiting outside." in texts
+    assert not any("Copyright" in t or "Home" in t for t in texts)
+    assert article.title in ("Harbour reopens", "Harbour news")
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff\xfe\xfa not utf8 \x80"])
+def test_empty_or_undecodable_article_is_a_domain_error(tmp_path, content):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    with pytest.raises(ArticleError):
+        load_article(str(path))
+
+
+def test_missing_article_is_a_domain_error(tmp_path):
+    with pytest.raises(ArticleError, match="not found"):
+        load_article(str(tmp_path / "nope.txt"))

@@ -1,0 +1,77 @@
+import json
+import logging
+
+import pytest
+
+from index.build import build_index, ensure_index
+from index.errors import IndexStale
+from index.ingest import parse_article
+from index.store import FORMAT, MANIFEST, article_sha256, load, save
+from tests.fakes import FakeEmbedder
+
+
+def test_manifest_round_trip(seed_article, tmp_path):
+    embedder = FakeEmbedder()
+    stored = build_index(seed_article, embedder)
+    save(stored, tmp_path)
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    assert manifest == {
+        "format": FORMAT,
+        "embedding_model": "fake-embedder",
+        "dimension": 64,
+        "article_sha256": article_sha256(seed_article),
+        "sentence_count": len(seed_article.sentences),
+        "paragraph_count": seed_article.paragraph_count,
+    }
+    loaded = load(tmp_path, embedding_model="fake-embedder", article_sha=article_sha256(seed_article))
+    assert loaded.article.sentences == seed_article.sentences
+    assert loaded.article.source_url == seed_article.source_url
+    assert loaded.sentence_tokens == stored.sentence_tokens
+    assert loaded.sentence_index.ntotal == len(seed_article.sentences)
+    assert (loaded.sentence_index.reconstruct(3) == stored.sentence_index.reconstruct(3)).all()
+
+
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        (lambda d: (d / MANIFEST).unlink(), "no index"),
+        (lambda d: (d / MANIFEST).write_text("{not json"), "unreadable manifest"),
+        (lambda d: (d / MANIFEST).write_text(json.dumps({"format": "kutip-index v0"})), "format"),
+        (lambda d: (d / "sentences.faiss").write_bytes(b"garbage"), "corrupt"),
+        (lambda d: (d / "article.json").write_text("[]"), "corrupt"),
+    ],
+)
+def test_damaged_index_is_stale_with_a_reason(seed_article, tmp_path, damage, reason):
+    save(build_index(seed_article, FakeEmbedder()), tmp_path)
+    damage(tmp_path)
+    with pytest.raises(IndexStale, match=reason):
+        load(tmp_path, embedding_model="fake-embedder")
+
+
+def test_other_embedding_model_or_article_makes_it_stale(seed_article, tmp_path):
+    save(build_index(seed_article, FakeEmbedder()), tmp_path)
+    with pytest.raises(IndexStale, match="embedding model"):
+        load(tmp_path, embedding_model="other")
+    with pytest.raises(IndexStale, match="article changed"):
+        load(tmp_path, embedding_model="fake-embedder", article_sha="0" * 64)
+
+
+def test_ensure_index_reuses_then_rebuilds_when_stale(seed_article, tmp_path, caplog):
+    embedder = FakeEmbedder()
+    ensure_index(seed_article, embedder, tmp_path, progress=False)
+    calls = len(embedder.calls)
+    ensure_index(seed_article, embedder, tmp_path, progress=False)
+    assert len(embedder.calls) == calls, "a fresh index must be reused, not re-embedded"
+
+    changed = parse_article(seed_article.text + "\n\nSebuah paragraf baru ditambahkan.")
+    with caplog.at_level(logging.INFO, logger="index.build"):
+        rebuilt = ensure_index(changed, embedder, tmp_path, progress=False)
+    assert "article changed" in caplog.text
+    assert rebuilt.article.sentences[-1].text == "Sebuah paragraf baru ditambahkan."
+    assert load(tmp_path, embedding_model="fake-embedder", article_sha=article_sha256(changed))
+
+    (tmp_path / "lexical.json").write_text("{}")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="index.build"):
+        ensure_index(changed, embedder, tmp_path, progress=False)
+    assert "corrupt" in caplog.text

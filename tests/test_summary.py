@@ -1,0 +1,49 @@
+import json
+
+import numpy as np
+
+from bot.summary import bullet_count, choose_sentences
+
+
+def bullets(pairs):
+    return json.dumps([{"id": i, "text": t} for i, t in pairs])
+
+
+def test_summary_has_cited_bullets_in_article_order(fake_core, fake_generator, seed_article):
+    fake_generator.enqueue(bullets([("1.1", "Kemitraan OpenAI dan Microsoft di ambang titik kritis."),
+                                    ("x", "ignored"), ("y", "ignored")]))
+    summary = fake_core.summary("id")
+    assert 3 <= len(summary.bullets) <= 5
+    ids = [b.citations[0].id for b in summary.bullets]
+    assert ids[0] == "1.1" and ids == sorted(ids, key=lambda i: tuple(map(int, i.split("."))))
+    for b in summary.bullets:
+        assert b.citations and b.citations[0].text == seed_article.sentence(b.citations[0].id).text
+    assert summary.bullets[0].text == "Kemitraan OpenAI dan Microsoft di ambang titik kritis."
+
+
+def test_unsupported_bullets_fall_back_to_the_sentence(fake_core, fake_generator):
+    fake_generator.enqueue("[]")
+    summary = fake_core.summary("id")
+    for b in summary.bullets:
+        assert b.text == b.citations[0].text
+
+
+def test_summary_is_cached_per_language_in_memory_and_on_disk(fake_core, fake_generator, tmp_path):
+    fake_generator.enqueue("[]", "[]")
+    first = fake_core.summary("id")
+    assert fake_core.summary("id") == first
+    fake_core.summary("en")
+    assert len(fake_generator.history) == 2
+    assert "English" in fake_generator.history[1][0].user
+    fake_core.summariser._memory.clear()
+    assert fake_core.summary("id") == first  # from disk, no model call
+    assert len(fake_generator.history) == 2
+
+
+def test_sentence_choice_starts_with_the_lead_and_avoids_repeats():
+    v = np.array([[1, 0, 0], [0, 1, 0], [0, 1, 0], [0.6, 0.8, 0], [0, 0, 1]], dtype=np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    chosen = choose_sentences(v, 3)
+    assert chosen[0] == 0 and len(set(chosen)) == 3
+    assert not {1, 2} <= set(chosen)
+    assert [bullet_count(n) for n in (5, 17, 40)] == [3, 4, 5]
