@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.generator import Generator, Prompt
-from bot.grammar import answer_grammar
-from bot.grounding import GroundingThresholds, on_topic, unsupported_reason
+from bot.grammar import answer_grammar, text_grammar
+from bot.grounding import GroundingThresholds, is_on_topic, unsupported_reason
 from bot.messages import REFUSAL
 from bot.prompts import LANGUAGE_NAMES, render
 from bot.results import Answer, Citation, Summary, Turn
@@ -23,6 +25,15 @@ from index.retrieve import Hit, RetrievalConfig, Retriever
 from index.store import StoredIndex
 
 logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[key] += (time.perf_counter() - started) * 1000
 
 # Room left in the context for the question, candidates and the reply when the article is inlined.
 _ROOM_FOR_QUESTION = 600
@@ -76,9 +87,11 @@ class Kutip:
         self.generator.warm(self.system_prompt)
 
     def describe_candidates(self, sentences: list[Sentence]) -> str:
+        """Nothing when the article is in the prompt: the grammar alone limits the ids, and listing
+        bare ids next to the question tempts a small model to answer with an id."""
         if self.article_inlined:
-            return ", ".join(s.id for s in sentences)
-        return "\n" + "\n".join(f"[{s.id}] {s.text}" for s in sentences)
+            return ""
+        return "Sentences you may cite:\n" + "\n".join(f"[{s.id}] {s.text}" for s in sentences)
 
     def source(self, sentence_id: str) -> tuple[Sentence, tuple[Sentence, ...]]:
         """The sentence with that id, and the paragraph it stands in."""
@@ -104,35 +117,74 @@ class Kutip:
         started = time.perf_counter()
         question = self.check_question(question)
         language = language or detect_language(question, default=self.article.language)
-        query = f"{history.question} {question}" if history else question
-        hits = self.retriever.search(query, self.config.candidates)
-        retrieved = time.perf_counter()
-        timings = {"retrieve": (retrieved - started) * 1000}
+        timings = {"retrieve": 0.0, "generate": 0.0}
+        with _timed(timings, "generate"):
+            query = self._query(question, language)
+        if history:
+            query = f"{history.question} {query}"
+        with _timed(timings, "retrieve"):
+            ranked = self.retriever.search(query, len(self.article.sentences))
 
-        def finish(text: str, refused: bool, citations: tuple[Citation, ...] = ()) -> Answer:
-            done = time.perf_counter()
-            timings["generate"] = (done - retrieved) * 1000
-            timings["total"] = (done - started) * 1000
-            return Answer(question=question, text=text, refused=refused, language=language, citations=citations,
+        def finish(text: str, cited: list[Hit]) -> Answer:
+            timings["total"] = (time.perf_counter() - started) * 1000
+            return Answer(question=question, text=text if cited else REFUSAL[language], refused=not cited,
+                          language=language, citations=tuple(Citation.of(h.sentence) for h in cited),
                           model=self.model_name, timings_ms=timings)
 
         g = self.config.grounding
-        on_topic_hits = [h for h in hits if on_topic(h.dense, h.lexical_coverage, g)]
-        if not on_topic_hits and not history:
+        top = ranked[: self.config.candidates]
+        # A follow-up ("and how much?") has too few words of its own to judge its topic.
+        on_topic = [h for h in top if history or is_on_topic(h.dense, h.lexical_coverage, g)]
+        if not on_topic:
             logger.info("refused before generation: no sentence is on topic for %r", question)
-            return finish(REFUSAL[language], True)
+            return finish("", [])
+        # With the article in the prompt every sentence is on offer; otherwise only the top candidates.
+        offered = ranked if self.article_inlined else top
+        with _timed(timings, "generate"):
+            reply = self.generator.complete(self._prompt(question, history, top, language),
+                                            answer_grammar([h.sentence.id for h in offered], self.config.max_citations),
+                                            self.config.max_tokens)
+        text, chosen = self._parse(reply, offered)
+        cited = self._supporting(text, chosen, on_topic, query, language)
+        if not cited:
+            logger.info("refused %r: no on-topic candidate supports the reply %r", question, reply)
+        return finish(text, cited)
 
-        reply = self.generator.complete(self._prompt(question, history, hits, language),
-                                        answer_grammar([h.sentence.id for h in hits], self.config.max_citations),
+    def _query(self, question: str, language: str) -> str:
+        """Retrieval text: the question, or its translation when it is not in the article's language.
+
+        The embedded MiniLM is English-only, and BM25 matches words, so an English question about an
+        Indonesian article finds little until it is said in Indonesian. The translation shares the cached
+        article prefix, so it costs only the question's tokens.
+        """
+        if language == self.article.language:
+            return question
+        user = render("translate", language=LANGUAGE_NAMES[self.article.language], question=question)
+        reply = self.generator.complete(Prompt(system=self.system_prompt, user=user), text_grammar("translation"),
                                         self.config.max_tokens)
-        text, cited = self._parse(reply, hits)
-        usable = [h for h in cited if history or on_topic(h.dense, h.lexical_coverage, g)]
-        reason = unsupported_reason(text, [h.sentence for h in usable], query,
-                                    same_language=language == self.article.language, t=g)
-        if reason:
-            logger.info("refused %r: %s (reply %r)", question, reason, reply)
-            return finish(REFUSAL[language], True)
-        return finish(text, False, tuple(Citation.of(h.sentence) for h in usable))
+        try:
+            translation = str(json.loads(reply)["translation"])
+        except (ValueError, KeyError, TypeError):
+            logger.warning("unparseable translation %r", reply)
+            return question
+        return translation
+
+    def _supporting(self, text: str, chosen: list[Hit], on_topic: list[Hit], query: str, language: str) -> list[Hit]:
+        """The on-topic sentences that back `text`: the model's picks first, else the best other candidate.
+
+        Small models often name the wrong id for a right answer; the sentence that holds the answer is
+        found in code, so a citation is never taken on the model's word.
+        """
+        same_language = language == self.article.language
+        g = self.config.grounding
+
+        def backs(hits: list[Hit]) -> bool:
+            return unsupported_reason(text, [h.sentence for h in hits], query, same_language, g) is None
+
+        picked = [h for h in chosen if h in on_topic]
+        if picked and backs(picked):
+            return [h for h in picked if backs([h])] or picked
+        return next(([h] for h in on_topic if backs([h])), [])
 
     def _prompt(self, question: str, history: Turn | None, hits: list[Hit], language: str) -> Prompt:
         earlier = render("followup", question=history.question, answer=history.answer) if history else ""

@@ -31,3 +31,8 @@ def summary_grammar(bullet_ids: list[str]) -> str:
     for n, sentence_id in enumerate(bullet_ids):
         rules.append(f'b{n} ::= "{{\\"id\\": " {_literal(sentence_id)} ", \\"text\\": \\"" text "\\"}}"')
     return "\n".join(rules) + "\n" + _TEXT_RULES
+
+
+def text_grammar(key: str) -> str:
+    """{"<key>": "..."}: one free line of text, as JSON."""
+    return f'root ::= "{{" {_literal(key)} ": \\"" text "\\"}}"\n' + _TEXT_RULES

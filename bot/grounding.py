@@ -33,7 +33,7 @@ def is_no_answer(text: str) -> bool:
     return not text.strip() or bool(_NO_ANSWER.match(text.strip()))
 
 
-def on_topic(dense: float, coverage: float, t: GroundingThresholds) -> bool:
+def is_on_topic(dense: float, coverage: float, t: GroundingThresholds) -> bool:
     return dense >= t.min_dense or coverage >= t.min_coverage
 
 
@@ -46,16 +46,23 @@ def unsupported_reason(answer: str, cited: list[Sentence], question: str, same_l
         return "the model found no answer"
     evidence = " ".join(s.text for s in cited)
     known = set(tokenize(evidence)) | set(tokenize(question))
+    if not set(content_tokens(answer)) - set(tokenize(question)):
+        return "the answer only repeats the question"
     missing_numbers = numbers(answer) - numbers(evidence) - numbers(question)
     if missing_numbers:
         return f"numbers not in the cited sentences: {sorted(missing_numbers)}"
-    # Capitalised words after the first are names; a name the evidence never mentions came from elsewhere.
-    names = {tokenize(w)[0] for w in _NAME.findall(answer)[1:] if tokenize(w)}
-    first = tokenize(answer)[:1]
-    missing_names = {n for n in names - known - STOPWORDS if n not in first}
+    # A capitalised word is a name unless it is a function word opening a sentence ("The", "Pada");
+    # a name the evidence never mentions came from somewhere else.
+    names = {t for w in _NAME.findall(answer) for t in tokenize(w)[:1]}
+    missing_names = names - known - STOPWORDS
     if missing_names:
         return f"names not in the cited sentences: {sorted(missing_names)}"
-    if same_language:
+    if not same_language:
+        # A translated answer shares few words with its source; it must still carry some anchor
+        # (a name, a number, a shared term) that the cited sentences contain.
+        if not set(content_tokens(answer)) & known:
+            return "nothing in the answer can be found in the cited sentences"
+    else:
         words = [w for w in content_tokens(answer) if not w.isdigit()]
         if words:
             overlap = sum(w in known for w in words) / len(words)

@@ -18,11 +18,12 @@ STOPWORDS = frozenset(
     "yang dan di ke dari ini itu dengan untuk pada adalah tidak akan juga atau oleh dalam sebagai karena "
     "apa siapa kapan mengapa kenapa bagaimana berapa mana apakah siapakah tersebut telah sudah ada "
     "mereka kami kita saya anda sebuah seorang para antara tentang saat ketika secara bahwa jika maka "
-    "lebih sangat se nama "
+    "lebih sangat se nama ya bukan pada tahun namun selain hal oleh akan "
     # English
     "the and of to in is are was were be been for on with as by at from that this it its an a "
     "what who when why how which where whom whose does do did has have had will would can could "
-    "should not or but about their they he she his her there than into after before name".split()
+    "should not or but about their they he she his her there than into after before name during since until "
+    "because yes no also so then some any all more most other such only own same too very just over under".split()
 )
 
 

@@ -14,7 +14,7 @@ from index.lexical import content_tokens
 class FakeEmbedder:
     """Deterministic bag-of-words vectors: texts sharing words are similar, others are not."""
 
-    def __init__(self, dimension: int = 64, name: str = "fake-embedder") -> None:
+    def __init__(self, dimension: int = 256, name: str = "fake-embedder") -> None:
         self.name = name
         self.dimension = dimension
         self.calls: list[list[str]] = []

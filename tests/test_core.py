@@ -23,15 +23,15 @@ def test_supported_answer_cites_the_stored_sentence(fake_core, fake_generator, s
     assert set(answer.timings_ms) == {"retrieve", "generate", "total"}
 
 
-def test_prompt_offers_retrieved_candidates_and_grammar_allows_only_those(fake_core, fake_generator):
+def test_inlined_article_offers_every_sentence_through_the_grammar(fake_core, fake_generator, seed_article):
     fake_generator.enqueue(reply(["8.1"], "2019"))
     fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
     prompt, grammar, _ = fake_generator.history[0]
+    assert fake_core.article_inlined
     assert "[8.1] Microsoft dan OpenAI memulai kolaborasi" in prompt.system
-    assert "Kapan Microsoft" in prompt.user and "8.1" in prompt.user
-    offered = prompt.user.split("Candidate sentences: ")[1].splitlines()[0].split(", ")
-    assert len(offered) == fake_core.config.candidates
-    assert all(f'"\\"{i}\\""' in grammar for i in offered)
+    assert "Question: Kapan Microsoft dan OpenAI memulai kolaborasi mereka?" in prompt.user
+    assert all(f'"\\"{s.id}\\""' in grammar for s in seed_article.sentences)
+    assert '"\\"10.1\\""' not in grammar
 
 
 def test_the_system_prefix_is_identical_across_questions(fake_core, fake_generator):
@@ -41,10 +41,18 @@ def test_the_system_prefix_is_identical_across_questions(fake_core, fake_generat
     assert fake_generator.history[0][0].system == fake_generator.history[1][0].system
 
 
-def test_ids_outside_the_candidates_are_dropped(fake_core, fake_generator):
-    fake_generator.enqueue(reply(["99.9"], "2019"))
+def test_citations_are_chosen_in_code_not_taken_on_the_models_word(fake_core, fake_generator):
+    # The model names a sentence that does not hold the answer; the sentence that does is cited.
+    fake_generator.enqueue(reply(["1.1"], "Pada tahun 2019."))
     answer = fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
-    assert answer.refused and answer.citations == ()
+    assert not answer.refused
+    assert [c.id for c in answer.citations] == ["8.1"]
+
+
+def test_an_id_that_was_never_offered_is_ignored(fake_core, fake_generator):
+    fake_generator.enqueue(reply(["99.9"], "Pada tahun 2019."))
+    answer = fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
+    assert [c.id for c in answer.citations] == ["8.1"]
 
 
 @pytest.mark.parametrize(
@@ -65,17 +73,29 @@ def test_unsupported_replies_are_refused_in_the_askers_language(fake_core, fake_
     assert answer.citations == ()
 
 
-def test_off_topic_question_is_refused_without_calling_the_model(fake_core, fake_generator):
+def test_off_topic_question_is_refused_without_asking_the_model_for_an_answer(fake_core, fake_generator):
+    fake_generator.enqueue(json.dumps({"translation": "Apa ibu kota Prancis?"}))
     answer = fake_core.ask("What is the capital of France?")
     assert answer.refused and answer.text == REFUSAL["en"] and answer.language == "en"
-    assert fake_generator.history == []
+    assert len(fake_generator.history) == 1, "only the translation may be generated"
 
 
-def test_english_question_gets_an_english_answer_request(fake_core, fake_generator):
-    fake_generator.enqueue(reply(["8.1"], "In 2019, when Microsoft invested $1 billion."))
+def test_english_question_is_translated_for_retrieval_and_answered_in_english(fake_core, fake_generator):
+    fake_generator.enqueue(json.dumps({"translation": "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"}),
+                           reply(["8.1"], "In 2019, when Microsoft invested $1 billion."))
     answer = fake_core.ask("When did Microsoft and OpenAI start their collaboration?")
     assert not answer.refused and answer.language == "en"
-    assert "Write the answer in English" in fake_generator.history[0][0].user
+    assert [c.id for c in answer.citations] == ["8.1"]
+    translate_prompt, answer_prompt = (h[0] for h in fake_generator.history)
+    assert "Translate this question into Indonesian" in translate_prompt.user
+    assert translate_prompt.system == answer_prompt.system, "both calls must share the cached prefix"
+    assert "Write the answer in English" in answer_prompt.user
+
+
+def test_translated_answer_without_any_anchor_in_the_sentence_is_refused(fake_core, fake_generator):
+    fake_generator.enqueue(json.dumps({"translation": "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"}),
+                           reply(["8.1"], "A long time ago."))
+    assert fake_core.ask("When did Microsoft and OpenAI start their collaboration?").refused
 
 
 def test_follow_up_carries_the_earlier_turn(fake_core, fake_generator):

@@ -18,7 +18,7 @@ def test_manifest_round_trip(seed_article, tmp_path):
     assert manifest == {
         "format": FORMAT,
         "embedding_model": "fake-embedder",
-        "dimension": 64,
+        "dimension": 256,
         "article_sha256": article_sha256(seed_article),
         "sentence_count": len(seed_article.sentences),
         "paragraph_count": seed_article.paragraph_count,

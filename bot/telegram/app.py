@@ -7,6 +7,7 @@ import logging
 import secrets
 from functools import partial
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from telegram import Bot, BotCommand, Update
 from telegram.constants import ChatAction
@@ -71,9 +72,14 @@ def webhook_path(token: str) -> str:
 
 
 def webhook_options(settings: Settings) -> dict[str, Any]:
-    """The keyword arguments for `Updater.start_webhook` / `Application.run_webhook`."""
+    """The keyword arguments for `Updater.start_webhook` / `Application.run_webhook`.
+
+    The local path repeats the public URL's path ("https://host/tg" -> "/tg/kutip-<hash>"),
+    so a reverse proxy forwards requests unchanged, without rewriting paths.
+    """
     token = _token(settings)
-    path = webhook_path(token)
+    prefix = urlsplit(settings.webhook_url).path.strip("/")
+    path = f"{prefix}/{webhook_path(token)}" if prefix else webhook_path(token)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     if not secret:
         # Telegram echoes whatever secret setWebhook registered; a fresh one per start is enough.
@@ -83,7 +89,7 @@ def webhook_options(settings: Settings) -> dict[str, Any]:
         "listen": settings.webhook_listen,
         "port": settings.webhook_port,
         "url_path": path,
-        "webhook_url": f"{settings.webhook_url.rstrip('/')}/{path}",
+        "webhook_url": f"{settings.webhook_url.rstrip('/')}/{webhook_path(token)}",
         "secret_token": secret,
     }
 

@@ -14,52 +14,74 @@ logger = logging.getLogger(__name__)
 INTERVAL_S = 4.0
 # Never type for longer than this, even if an answer is stuck.
 MAX_S = 600.0
+# How long release() waits for a "typing" request already on the wire.
+SETTLE_S = 5.0
 
 
 class Typing:
     """Reference-counted per chat: one repeating sendChatAction loop, however many questions wait."""
 
-    def __init__(self, send: Callable[[int, int | None], Awaitable[object]], interval_s: float = INTERVAL_S) -> None:
+    def __init__(self, send: Callable[[int, int | None], Awaitable[object]], interval_s: float | None = None) -> None:
         self._send = send
-        self._interval_s = interval_s
+        self._interval_s = INTERVAL_S if interval_s is None else interval_s
         self._holders: dict[int, int] = {}
-        self._loops: dict[int, asyncio.Task[None]] = {}
+        self._loops: dict[int, tuple[asyncio.Task[None], asyncio.Event]] = {}
 
     def hold(self, chat_id: int, thread_id: int | None = None) -> None:
         """Start (or keep) typing in `chat_id`; the first action is sent at once."""
         self._holders[chat_id] = self._holders.get(chat_id, 0) + 1
-        loop = self._loops.get(chat_id)
-        if loop is None or loop.done():
-            self._loops[chat_id] = asyncio.create_task(self._loop(chat_id, thread_id), name=f"typing-{chat_id}")
+        running = self._loops.get(chat_id)
+        if running is None or running[0].done():
+            stop = asyncio.Event()
+            task = asyncio.create_task(self._loop(chat_id, thread_id, stop), name=f"typing-{chat_id}")
+            self._loops[chat_id] = (task, stop)
 
-    def release(self, chat_id: int) -> None:
-        """Stop typing in `chat_id` once nothing there is pending."""
+    async def release(self, chat_id: int) -> None:
+        """Stop typing in `chat_id` once nothing there is pending.
+
+        Waits for a "typing" request already on its way, so it cannot reach
+        Telegram after the answer and show "typing…" over a finished reply.
+        """
         left = self._holders.get(chat_id, 0) - 1
         if left > 0:
             self._holders[chat_id] = left
             return
         self._holders.pop(chat_id, None)
-        loop = self._loops.pop(chat_id, None)
-        if loop is not None:
-            loop.cancel()
+        running = self._loops.pop(chat_id, None)
+        if running is None:
+            return
+        task, stop = running
+        stop.set()
+        done, _ = await asyncio.wait([task], timeout=SETTLE_S)
+        if not done:
+            task.cancel()
 
     async def stop(self) -> None:
-        loops = list(self._loops.values())
+        """Cancel every loop at once (shutdown)."""
+        tasks = [task for task, _ in self._loops.values()]
         self._loops.clear()
         self._holders.clear()
-        for loop in loops:
-            loop.cancel()
-        await asyncio.gather(*loops, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _loop(self, chat_id: int, thread_id: int | None) -> None:
-        deadline = asyncio.get_running_loop().time() + MAX_S
-        while asyncio.get_running_loop().time() < deadline:
+    async def _loop(self, chat_id: int, thread_id: int | None, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + MAX_S
+        while not stop.is_set() and loop.time() < deadline:
+            pause = self._interval_s
             try:
                 await self._send(chat_id, thread_id)
-            except asyncio.CancelledError:
-                raise
             except RetryAfter as exc:  # flood-limited: back off instead of adding to it
-                await asyncio.sleep(exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after)
+                pause = max(pause, _seconds(exc.retry_after))
             except Exception as exc:  # a lost "typing" is cosmetic; never let it surface
                 logger.debug("chat action in %s failed: %s", chat_id, exc)
-            await asyncio.sleep(self._interval_s)
+            try:
+                await asyncio.wait_for(stop.wait(), pause)
+            except TimeoutError:
+                pass
+
+
+def _seconds(period: object) -> float:
+    """RetryAfter.retry_after is an int or a timedelta, depending on PTB's settings."""
+    return period.total_seconds() if hasattr(period, "total_seconds") else float(period)  # type: ignore[arg-type]

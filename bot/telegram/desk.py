@@ -119,7 +119,7 @@ class Desk:
             result = error
         except Exception as error:
             self.stats.errors += 1
-            self._in_order(job, lambda: self._on_error(job.update, error))
+            self._in_order(job, lambda failure=error: self._on_error(job.update, failure))
             return
         if not isinstance(result, KutipError):
             if job.commit is not None:
@@ -143,11 +143,11 @@ class Desk:
         try:
             if previous is not None:
                 await asyncio.wait([previous])
+            # Before sending: a reply clears "typing…", a later chat action would bring it back.
+            await self._typing.release(job.chat_id)
             try:
                 await send()
             except Exception as error:
                 await self._on_error(job.update, error)
         except Exception:  # the error handler itself failed: log, keep the desk running
             logger.exception("delivery to chat %s failed", job.chat_id)
-        finally:
-            self._typing.release(job.chat_id)

@@ -112,8 +112,11 @@ async def submit_question(update: Update, context: Context, question: str) -> No
     if not question:
         await reply(update, context, texts.t("ask_usage", lang))
         return
-    if len(question) > state.settings.max_question_chars:
-        await reply(update, context, texts.error_text(QuestionError(), lang, state.settings.max_question_chars))
+    limit = state.settings.max_question_chars
+    if len(question) > limit:
+        # Refused here rather than after waiting in the queue for the core to refuse it.
+        error = QuestionError(f"the question is {len(question)} characters; the limit is {limit}")
+        await reply(update, context, texts.error_text(error, lang))
         return
     refusal = _admit(update, context)
     if refusal:
@@ -135,7 +138,7 @@ async def submit_question(update: Update, context: Context, question: str) -> No
 async def _deliver_answer(update: Update, context: Context, question: str, result: Answer | KutipError) -> None:
     state = state_of(context)
     if isinstance(result, KutipError):
-        await reply(update, context, texts.error_text(result, language(update), state.settings.max_question_chars))
+        await reply(update, context, texts.error_text(result, language(update)))
         return
     sent = await reply_blocks(update, context, render.answer_blocks(result))
     # Every part of a split answer can be replied to for a follow-up.
@@ -204,8 +207,7 @@ async def summary_command(update: Update, context: Context) -> None:
 
 async def _deliver_summary(update: Update, context: Context, result: Summary | KutipError) -> None:
     if isinstance(result, KutipError):
-        limit = state_of(context).settings.max_question_chars
-        await reply(update, context, texts.error_text(result, language(update), limit))
+        await reply(update, context, texts.error_text(result, language(update)))
         return
     await reply_blocks(update, context, render.summary_blocks(result))
 
@@ -293,16 +295,20 @@ async def reload_command(update: Update, context: Context) -> None:
         thread_id=thread_of(update.effective_message),
         commit=swap,
     )
-    if not state.desk.submit(job):
+    if state.desk.full():
+        state.desk.stats.busy += 1
         await reply(update, context, texts.t("busy", lang))
         return
+    # Said before queueing, so it cannot arrive after a quick reload's "reloaded".
     await reply(update, context, texts.t("reloading", lang))
+    if not state.desk.submit(job):
+        await reply(update, context, texts.t("busy", lang))
 
 
 async def _deliver_reload(update: Update, context: Context, result: Any) -> None:
     lang = language(update)
     if isinstance(result, KutipError):
-        await reply(update, context, texts.error_text(result, lang, state_of(context).settings.max_question_chars))
+        await reply(update, context, texts.error_text(result, lang))
         return
     article = result.article
     title = article.title or texts.plain("untitled", lang)

@@ -151,7 +151,9 @@ def _open_close(block: Block) -> tuple[str, str]:
 def _block_pieces(block: Block, limit: int) -> list[str]:
     """One block as one or more HTML strings, each within `limit`, each with balanced tags."""
     if block.raw:
-        return [block.raw]
+        if units(block.raw) <= limit:
+            return [block.raw]
+        block = Block((Span(plain(block.raw)),))  # too long to keep whole: split it as plain text
     open_, close = _open_close(block)
     room = limit - units(open_) - units(close)
     atoms = [

@@ -7,11 +7,9 @@ question can never inject markup; the templates themselves are trusted.
 from __future__ import annotations
 
 import html
-import logging
 
-from index.errors import KutipError, QuestionError
-
-logger = logging.getLogger(__name__)
+from bot.messages import message_for
+from index.errors import KutipError
 
 LANGUAGES = ("id", "en")
 
@@ -103,14 +101,6 @@ _TEXTS: dict[str, dict[str, str]] = {
         "id": "Muat ulang tidak tersedia pada bot ini.",
         "en": "Reloading is not available on this bot.",
     },
-    "question_error": {
-        "id": "Tulis pertanyaan yang tidak kosong, paling banyak {limit} karakter.",
-        "en": "Please write a non-empty question of at most {limit} characters.",
-    },
-    "domain_error": {
-        "id": "Maaf, permintaan itu tidak bisa diproses.",
-        "en": "Sorry, I couldn't do that.",
-    },
     "internal_error": {
         "id": "Maaf, terjadi kesalahan. Coba lagi nanti.",
         "en": "Sorry, something went wrong. Please try again later.",
@@ -154,17 +144,6 @@ def plain(key: str, language: str, **values: object) -> str:
     return (table.get(language) or table["en"]).format(**values)
 
 
-def error_text(error: KutipError, language: str, max_question_chars: int) -> str:
-    """A user-facing HTML line for a domain error; prefers the core's own wording when it exists."""
-    try:
-        from bot.messages import message_for  # the lead's module; optional until it lands
-    except ImportError:
-        message_for = None
-    if message_for is not None:
-        try:
-            return html.escape(message_for(error, language))
-        except Exception:  # a wording bug must not hide the real answer path
-            logger.exception("bot.messages.message_for failed for %r", error)
-    if isinstance(error, QuestionError):
-        return t("question_error", language, limit=max_question_chars)
-    return t("domain_error", language)
+def error_text(error: KutipError, language: str) -> str:
+    """A user-facing HTML line for a domain error, in the core's own wording."""
+    return html.escape(message_for(error, language))

@@ -1,0 +1,90 @@
+"""Runs benchmark questions through the product's own code: ingestion, index build, answer core."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+
+from tqdm import tqdm
+
+from bot.core import CoreConfig, Kutip
+from bot.eval.dataset import Group, Question, article_of
+from bot.eval.embedcache import CachingEmbedder
+from bot.eval.metrics import contains_gold, gold_rank, summarise
+from bot.generator import Generator
+from index.article import Article
+from index.build import build_index
+from index.embedder import Embedder
+from index.errors import KutipError
+from index.retrieve import Retriever
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalRun:
+    metrics: dict
+    records: list[dict]
+
+    def to_dict(self) -> dict:
+        return {"metrics": self.metrics, "records": self.records}
+
+
+def rank_depth(config: CoreConfig) -> int:
+    return max(5, config.candidates)
+
+
+def _retrieval_fields(question: Question, article: Article, retriever: Retriever, depth: int) -> dict:
+    hits = retriever.search(question.question, depth)
+    return {
+        "gold": list(question.answers),
+        "answerable": question.answerable,
+        # R@k counts only questions whose gold string some sentence holds: a span across a
+        # sentence boundary can never be retrieved as one sentence.
+        "gold_in_article": question.answerable and any(contains_gold(s.text, question.answers) for s in article.sentences),
+        "gold_rank": gold_rank([h.sentence.text for h in hits], question.answers) if question.answerable else None,
+        "retrieved": [h.sentence.id for h in hits],
+    }
+
+
+def _answer_fields(core: Kutip, question: Question) -> dict:
+    try:
+        return core.ask(question.question).to_dict()
+    except KutipError as error:
+        # The user would get an error message, not an answer: score it as a refusal, keep the reason.
+        logger.warning("question %s failed: %s", question.id, error)
+        return {"question": question.question, "answer": "", "refused": True, "citations": [], "error": str(error),
+                "model": core.model_name, "timings_ms": {}}
+
+
+def evaluate(groups: list[Group], embedder: Embedder, generator: Generator | None = None,
+             config: CoreConfig | None = None, threads: int | None = None, progress: bool = True) -> EvalRun:
+    """Index each article in memory and ask its questions; without a generator, score retrieval only."""
+    config = config or CoreConfig()
+    embedder = CachingEmbedder(embedder)
+    depth = rank_depth(config)
+    records: list[dict] = []
+    total = sum(len(g.questions) for g in groups)
+    with tqdm(total=total, desc="eval", unit="q", file=sys.stderr, disable=not progress) as bar:
+        for group in groups:
+            article = article_of(group.doc)
+            stored = build_index(article, embedder)
+            if generator is not None:
+                core = Kutip(stored, embedder, generator, config)
+                # Questions are grouped by article so the article's KV prefix is evaluated once, here.
+                core.warm()
+                retriever = core.retriever
+            else:
+                retriever = Retriever(stored, embedder, config.retrieval)
+            for question in group.questions:
+                record: dict = {"id": question.id, "doc": question.doc}
+                # Ask first, so the core's own search pays for embedding the question.
+                record.update(_answer_fields(core, question) if generator is not None else {"question": question.question})
+                record.update(_retrieval_fields(question, article, retriever, depth))
+                record.update(question.extra)
+                records.append(record)
+                bar.update()
+    metrics = summarise(records, with_answers=generator is not None, embedding_model=embedder.name,
+                        llm_model=generator.name if generator is not None else None, threads=threads)
+    return EvalRun(metrics=metrics, records=records)

@@ -1,0 +1,139 @@
+"""The eval runner, the ablation and `kutip eval`, on a tiny hand-made benchmark with fakes."""
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import build_parser, main
+from bot.core import CoreConfig
+from bot.eval.ablation import ablate, default_variants, rrf_ranker
+from bot.eval.cli import parse_retrieval_config
+from bot.eval.dataset import article_of, load_bench
+from bot.eval.metrics import METRIC_KEYS
+from bot.eval.runner import evaluate
+from bot.results import Answer
+from index.build import build_index
+from index.retrieve import RetrievalConfig
+from tests.fakes import FakeEmbedder, FakeGenerator
+
+REPO = Path(__file__).resolve().parent.parent
+ANSWER_KEYS = set(Answer(question="q", text="a", refused=False, language="en").to_dict())
+
+DOCS = [
+    {"id": "d1", "title": "Deal", "lang": "en", "split": "dev",
+     "text": "Microsoft invested in OpenAI in 2019.\n\nThe Stargate data centre project was announced in 2024. "
+             "Azure sells OpenAI software."},
+    {"id": "d2", "title": "Other", "lang": "en", "split": "test", "text": "Cats sleep a lot."},
+]
+QUESTIONS = [
+    {"id": "q1", "doc": "d1", "question": "When did Microsoft invest in OpenAI?", "answers": ["2019"], "answerable": True},
+    {"id": "q2", "doc": "d1", "question": "Which data centre project was announced in 2024?", "answers": ["Stargate"],
+     "answerable": True, "kind": "fact"},
+    {"id": "t1", "doc": "d2", "question": "Do cats sleep?", "answers": ["a lot"], "answerable": True, "split": "test"},
+    {"id": "q3", "doc": "d1", "question": "What is the capital of France?", "answers": [], "answerable": False},
+]
+
+
+def reply(ids, answer):
+    return json.dumps({"ids": ids, "answer": answer})
+
+
+@pytest.fixture
+def bench(tmp_path) -> Path:
+    (tmp_path / "docs.jsonl").write_text("\n".join(json.dumps(d) for d in DOCS) + "\n", encoding="utf-8")
+    rows = [{"split": "dev", **q} for q in QUESTIONS]
+    (tmp_path / "qa.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_questions_are_grouped_by_article_in_file_order_and_limited(bench):
+    groups = load_bench(bench, "dev")
+    assert [g.doc.id for g in groups] == ["d1"]
+    assert [q.id for q in groups[0].questions] == ["q1", "q2", "q3"]
+    assert groups[0].questions[1].extra == {"kind": "fact"}
+    assert [q.id for g in load_bench(bench, "dev", limit=2) for q in g.questions] == ["q1", "q2"]
+    assert [q.id for g in load_bench(bench, "test") for q in g.questions] == ["t1"]
+
+
+def test_answers_go_through_the_core_and_are_scored(bench):
+    generator = FakeGenerator().enqueue(reply(["1.1"], "In 2019."), reply(["2.1"], "Stargate"), reply([], "NONE"))
+    run = evaluate(load_bench(bench, "dev"), FakeEmbedder(), generator, CoreConfig(), threads=2, progress=False)
+    assert tuple(run.metrics) == METRIC_KEYS
+    m = run.metrics
+    assert m["questions"] == 3 and m["llm_model"] == "fake-llm" and m["threads"] == 2
+    assert m["answer_accuracy"] == 1.0 and m["citation_precision"] == 1.0
+    assert m["refusal_rate"] == 1.0 and m["wrong_refusal_rate"] == 0.0
+    assert m["recall_at_5"] == 1.0
+    first = run.records[0]
+    assert ANSWER_KEYS | {"id", "gold", "answerable", "gold_rank"} <= set(first)
+    assert first["id"] == "q1" and first["gold"] == ["2019"] and first["citations"][0]["id"] == "1.1"
+    assert run.records[1]["kind"] == "fact"
+    assert run.records[2]["refused"] and run.records[2]["gold_rank"] is None
+    # One warm-up per article: the article prefix is paid once, not per question.
+    assert len(generator.warmed) == 1
+
+
+def test_retrieval_only_never_calls_the_generator_and_nulls_llm_metrics(bench):
+    run = evaluate(load_bench(bench, "dev"), FakeEmbedder(), None, CoreConfig(), threads=2, progress=False)
+    assert run.metrics["answer_accuracy"] is None and run.metrics["llm_model"] is None
+    assert run.metrics["recall_at_1"] is not None
+    assert set(run.records[0]) >= {"id", "question", "gold", "answerable", "gold_rank", "retrieved"}
+    assert "answer" not in run.records[0]
+    assert len(run.records[0]["retrieved"]) == 3  # depth max(5, candidates), capped by the article's 3 sentences
+
+
+def test_ablation_scores_every_variant_over_the_same_questions(bench):
+    rows = ablate(load_bench(bench, "dev"), FakeEmbedder(), default_variants(RetrievalConfig()), progress=False)
+    assert [r.name for r in rows][:3] == ["dense only", "lexical (BM25) only", "RRF dense+BM25"]
+    assert all(r.questions == 2 for r in rows)
+    assert all(0 <= v <= 1 for r in rows for v in r.recall.values())
+
+
+def test_rrf_ranks_every_sentence_once(bench):
+    article = article_of(load_bench(bench, "dev")[0].doc)
+    embedder = FakeEmbedder()
+    ranked = rrf_ranker(build_index(article, embedder), embedder)("Stargate project 2024", 5)
+    assert ranked[0].id == "2.1"
+    assert sorted(s.id for s in ranked) == sorted(s.id for s in article.sentences)
+
+
+def test_retrieval_config_override_parses_and_rejects_unknown_names():
+    assert parse_retrieval_config("dense=0.5, neighbours=0.25") == RetrievalConfig(dense=0.5, neighbours=0.25)
+    for bad in ("dense", "bogus=1", "dense=high"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_retrieval_config(bad)
+
+
+def test_kutip_eval_command_writes_metrics_and_records(bench, tmp_path, monkeypatch, capsys):
+    # The command loads the configured embedder by name: put the fake in its place, no model is read.
+    monkeypatch.setattr("index.embedder.SentenceTransformerEmbedder", lambda spec: FakeEmbedder(name=spec))
+    out = tmp_path / "out" / "eval.json"
+    assert "eval" in build_parser().format_help()
+    code = main(["eval", "--bench", str(bench), "--split", "dev", "--retrieval-only", "--json", str(out)])
+    assert code == 0
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert set(saved) == {"metrics", "records"}
+    assert tuple(saved["metrics"]) == METRIC_KEYS
+    assert [r["id"] for r in saved["records"]] == ["q1", "q2", "q3"]
+    assert "R@1" in capsys.readouterr().out
+
+
+def test_the_seed_dev_set_is_well_formed():
+    groups = load_bench(REPO / "bench" / "seed", "dev")
+    assert len(groups) == 1
+    article = article_of(groups[0].doc)
+    questions = groups[0].questions
+    answerable = [q for q in questions if q.answerable]
+    assert len(answerable) >= 30
+    assert sum(q.extra.get("kind") == "unanswerable" for q in questions) >= 8
+    assert sum(q.extra.get("kind") == "injection" and not q.answerable for q in questions) >= 4
+    assert {q.lang for q in answerable} == {"id", "en"}
+    assert len({q.id for q in questions}) == len(questions)
+    for q in answerable:
+        sentence = article.sentence(q.extra["gold_sentence"])
+        assert sentence is not None, q.id
+        # At least one gold string is verbatim in the gold sentence, so R@k can score it in any language.
+        assert any(g.lower() in sentence.text.lower() for g in q.answers), q.id
+    assert all(not q.answers for q in questions if not q.answerable)
