@@ -41,9 +41,11 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.core import check_question
     from bot.factory import build_core
 
-    question = " ".join(args.question)
+    # Refuse a bad question before spending seconds on loading models.
+    question = check_question(" ".join(args.question), settings.max_question_chars)
     core = build_core(settings, progress=not args.json)
     answer = core.ask(question)
     _print_json(answer.to_dict()) if args.json else print(render.answer_text(answer))
@@ -109,9 +111,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
     from bot.factory import build_core
     from bot.telegram.app import run
 
-    core = build_core(settings)
-    core.warm()
-    run(settings, core, reload=lambda: build_core(Settings(**({"article": args.article} if args.article else {}))))
+    def ready_core():
+        # Settings are read again, so /reload picks up an edited .env or article file.
+        core = build_core(_settings(args), progress=False)
+        core.warm()
+        return core
+
+    run(settings, ready_core(), reload=ready_core)
 
 
 def build_parser() -> argparse.ArgumentParser:

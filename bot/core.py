@@ -49,6 +49,16 @@ class CoreConfig:
     grounding: GroundingThresholds = field(default_factory=GroundingThresholds)
 
 
+def check_question(question: str, max_chars: int) -> str:
+    """The question with its white space folded; empty or over-long questions are refused."""
+    question = " ".join(question.split())
+    if not question:
+        raise QuestionError("the question is empty")
+    if len(question) > max_chars:
+        raise QuestionError(f"the question is {len(question)} characters; the limit is {max_chars}")
+    return question
+
+
 class Kutip:
     """Answers questions about one indexed article, citing stored sentences."""
 
@@ -105,17 +115,9 @@ class Kutip:
                                   f"up to {article.sentences[-1].id}")
         return sentence, article.paragraph(sentence.paragraph)
 
-    def check_question(self, question: str) -> str:
-        question = " ".join(question.split())
-        if not question:
-            raise QuestionError("the question is empty")
-        if len(question) > self.config.max_question_chars:
-            raise QuestionError(f"the question is {len(question)} characters; the limit is {self.config.max_question_chars}")
-        return question
-
     def ask(self, question: str, history: Turn | None = None, language: str | None = None) -> Answer:
         started = time.perf_counter()
-        question = self.check_question(question)
+        question = check_question(question, self.config.max_question_chars)
         language = language or detect_language(question, default=self.article.language)
         timings = {"retrieve": 0.0, "generate": 0.0}
         with _timed(timings, "generate"):

@@ -17,7 +17,7 @@ IdList = Annotated[frozenset[int], NoDecode]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KUTIP_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="KUTIP_", env_file=".env", env_ignore_empty=True, extra="ignore")
 
     # --- article and index ---
     article: str = Field(str(DEFAULT_ARTICLE), description="Article to answer about: a .txt or .html path, or an http(s) URL.")
@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     telegram_base_url: str = Field(
         "", description="Bot API base URL, e.g. http://127.0.0.1:8081/bot for a self-hosted Bot API server. Empty: Telegram's."
     )
-    webhook_url: str = Field("", description="Public HTTPS URL Telegram posts updates to. Empty: long polling.")
+    webhook_url: str = Field("", description="Public HTTPS base URL for a webhook; Kutip appends /kutip-<hash of the token>. Empty: long polling.")
     webhook_port: int = Field(8443, description="Local port the webhook server listens on.")
     webhook_listen: str = Field("127.0.0.1", description="Local address the webhook server binds to (behind a proxy).")
     webhook_secret: SecretStr | None = Field(None, description="Secret Telegram echoes in X-Telegram-Bot-Api-Secret-Token.")

@@ -55,7 +55,8 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(location, device="cpu")
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot load embedding model {spec!r}: {exc}") from exc
-        self.dimension = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
         logger.info("embedding model %s (%d dims) loaded", spec, self.dimension)
 
     def embed(self, texts: list[str]) -> np.ndarray:

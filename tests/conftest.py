@@ -12,6 +12,7 @@ from bot.settings import DEFAULT_ARTICLE, Settings
 from index.build import build_index
 from index.ingest import load_article
 from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.netguard import loopback_only  # noqa: F401 (autouse: no test leaves 127.0.0.1)
 
 SEED = DEFAULT_ARTICLE
 

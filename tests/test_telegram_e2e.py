@@ -20,13 +20,12 @@ from telegram.ext import ApplicationHandlerStop, CommandHandler
 from bot.telegram import app as telegram_app
 from bot.telegram.app import webhook_path
 from tests.fake_bot_api import FakeBotApi, telegram_html_text
-from tests.telegram_helpers import (  # noqa: F401 (loopback_only is an autouse fixture)
+from tests.telegram_helpers import (
     BOT_USERNAME,
     FakeCore,
     ask_through_fake_server,
     bot_session,
     group_chat,
-    loopback_only,
     private_chat,
     run_async,
     text_update,

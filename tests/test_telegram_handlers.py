@@ -10,7 +10,7 @@ from telegram import Update
 from bot.results import Turn
 from bot.telegram import chat_action
 from tests.fake_bot_api import telegram_html_text
-from tests.telegram_helpers import (  # noqa: F401 (loopback_only is an autouse fixture)
+from tests.telegram_helpers import (
     BOT_USERNAME,
     FakeCore,
     bot_session,
@@ -18,7 +18,6 @@ from tests.telegram_helpers import (  # noqa: F401 (loopback_only is an autouse 
     desk_of,
     feed,
     group_chat,
-    loopback_only,
     make_article,
     message,
     photo_update,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.fake_bot_api import telegram_html_text, utf16_len
-from tests.telegram_helpers import FakeCore, loopback_only, make_article  # noqa: F401 (autouse fixture)
+from tests.telegram_helpers import FakeCore, make_article
 
 from bot.results import Answer, Bullet, Citation, Summary, Turn
 from bot.telegram import render, texts

@@ -1,0 +1,63 @@
+"""The CLI edge: domain errors become one clear line and exit code 2, never a traceback."""
+
+import hashlib
+import json
+import socket
+
+import pytest
+
+from bot.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+@pytest.mark.parametrize("question, message", [("   ", "the question is empty"), ("x" * 2001, "limit is 2000")])
+def test_bad_questions_exit_2_with_a_message(capsys, question, message):
+    code, out, err = run(capsys, "ask", question)
+    assert code == 2 and message in err and out == ""
+
+
+def test_missing_article(capsys, tmp_path):
+    code, _, err = run(capsys, "index", "--article", str(tmp_path / "missing.txt"))
+    assert code == 2 and "article not found" in err
+
+
+def test_refused_url(capsys):
+    code, _, err = run(capsys, "index", "--article", "http://127.0.0.1:9/article")
+    assert code == 2 and "Article URL refused" in err and "non-public" in err
+
+
+def test_unreachable_url(capsys, monkeypatch):
+    monkeypatch.setenv("KUTIP_ALLOW_PRIVATE_URLS", "true")
+    monkeypatch.setenv("KUTIP_FETCH_TIMEOUT_S", "2")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, _, err = run(capsys, "index", "--article", f"http://127.0.0.1:{port}/a")
+    assert code == 2 and "Cannot fetch the article" in err
+
+
+def test_gguf_with_wrong_checksum(capsys, monkeypatch, tmp_path):
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"not the model you pinned")
+    monkeypatch.setenv("KUTIP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("KUTIP_LLM_MODEL", str(model))
+    monkeypatch.setenv("KUTIP_LLM_SHA256", hashlib.sha256(b"another file").hexdigest())
+    monkeypatch.setenv("KUTIP_EMBEDDING_MODEL", "embedded:all-MiniLM-L6-v2")
+    code, _, err = run(capsys, "ask", "Kapan kerja sama dimulai?")
+    assert code == 2 and "failed its checksum" in err
+
+
+def test_source_prints_the_sentence_in_its_paragraph(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("KUTIP_DATA_DIR", str(tmp_path))
+    code, out, _ = run(capsys, "source", "8.2")
+    assert code == 0
+    assert out.startswith("[8.2] paragraph 8, sentence 2")
+    assert ">>> Berdasarkan perjanjian saat ini" in out and "Microsoft dan OpenAI memulai" in out
+    code, _, err = run(capsys, "source", "99.1")
+    assert code == 2 and "no sentence '99.1'" in err

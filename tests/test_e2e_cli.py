@@ -1,0 +1,68 @@
+"""End to end with the real embedded models, through the installed `kutip` command."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.settings import DEFAULT_ARTICLE
+
+pytestmark = pytest.mark.e2e
+ARTICLE = DEFAULT_ARTICLE.read_text(encoding="utf-8")
+
+
+def kutip(real_settings, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUTIP_") and k != "TELEGRAM_BOT_TOKEN"}
+    env.update(KUTIP_DATA_DIR=str(real_settings.data_dir), HF_HUB_OFFLINE="1", KUTIP_LOG_LEVEL="WARNING")
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=600, cwd=Path(__file__).resolve().parent.parent)
+
+
+def test_ask_json_answers_2019_citing_the_sentence(real_settings, real_core):
+    # real_core first: it assembles the model into the shared cache once for the whole session.
+    result = kutip(real_settings, "ask", "--json", "Kapan Microsoft dan OpenAI mulai bekerja sama?")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert set(answer) == {"question", "answer", "refused", "language", "citations", "model", "timings_ms"}
+    assert answer["refused"] is False and answer["language"] == "id"
+    assert "2019" in answer["answer"]
+    assert any("2019" in c["text"] for c in answer["citations"])
+    for c in answer["citations"]:
+        assert c["text"] in ARTICLE
+        assert c["id"] == f'{c["paragraph"]}.{c["sentence"]}'
+    assert set(answer["timings_ms"]) == {"retrieve", "generate", "total"}
+
+
+@pytest.mark.parametrize("question", ["Who is the CEO of OpenAI?", "What is the capital of France?"])
+def test_outside_knowledge_is_refused(real_core, question):
+    answer = real_core.ask(question)
+    assert answer.refused, answer
+    assert answer.text == "The article doesn't say." and answer.citations == ()
+
+
+SEED_QUESTIONS = [
+    "Berapa investasi awal Microsoft di OpenAI?",
+    "Apa nama proyek pusat data OpenAI?",
+    "Layanan cloud apa yang dipakai Microsoft untuk menjual perangkat lunak OpenAI?",
+    "How much did Microsoft invest in OpenAI?",
+    "When did Microsoft and OpenAI start working together?",
+]
+
+
+@pytest.mark.parametrize("question", SEED_QUESTIONS)
+def test_every_answer_quotes_the_article_verbatim(real_core, question):
+    answer = real_core.ask(question)
+    if not answer.refused:
+        assert answer.citations
+        assert all(c.text in ARTICLE for c in answer.citations)
+
+
+def test_summary_bullets_each_cite_a_sentence(real_core):
+    summary = real_core.summary("en")
+    assert 3 <= len(summary.bullets) <= 5
+    for bullet in summary.bullets:
+        assert bullet.text and bullet.citations
+        assert all(c.text in ARTICLE for c in bullet.citations)
