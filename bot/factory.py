@@ -40,7 +40,8 @@ def load_generator(settings: Settings):
 
     settings.apply_offline()
     path, name = resolve_model(settings.llm_model, settings.data_dir / "models", settings.llm_sha256)
-    return LlamaGenerator(path, name, n_ctx=settings.llm_context, n_threads=settings.llm_threads)
+    return LlamaGenerator(path, name, n_ctx=settings.llm_context, n_threads=settings.llm_threads,
+                          state_dir=settings.data_dir / "kv")
 
 
 def core_config(settings: Settings) -> CoreConfig:

@@ -98,7 +98,7 @@ class Summariser:
         vectors = index.reconstruct_n(0, index.ntotal)
         chosen: list[Sentence] = [article.sentences[i] for i in choose_sentences(vectors, bullet_count(len(vectors)))]
         user = render("summary", count=len(chosen), language=LANGUAGE_NAMES[language],
-                      candidates=self.core.describe_candidates(chosen))
+                      ids=", ".join(s.id for s in chosen), sentences=self.core.describe_candidates(chosen))
         reply = self.core.generator.complete(Prompt(system=self.core.system_prompt, user=user),
                                              summary_grammar([s.id for s in chosen]),
                                              max_tokens=70 * len(chosen))

@@ -19,6 +19,8 @@ def test_summary_has_cited_bullets_in_article_order(fake_core, fake_generator, s
     for b in summary.bullets:
         assert b.citations and b.citations[0].text == seed_article.sentence(b.citations[0].id).text
     assert summary.bullets[0].text == "Kemitraan OpenAI dan Microsoft di ambang titik kritis."
+    prompt = fake_generator.history[0][0]
+    assert f"in this order: {', '.join(ids)}" in prompt.user
 
 
 def test_unsupported_bullets_fall_back_to_the_sentence(fake_core, fake_generator):

@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 
 from bot.generator import Prompt
+from bot.llm.kvstate import load_prefix, save_prefix, state_key
+from index.errors import ModelError
 
 logger = logging.getLogger(__name__)
 
@@ -21,10 +23,13 @@ def chatml(prompt: Prompt) -> tuple[str, str]:
 class LlamaGenerator:
     """Generates with llama-cpp-python. One context: callers serialise access (the lock enforces it)."""
 
-    def __init__(self, model_path: Path, name: str, n_ctx: int = 4096, n_threads: int = 2) -> None:
+    def __init__(self, model_path: Path, name: str, n_ctx: int = 4096, n_threads: int = 2,
+                 state_dir: Path | None = None) -> None:
         from llama_cpp import Llama
 
         self.name = name
+        self._model_path = model_path
+        self._state_dir = state_dir
         self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
                           n_batch=512, seed=0, verbose=False)
         self._lock = threading.Lock()
@@ -58,20 +63,25 @@ class LlamaGenerator:
         return self._grammars[gbnf]
 
     def warm(self, system: str) -> None:
-        """Evaluate the system prefix now, so the first question does not pay for it."""
+        """Have the system prefix evaluated before the first question: from disk if saved, else now."""
+        prefix, _ = chatml(Prompt(system=system, user=""))
         with self._lock:
-            prefix, _ = chatml(Prompt(system=system, user=""))
             self._tokens(Prompt(system=system, user=""))
             tokens = self._prefix_tokens[prefix]
-            if list(self._llm.input_ids[: len(tokens)]) != tokens or self._llm.n_tokens < len(tokens):
-                self._llm.reset()
-                self._llm.eval(tokens)
+            if self._llm.n_tokens >= len(tokens) and list(self._llm.input_ids[: len(tokens)]) == tokens:
+                return
+            saved = self._state_dir / f"{state_key(self._model_path, self.context_size, tokens)}.kv" if self._state_dir else None
+            if saved is not None and load_prefix(self._llm, saved, tokens):
+                logger.info("prompt prefix (%d tokens) restored from %s", len(tokens), saved.name)
+                return
+            self._llm.reset()
+            self._llm.eval(tokens)
+            if saved is not None:
+                save_prefix(self._llm, saved, tokens)
 
     def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> str:
         tokens = self._tokens(prompt)
         if len(tokens) + max_tokens > self.context_size:
-            from index.errors import ModelError
-
             raise ModelError(f"prompt of {len(tokens)} tokens does not fit the {self.context_size}-token context")
         with self._lock:
             # create_completion finds the longest common token prefix with what the context already
