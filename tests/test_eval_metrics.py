@@ -100,3 +100,21 @@ def test_summary_has_exactly_the_documented_keys_and_nulls_llm_metrics_for_retri
     llm_only = ("citation_precision", "answer_accuracy", "answer_f1", "refusal_rate", "wrong_refusal_rate",
                 "latency_p50_s", "latency_p95_s", "llm_model", "threads")
     assert all(retrieval[k] is None for k in llm_only)
+
+
+def test_failure_outcomes_tell_retrieval_model_and_grounding_apart():
+    from bot.eval import failures as f
+
+    def rec(**kw):
+        base = {"answerable": True, "gold": ["Azure"], "refused": False, "answer": "", "citations": [], "llm_replies": []}
+        return {**base, **kw}
+
+    assert f.outcome(rec(answer="Azure", citations=[{"text": "via Azure"}])) == f.CORRECT
+    assert f.outcome(rec(answer="AWS", citations=[{"text": "via Azure"}])) == f.WRONG_ANSWER_RIGHT_QUOTE
+    assert f.outcome(rec(answer="AWS", citations=[{"text": "other"}])) == f.WRONG_ANSWER_WRONG_QUOTE
+    assert f.outcome(rec(refused=True)) == f.REFUSED_BEFORE
+    assert f.outcome(rec(refused=True, llm_replies=['{"ids": [], "answer": "Azure"}'])) == f.REFUSED_MODEL_RIGHT
+    assert f.outcome(rec(refused=True, llm_replies=['{"ids": ["1.1"], "answer": "AWS"}'])) == f.REFUSED_MODEL_WRONG
+    assert f.outcome(rec(refused=True, llm_replies=['{"ids": ["1.1"], "answer": "00000'])) == f.REFUSED_UNPARSEABLE
+    assert f.outcome(rec(answerable=False, gold=[], refused=True)) == f.UNANSWERABLE_REFUSED
+    assert f.outcome(rec(answerable=False, gold=[], answer="Sam Altman")) == f.UNANSWERABLE_ANSWERED

@@ -69,6 +69,7 @@ def test_answers_go_through_the_core_and_are_scored(bench):
     first = run.records[0]
     assert ANSWER_KEYS | {"id", "gold", "answerable", "gold_rank"} <= set(first)
     assert first["id"] == "q1" and first["gold"] == ["2019"] and first["citations"][0]["id"] == "1.1"
+    assert first["llm_replies"] == [reply(["1.1"], "In 2019.")]  # kept so refusals can be explained
     assert run.records[1]["kind"] == "fact"
     assert run.records[2]["refused"] and run.records[2]["gold_rank"] is None
     # One warm-up per article: the article prefix is paid once, not per question.
@@ -137,3 +138,35 @@ def test_the_seed_dev_set_is_well_formed():
         # At least one gold string is verbatim in the gold sentence, so R@k can score it in any language.
         assert any(g.lower() in sentence.text.lower() for g in q.answers), q.id
     assert all(not q.answers for q in questions if not q.answerable)
+
+
+def test_gold_rank_comes_from_the_cores_own_search(bench):
+    from bot.eval.recording import RecordingRetriever
+    from bot.eval.runner import _ranking
+    from index.retrieve import Retriever
+
+    group = load_bench(bench, "dev")[0]
+    embedder = FakeEmbedder()
+    stored = build_index(article_of(group.doc), embedder)
+    ours = Retriever(stored, embedder)
+    recorder = RecordingRetriever(Retriever(stored, embedder))
+    question = group.questions[0]
+    # The core searched something else (say, a translation), and only 1 deep: same query, searched deeper.
+    recorder.search("Stargate data centre project", 1)
+    hits = _ranking(question, recorder, ours, depth=3)
+    assert [h.sentence.id for h in hits] == [h.sentence.id for h in ours.search("Stargate data centre project", 3)]
+    recorder.clear()
+    assert _ranking(question, recorder, ours, depth=3) == ours.search(question.question, 3)
+
+
+def test_recording_generator_keeps_what_the_core_sent(fake_core, fake_generator):
+    from bot.eval.recording import RecordingGenerator
+
+    recorder = RecordingGenerator(fake_generator)
+    fake_core.generator = recorder
+    fake_generator.enqueue(reply(["8.1"], "2019"))
+    fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
+    assert len(recorder.calls) == 1
+    call = recorder.calls[0]
+    assert (call.prompt, call.grammar, call.max_tokens) == fake_generator.history[0]
+    assert call.reply == reply(["8.1"], "2019")

@@ -11,43 +11,11 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from bot.generator import Generator, Prompt
+from bot.eval.recording import Call
+from bot.generator import Prompt
 from bot.llm.llama import LlamaGenerator, chatml
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Call:
-    prompt: Prompt
-    grammar: str
-    max_tokens: int
-    reply: str = ""
-
-
-class RecordingGenerator:
-    """Delegates to a generator and keeps what each completion was asked and answered."""
-
-    def __init__(self, inner: Generator) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.calls: list[Call] = []
-
-    @property
-    def context_size(self) -> int:
-        return self.inner.context_size
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def warm(self, system: str) -> None:
-        self.inner.warm(system)
-
-    def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> str:
-        call = Call(prompt, grammar, max_tokens)
-        self.calls.append(call)
-        call.reply = self.inner.complete(prompt, grammar, max_tokens)
-        return call.reply
 
 
 @dataclass

@@ -18,7 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from bot.eval.barecall import BareLlama, RecordingGenerator
+from bot.eval.barecall import BareLlama
+from bot.eval.recording import RecordingGenerator
 from bot.eval.coldstart import cold_start
 from bot.eval.dataset import load_bench
 from bot.eval.metrics import percentile

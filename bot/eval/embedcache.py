@@ -10,8 +10,8 @@ from index.embedder import Embedder
 class CachingEmbedder:
     """Same interface and name as the wrapped embedder; repeated texts come from memory.
 
-    The eval searches each question more than once (the core's own search, then one for the gold
-    rank; the ablation once per variant). Vectors are deterministic, so reusing them changes no score.
+    The ablation searches each question once per variant, and the eval searches again when the core
+    looked fewer sentences deep than R@5 needs. Vectors are deterministic, so reuse changes no score.
     """
 
     def __init__(self, inner: Embedder) -> None:

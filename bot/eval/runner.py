@@ -12,12 +12,13 @@ from bot.core import CoreConfig, Kutip
 from bot.eval.dataset import Group, Question, article_of
 from bot.eval.embedcache import CachingEmbedder
 from bot.eval.metrics import contains_gold, gold_rank, summarise
+from bot.eval.recording import RecordingGenerator, RecordingRetriever
 from bot.generator import Generator
 from index.article import Article
 from index.build import build_index
 from index.embedder import Embedder
 from index.errors import KutipError
-from index.retrieve import Retriever
+from index.retrieve import Hit, Retriever
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +36,7 @@ def rank_depth(config: CoreConfig) -> int:
     return max(5, config.candidates)
 
 
-def _retrieval_fields(question: Question, article: Article, retriever: Retriever, depth: int) -> dict:
-    hits = retriever.search(question.question, depth)
+def _retrieval_fields(question: Question, article: Article, hits: list[Hit]) -> dict:
     return {
         "gold": list(question.answers),
         "answerable": question.answerable,
@@ -58,30 +58,48 @@ def _answer_fields(core: Kutip, question: Question) -> dict:
                 "model": core.model_name, "timings_ms": {}}
 
 
+def _ranking(question: Question, recorder: RecordingRetriever | None, retriever: Retriever, depth: int) -> list[Hit]:
+    """The core's own first search when it made one (it may have searched a translation), else ours."""
+    if recorder is not None and recorder.searches:
+        query, hits = recorder.searches[0]
+        # A core that searched fewer than `depth` sentences is asked again, same query, deeper.
+        return hits[:depth] if len(hits) >= depth else recorder.inner.search(query, depth)
+    return retriever.search(question.question, depth)
+
+
 def evaluate(groups: list[Group], embedder: Embedder, generator: Generator | None = None,
              config: CoreConfig | None = None, threads: int | None = None, progress: bool = True) -> EvalRun:
     """Index each article in memory and ask its questions; without a generator, score retrieval only."""
     config = config or CoreConfig()
     embedder = CachingEmbedder(embedder)
     depth = rank_depth(config)
+    # Keep the model's raw replies: a refusal hides what the model said and why it was not trusted.
+    generator = RecordingGenerator(generator) if generator is not None else None
     records: list[dict] = []
     total = sum(len(g.questions) for g in groups)
     with tqdm(total=total, desc="eval", unit="q", file=sys.stderr, disable=not progress) as bar:
         for group in groups:
             article = article_of(group.doc)
             stored = build_index(article, embedder)
+            core = recorder = None
             if generator is not None:
                 core = Kutip(stored, embedder, generator, config)
+                recorder = core.retriever = RecordingRetriever(core.retriever)
                 # Questions are grouped by article so the article's KV prefix is evaluated once, here.
                 core.warm()
-                retriever = core.retriever
-            else:
-                retriever = Retriever(stored, embedder, config.retrieval)
+            retriever = Retriever(stored, embedder, config.retrieval)
             for question in group.questions:
                 record: dict = {"id": question.id, "doc": question.doc}
-                # Ask first, so the core's own search pays for embedding the question.
-                record.update(_answer_fields(core, question) if generator is not None else {"question": question.question})
-                record.update(_retrieval_fields(question, article, retriever, depth))
+                if core is not None:
+                    recorder.clear()
+                    generator.calls.clear()
+                    record.update(_answer_fields(core, question))
+                    record["llm_replies"] = [c.reply for c in generator.calls]
+                    if recorder.searches and recorder.searches[0][0] != " ".join(question.question.split()):
+                        record["query"] = recorder.searches[0][0]  # what the core searched for instead
+                else:
+                    record["question"] = question.question
+                record.update(_retrieval_fields(question, article, _ranking(question, recorder, retriever, depth)))
                 record.update(question.extra)
                 records.append(record)
                 bar.update()

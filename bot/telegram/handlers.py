@@ -169,19 +169,20 @@ async def group_text(update: Update, context: Context) -> None:
 
 async def help_command(update: Update, context: Context) -> None:
     """/start and /help: what Kutip is, which article, how to ask."""
-    article = state_of(context).core.article
     lang = language(update)
-    await reply(
-        update,
-        context,
-        texts.t(
-            "help",
-            lang,
-            title=article.title or texts.plain("untitled", lang),
-            url=article.source_url or texts.plain("no_url", lang),
-            bot=context.bot.username,
-        ),
-    )
+    fields = _article_fields(state_of(context).core.article, lang)
+    await reply(update, context, texts.t("help", lang, bot=context.bot.username, **fields))
+
+
+def _article_fields(article, lang: str) -> dict:
+    """What /help and /article say about the article, with localised stand-ins for what is missing."""
+    return {
+        "title": article.title or texts.plain("untitled", lang),
+        # Never the local origin: a server path means nothing to a Telegram user and should not leak.
+        "url": article.source_url or texts.plain("no_url", lang),
+        "sentences": len(article.sentences),
+        "paragraphs": article.paragraph_count,
+    }
 
 
 async def summary_command(update: Update, context: Context) -> None:
@@ -231,20 +232,8 @@ async def source_command(update: Update, context: Context) -> None:
 
 async def article_command(update: Update, context: Context) -> None:
     """/article: title, source URL and sentence count."""
-    article = state_of(context).core.article
     lang = language(update)
-    await reply(
-        update,
-        context,
-        texts.t(
-            "article",
-            lang,
-            title=article.title or texts.plain("untitled", lang),
-            url=article.source_url or article.origin or texts.plain("no_url", lang),
-            sentences=len(article.sentences),
-            paragraphs=article.paragraph_count,
-        ),
-    )
+    await reply(update, context, texts.t("article", lang, **_article_fields(state_of(context).core.article, lang)))
 
 
 # --- admin -------------------------------------------------------------------
