@@ -43,7 +43,7 @@ _ROOM_FOR_QUESTION = 600
 class CoreConfig:
     candidates: int = 6
     max_citations: int = 3
-    max_tokens: int = 120
+    max_tokens: int = 72
     max_question_chars: int = 2000
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     grounding: GroundingThresholds = field(default_factory=GroundingThresholds)

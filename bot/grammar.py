@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-# One line of prose with no quote, backslash or control character, so the JSON always parses.
-_TEXT_RULES = 'text ::= char{1,240}\nchar ::= [^"\\\\\\x00-\\x1f]\nws ::= " "?\n'
+# One short line with no quote, backslash or control character, so the JSON always parses. The cap
+# keeps answers short (they are phrases; the quote carries the detail) and bounds decode time.
+_TEXT_RULES = 'text ::= char{1,160}\nchar ::= [^"\\\\\\x00-\\x1f]\nws ::= " "?\n'
 
 
 def _literal(value: str) -> str:

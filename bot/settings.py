@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     llm_sha256: str = Field("", description="Expected SHA-256 of a local or hub GGUF; empty skips the check (packs are always checked).")
     llm_threads: int = Field(max(1, os.cpu_count() or 1), description="CPU threads for llama.cpp.")
     llm_context: int = Field(4096, description="llama.cpp context size in tokens.")
-    llm_max_tokens: int = Field(120, description="Most tokens generated for one answer.")
+    llm_max_tokens: int = Field(72, description="Most tokens generated for one answer (the grammar caps answers at 160 characters).")
     candidates: int = Field(6, description="Sentences offered to the model as citable candidates per question.")
     max_question_chars: int = Field(2000, description="Longer questions are refused.")
 
