@@ -35,6 +35,7 @@ def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
     finally:
         timings[key] += (time.perf_counter() - started) * 1000
 
+
 # Room left in the context for the question, candidates and the reply when the article is inlined.
 _ROOM_FOR_QUESTION = 600
 
@@ -138,7 +139,7 @@ class Kutip:
         # A follow-up ("and how much?") has too few words of its own to judge its topic.
         on_topic = [h for h in top if history or is_on_topic(h.dense, h.lexical_coverage, g)]
         if not on_topic:
-            logger.info("refused before generation: no sentence is on topic for %r", question)
+            logger.debug("refused before generation: no sentence is on topic for %r", question)
             return finish("", [])
         # With the article in the prompt every sentence is on offer; otherwise only the top candidates.
         offered = ranked if self.article_inlined else top
@@ -149,7 +150,7 @@ class Kutip:
         text, chosen = self._parse(reply, offered)
         cited = self._supporting(text, chosen, on_topic, query, language)
         if not cited:
-            logger.info("refused %r: no on-topic candidate supports the reply %r", question, reply)
+            logger.debug("refused %r: no on-topic candidate supports the reply %r", question, reply)
         return finish(text, cited)
 
     def _query(self, question: str, language: str) -> str:
