@@ -437,7 +437,7 @@ def test_the_network_guard_stops_a_bot_pointed_at_the_real_telegram() -> None:
     async def scenario() -> None:
         app = build_application(Settings(_env_file=None, TELEGRAM_BOT_TOKEN="123:TEST"), FakeCore())
         with pytest.raises(Exception) as caught:
-            await app.initialize()  # getMe against api.telegram.org
+            await app.initialize()  # getMe against Telegram's default host: the guard must stop the lookup
         assert "network" in repr(caught.value) or "resolve" in repr(caught.value)
 
     run_async(scenario())
