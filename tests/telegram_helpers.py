@@ -11,13 +11,11 @@ import asyncio
 import datetime as dtm
 import itertools
 import re
-import socket
 import threading
 import time
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, AsyncIterator, Awaitable, Iterator
 
-import pytest
 from pydantic import SecretStr
 from telegram import Chat, Message, MessageEntity, PhotoSize, Update, User
 from telegram.ext import Application

@@ -1,7 +1,6 @@
 """The CLI edge: domain errors become one clear line and exit code 2, never a traceback."""
 
 import hashlib
-import json
 import socket
 
 import pytest
