@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     llm_threads: int = Field(max(1, os.cpu_count() or 1), description="CPU threads for llama.cpp.")
     llm_context: int = Field(4096, description="llama.cpp context size in tokens.")
     llm_max_tokens: int = Field(72, description="Most tokens generated for one answer (the grammar caps answers at 160 characters).")
-    candidates: int = Field(6, description="Top-ranked sentences per question that may be cited (and are shown to the model when the article is too long to inline).")
+    candidates: int = Field(3, description="Top-ranked sentences per question that may be cited (and are shown to the model when the article is too long to inline).")
     max_question_chars: int = Field(2000, description="Longer questions are refused.")
 
     # --- Telegram ---
