@@ -58,9 +58,6 @@ class BM25:
         n = len(self.docs)
         self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
 
-    def scores(self, query: str) -> np.ndarray:
-        return self.scores_tokens(content_tokens(query))
-
     def scores_tokens(self, query_tokens: list[str]) -> np.ndarray:
         out = np.zeros(len(self.docs), dtype=np.float32)
         if not self.docs:

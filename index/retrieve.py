@@ -65,8 +65,9 @@ class Retriever:
         query_vector = self.embedder.embed([query])
         dense = self._dense(self.stored.sentence_index, query_vector)
         para_dense = self._dense(self.stored.paragraph_index, query_vector)
-        lexical = self._sentence_bm25.scores_tokens(content_tokens(query))
-        para_lexical = self._paragraph_bm25.scores_tokens(content_tokens(query))
+        query_tokens = content_tokens(query)
+        lexical = self._sentence_bm25.scores_tokens(query_tokens)
+        para_lexical = self._paragraph_bm25.scores_tokens(query_tokens)
 
         sentence_score = c.dense * _minmax(dense) + c.lexical * _minmax(lexical)
         paragraph_score = c.dense * _minmax(para_dense) + c.lexical * _minmax(para_lexical)
@@ -77,7 +78,7 @@ class Retriever:
             right = np.concatenate([np.where(same_para, sentence_score[1:], 0.0), [0.0]])
             fused = fused + c.neighbours * np.maximum(left, right)
 
-        terms = set(content_tokens(query))
+        terms = set(query_tokens)
         order = np.argsort(-fused, kind="stable")[:k]
         hits = []
         for i in order:

@@ -44,14 +44,18 @@ class LlamaGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
+    def _prefix(self, prefix: str) -> list[int]:
+        """The prefix's tokens, tokenised once per article."""
+        if prefix not in self._prefix_tokens:
+            self._prefix_tokens.clear()  # one article at a time: keep memory flat
+            self._prefix_tokens[prefix] = self._llm.tokenize(prefix.encode("utf-8"), add_bos=True, special=True)
+        return self._prefix_tokens[prefix]
+
     def _tokens(self, prompt: Prompt) -> list[int]:
         prefix, suffix = chatml(prompt)
         # Tokenise the two parts apart: the prefix then has the same tokens for every question,
         # which is what lets llama.cpp's prefix match skip re-evaluating it.
-        if prefix not in self._prefix_tokens:
-            self._prefix_tokens.clear()  # one article at a time: keep memory flat
-            self._prefix_tokens[prefix] = self._llm.tokenize(prefix.encode("utf-8"), add_bos=True, special=True)
-        return self._prefix_tokens[prefix] + self._llm.tokenize(suffix.encode("utf-8"), add_bos=False, special=True)
+        return self._prefix(prefix) + self._llm.tokenize(suffix.encode("utf-8"), add_bos=False, special=True)
 
     def _grammar(self, gbnf: str):
         from llama_cpp import LlamaGrammar
@@ -66,8 +70,7 @@ class LlamaGenerator:
         """Have the system prefix evaluated before the first question: from disk if saved, else now."""
         prefix, _ = chatml(Prompt(system=system, user=""))
         with self._lock:
-            self._tokens(Prompt(system=system, user=""))
-            tokens = self._prefix_tokens[prefix]
+            tokens = self._prefix(prefix)
             if self._llm.n_tokens >= len(tokens) and list(self._llm.input_ids[: len(tokens)]) == tokens:
                 return
             saved = self._state_dir / f"{state_key(self._model_path, self.context_size, tokens)}.kv" if self._state_dir else None
