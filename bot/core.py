@@ -188,6 +188,7 @@ class Kutip:
         def backs(hits: list[Hit]) -> bool:
             return unsupported_reason(text, [h.sentence for h in hits], asked, same_language, g) is None
 
+        on_topic = [h for h in on_topic if h.weighted_coverage >= g.min_cited_coverage]
         picked = [h for h in chosen if h in on_topic]
         if picked and backs(picked):
             return [h for h in picked if backs([h])] or picked

@@ -23,6 +23,9 @@ class GroundingThresholds:
     min_dense: float = 0.45  # question–sentence cosine that alone shows the sentence is on topic
     min_coverage: float = 0.5  # ...or this share of the question's content words in the sentence's paragraph
     min_answer_overlap: float = 0.5  # same-language answers: share of their content words found in the evidence
+    # A cited sentence (with its paragraph) must hold this IDF-weighted share of the question's words:
+    # one that only shares the article's ubiquitous names answers a question the article never asked.
+    min_cited_coverage: float = 0.2
 
 
 def numbers(text: str) -> set[str]:

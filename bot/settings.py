@@ -32,7 +32,7 @@ class Settings(BaseSettings):
 
     # --- LLM ---
     llm_model: str = Field(
-        "pack:qwen2.5-coder-0.5b",
+        "pack:qwen2.5-coder-1.5b",
         description="GGUF model: 'pack:NAME' (assembled from PyPI part packages), 'hf:REPO:FILE', or a local .gguf path.",
     )
     llm_sha256: str = Field("", description="Expected SHA-256 of a local or hub GGUF; empty skips the check (packs are always checked).")

@@ -58,6 +58,11 @@ class BM25:
         n = len(self.docs)
         self._idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
 
+    def idf(self, term: str) -> float:
+        """A term no document has weighs most: a question about it asks what the article lacks."""
+        n = len(self.docs)
+        return self._idf.get(term, math.log(1 + (n + 0.5) / 0.5))
+
     def scores_tokens(self, query_tokens: list[str]) -> np.ndarray:
         out = np.zeros(len(self.docs), dtype=np.float32)
         if not self.docs:

@@ -28,6 +28,7 @@ class Hit:
     score: float  # fused, comparable only within one query
     dense: float  # cosine similarity of question and sentence
     lexical_coverage: float  # share of the question's content words found in the sentence or its paragraph
+    weighted_coverage: float  # the same share, each word weighted by its IDF in the article
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -78,11 +79,16 @@ class Retriever:
             right = np.concatenate([np.where(same_para, sentence_score[1:], 0.0), [0.0]])
             fused = fused + c.neighbours * np.maximum(left, right)
 
-        terms = set(query_tokens)
+        # Rarity-weighted coverage: a question that shares only "OpenAI" with an article about OpenAI,
+        # and asks about its CEO, covers little of what it asks.
+        weights = {t: self._sentence_bm25.idf(t) for t in set(query_tokens)}
+        total = sum(weights.values())
         order = np.argsort(-fused, kind="stable")[:k]
         hits = []
         for i in order:
             found = self._sentence_tokens[i] | self._paragraph_tokens[self._paragraph_of[i]]
-            coverage = len(terms & found) / len(terms) if terms else 0.0
-            hits.append(Hit(sentence=sentences[i], score=float(fused[i]), dense=float(dense[i]), lexical_coverage=coverage))
+            coverage = sum(t in found for t in weights) / len(weights) if weights else 0.0
+            weighted = sum(w for t, w in weights.items() if t in found) / total if total else 0.0
+            hits.append(Hit(sentence=sentences[i], score=float(fused[i]), dense=float(dense[i]), lexical_coverage=coverage,
+                            weighted_coverage=weighted))
         return hits

@@ -49,7 +49,7 @@ def fake_core(seed_article, fake_generator, tmp_path) -> Kutip:
 @pytest.fixture(scope="session")
 def real_settings(tmp_path_factory) -> Settings:
     data = tmp_path_factory.mktemp("kutip-data")
-    # The assembled GGUF is 0.5 GB: share the repo's model cache with `make run` instead of
+    # The assembled GGUF is 1.1 GB: share the repo's model cache with `make run` instead of
     # assembling it again for every test session.
     models = Path(__file__).resolve().parent.parent / "data" / "models"
     models.mkdir(parents=True, exist_ok=True)

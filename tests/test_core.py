@@ -140,3 +140,10 @@ def test_long_articles_send_candidate_texts_with_the_question(seed_article, tmp_
     prompt = generator.history[0][0]
     assert "[8.1] Microsoft dan OpenAI memulai kolaborasi" in prompt.user
     assert "[8.1]" not in prompt.system
+
+
+def test_a_question_about_what_the_article_lacks_is_refused_even_when_the_name_matches(fake_core, fake_generator):
+    # The small models answer this with whichever company the sentence names.
+    fake_generator.enqueue(reply(["8.1"], "Microsoft"))
+    answer = fake_core.ask("Siapa CEO OpenAI?")
+    assert answer.refused and answer.text == REFUSAL["id"]

@@ -5,6 +5,7 @@ import pytest
 
 from bot.llm.packs import PACKS
 from bot.llm.source import assemble, resolve_model
+from bot.settings import Settings
 from index.errors import ChecksumMismatch, ModelError
 
 
@@ -73,7 +74,10 @@ def test_hub_model_is_read_from_the_local_hub_cache(tmp_path, monkeypatch):
         resolve_model("hf:acme/tiny:other.gguf", tmp_path)
 
 
-def test_default_pack_is_pinned():
-    pack = PACKS["qwen2.5-coder-0.5b"]
-    assert pack.sha256 == "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
-    assert len(pack.distributions) == 6
+def test_the_default_pack_and_the_small_one_are_pinned():
+    assert Settings(_env_file=None).llm_model == "pack:qwen2.5-coder-1.5b"
+    default, small = PACKS["qwen2.5-coder-1.5b"], PACKS["qwen2.5-coder-0.5b"]
+    assert default.sha256 == "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+    assert len(default.distributions) == 22
+    assert small.sha256 == "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+    assert len(small.distributions) == 6

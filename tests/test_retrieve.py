@@ -27,3 +27,13 @@ def test_hybrid_retrieval_finds_the_sentence_with_the_answer(seed_article):
 def test_unrelated_question_has_low_coverage(seed_article):
     retriever = Retriever(build_index(seed_article, FakeEmbedder()), FakeEmbedder())
     assert all(h.lexical_coverage == 0 for h in retriever.search("What is the capital of France?", k=5))
+
+
+def test_weighted_coverage_discounts_the_articles_ubiquitous_names(seed_article):
+    """"OpenAI" is in most sentences, "CEO" in none: the question shares a word, not its subject."""
+    retriever = Retriever(build_index(seed_article, FakeEmbedder()), FakeEmbedder())
+    top = retriever.search("Siapa CEO OpenAI?", k=3)
+    assert all(h.lexical_coverage == 0.5 for h in top)
+    assert all(h.weighted_coverage < 0.2 for h in top)
+    answered = retriever.search("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?", k=1)[0]
+    assert answered.weighted_coverage > 0.5

@@ -20,7 +20,7 @@ def test_env_example_as_a_dotenv_file_gives_the_defaults(tmp_path):
     env.write_text(ENV_EXAMPLE, encoding="utf-8")
     settings = Settings(_env_file=env)
     assert settings.telegram_bot_token is None and settings.llm_threads >= 1
-    assert settings.llm_model == "pack:qwen2.5-coder-0.5b"
+    assert settings.llm_model == "pack:qwen2.5-coder-1.5b"
 
 
 def test_id_lists_and_token_are_read_from_the_environment(monkeypatch):
