@@ -12,6 +12,7 @@ from bot.eval.ablation import ablate, default_variants, rrf_ranker
 from bot.eval.cli import parse_retrieval_config
 from bot.eval.dataset import article_of, load_bench
 from bot.eval.metrics import METRIC_KEYS
+from bot.eval.replay import ReplayGenerator
 from bot.eval.runner import evaluate
 from bot.results import Answer
 from index.build import build_index
@@ -170,3 +171,19 @@ def test_recording_generator_keeps_what_the_core_sent(fake_core, fake_generator)
     call = recorder.calls[0]
     assert (call.prompt, call.grammar, call.max_tokens) == fake_generator.history[0]
     assert call.reply == reply(["8.1"], "2019")
+
+
+def test_replaying_recorded_replies_gives_the_recorded_scores_and_never_invents_a_reply(bench):
+    groups = load_bench(bench, "dev")
+    generator = FakeGenerator([reply(["1.1"], "2019"), reply(["2.1"], "Stargate")])
+    recorded = evaluate(groups, FakeEmbedder(), generator, progress=False)
+    replayer = ReplayGenerator(recorded.records)
+    replayed = evaluate(groups, FakeEmbedder(), replayer, progress=False)
+    timing = {"latency_p50_s", "latency_p95_s", "llm_model"}
+    assert {k: v for k, v in replayed.metrics.items() if k not in timing} == \
+        {k: v for k, v in recorded.metrics.items() if k not in timing}
+    assert [r["answer"] for r in replayed.records] == [r["answer"] for r in recorded.records]
+    assert replayer.unrecorded == 0
+    # Asked again, a question has no reply left: the replay refuses rather than make one up.
+    again = evaluate(groups[:1], FakeEmbedder(), replayer, progress=False)
+    assert again.metrics["wrong_refusal_rate"] == 1.0 and replayer.unrecorded == 2
