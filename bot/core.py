@@ -188,11 +188,13 @@ class Kutip:
         def backs(hits: list[Hit]) -> bool:
             return unsupported_reason(text, [h.sentence for h in hits], asked, same_language, g) is None
 
-        on_topic = [h for h in on_topic if h.weighted_coverage >= g.min_cited_coverage]
-        picked = [h for h in chosen if h in on_topic]
+        # A sentence may be on topic through the article's ubiquitous names alone; it is citable only
+        # if it also holds the question's rarer words.
+        citable = [h for h in on_topic if h.weighted_coverage >= g.min_cited_coverage]
+        picked = [h for h in chosen if h in citable]
         if picked and backs(picked):
             return [h for h in picked if backs([h])] or picked
-        return next(([h] for h in on_topic if backs([h])), [])
+        return next(([h] for h in citable if backs([h])), [])
 
     def _prompt(self, question: str, history: Turn | None, hits: list[Hit], language: str) -> Prompt:
         earlier = render("followup", question=history.question, answer=history.answer) if history else ""
