@@ -38,6 +38,26 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+# Indonesian derivational affixes, longest first. Used only to judge whether a question's words
+# occur in a sentence ("mulai" in "memulai"), never to rank: BM25 stays on the surface forms.
+_AFFIX_SUFFIXES = ("kan", "an", "i")
+_AFFIX_PREFIXES = ("meng", "meny", "mem", "men", "me", "peng", "peny", "pem", "pen", "pe", "ber", "be", "ter",
+                   "di", "ke")
+_MIN_STEM = 4
+
+
+def stem(token: str) -> str:
+    """A crude Indonesian stem: one derivational suffix, then one prefix, each only if 4+ letters remain."""
+    for suffix in _AFFIX_SUFFIXES:
+        if token.endswith(suffix) and len(token) - len(suffix) >= _MIN_STEM:
+            token = token[: -len(suffix)]
+            break
+    for prefix in _AFFIX_PREFIXES:
+        if token.startswith(prefix) and len(token) - len(prefix) >= _MIN_STEM:
+            return token[len(prefix):]
+    return token
+
+
 def content_tokens(text: str) -> list[str]:
     return [t for t in tokenize(text) if t not in STOPWORDS]
 

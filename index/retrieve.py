@@ -8,7 +8,7 @@ import numpy as np
 
 from index.article import Sentence
 from index.embedder import Embedder
-from index.lexical import BM25, content_tokens
+from index.lexical import BM25, content_tokens, stem
 from index.store import StoredIndex
 
 
@@ -28,7 +28,7 @@ class Hit:
     score: float  # fused, comparable only within one query
     dense: float  # cosine similarity of question and sentence
     lexical_coverage: float  # share of the question's content words found in the sentence or its paragraph
-    weighted_coverage: float  # the same share, each word weighted by its IDF in the article
+    weighted_coverage: float  # the same share, words weighted by IDF and matched by stem ("mulai" in "memulai")
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -47,6 +47,8 @@ class Retriever:
         self._paragraph_bm25 = BM25(stored.paragraph_tokens)
         self._sentence_tokens = [set(t) for t in stored.sentence_tokens]
         self._paragraph_tokens = [set(t) for t in stored.paragraph_tokens]
+        self._paragraph_stems = [{stem(t) for t in p} for p in self._paragraph_tokens]
+        self._sentence_stems = [{stem(t) for t in s} for s in self._sentence_tokens]
         self._paragraph_of = np.array([s.paragraph - 1 for s in stored.article.sentences], dtype=np.int64)
 
     def _dense(self, index, query_vector: np.ndarray) -> np.ndarray:
@@ -88,7 +90,8 @@ class Retriever:
         for i in order:
             found = self._sentence_tokens[i] | self._paragraph_tokens[self._paragraph_of[i]]
             coverage = sum(t in found for t in weights) / len(weights) if weights else 0.0
-            weighted = sum(w for t, w in weights.items() if t in found) / total if total else 0.0
+            stems = self._sentence_stems[i] | self._paragraph_stems[self._paragraph_of[i]]
+            weighted = sum(w for t, w in weights.items() if stem(t) in stems) / total if total else 0.0
             hits.append(Hit(sentence=sentences[i], score=float(fused[i]), dense=float(dense[i]), lexical_coverage=coverage,
                             weighted_coverage=weighted))
         return hits

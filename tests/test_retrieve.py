@@ -1,5 +1,7 @@
+import pytest
+
 from index.build import build_index
-from index.lexical import BM25, content_tokens, tokenize
+from index.lexical import BM25, content_tokens, stem, tokenize
 from index.retrieve import Retriever
 from tests.fakes import FakeEmbedder
 
@@ -37,3 +39,15 @@ def test_weighted_coverage_discounts_the_articles_ubiquitous_names(seed_article)
     assert all(h.weighted_coverage < 0.2 for h in top)
     answered = retriever.search("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?", k=1)[0]
     assert answered.weighted_coverage > 0.5
+
+
+@pytest.mark.parametrize("word, root", [("memulai", "mula"), ("mulai", "mula"), ("bekerja", "kerja"),
+                                        ("menginvestasikan", "investasi"), ("kemitraan", "mitra"), ("2019", "2019")])
+def test_stems_let_a_question_word_meet_its_derived_form(word, root):
+    assert stem(word) == root
+
+
+def test_a_paraphrase_with_the_articles_root_word_keeps_its_coverage(seed_article):
+    retriever = Retriever(build_index(seed_article, FakeEmbedder()), FakeEmbedder())
+    hits = {h.sentence.id: h for h in retriever.search("Kapan Microsoft dan OpenAI mulai bekerja sama?", k=13)}
+    assert hits["8.1"].weighted_coverage > 0.3  # "mulai" is found in "memulai"
