@@ -27,7 +27,7 @@ class Hit:
     sentence: Sentence
     score: float  # fused, comparable only within one query
     dense: float  # cosine similarity of question and sentence
-    lexical_coverage: float  # share of the question's content words found in the sentence or its paragraph
+    lexical_coverage: float  # share of the question's content words found in the sentence's paragraph
     weighted_coverage: float  # the same share, words weighted by IDF and matched by stem ("mulai" in "memulai")
 
 
@@ -45,10 +45,9 @@ class Retriever:
         self.config = config or RetrievalConfig()
         self._sentence_bm25 = BM25(stored.sentence_tokens)
         self._paragraph_bm25 = BM25(stored.paragraph_tokens)
-        self._sentence_tokens = [set(t) for t in stored.sentence_tokens]
+        # A paragraph's words include its sentences' words, so coverage is judged per paragraph.
         self._paragraph_tokens = [set(t) for t in stored.paragraph_tokens]
         self._paragraph_stems = [{stem(t) for t in p} for p in self._paragraph_tokens]
-        self._sentence_stems = [{stem(t) for t in s} for s in self._sentence_tokens]
         self._paragraph_of = np.array([s.paragraph - 1 for s in stored.article.sentences], dtype=np.int64)
 
     def _dense(self, index, query_vector: np.ndarray) -> np.ndarray:
@@ -84,14 +83,22 @@ class Retriever:
         # Rarity-weighted coverage: a question that shares only "OpenAI" with an article about OpenAI,
         # and asks about its CEO, covers little of what it asks.
         weights = {t: self._sentence_bm25.idf(t) for t in set(query_tokens)}
+        stems = {t: stem(t) for t in weights}
         total = sum(weights.values())
-        order = np.argsort(-fused, kind="stable")[:k]
+
+        def covered(paragraph: int) -> tuple[float, float]:
+            found, found_stems = self._paragraph_tokens[paragraph], self._paragraph_stems[paragraph]
+            plain = sum(t in found for t in weights) / len(weights) if weights else 0.0
+            weighted = sum(w for t, w in weights.items() if stems[t] in found_stems) / total if total else 0.0
+            return plain, weighted
+
+        coverage: dict[int, tuple[float, float]] = {}
         hits = []
-        for i in order:
-            found = self._sentence_tokens[i] | self._paragraph_tokens[self._paragraph_of[i]]
-            coverage = sum(t in found for t in weights) / len(weights) if weights else 0.0
-            stems = self._sentence_stems[i] | self._paragraph_stems[self._paragraph_of[i]]
-            weighted = sum(w for t, w in weights.items() if stem(t) in stems) / total if total else 0.0
-            hits.append(Hit(sentence=sentences[i], score=float(fused[i]), dense=float(dense[i]), lexical_coverage=coverage,
+        for i in np.argsort(-fused, kind="stable")[:k]:
+            paragraph = int(self._paragraph_of[i])
+            if paragraph not in coverage:
+                coverage[paragraph] = covered(paragraph)
+            plain, weighted = coverage[paragraph]
+            hits.append(Hit(sentence=sentences[i], score=float(fused[i]), dense=float(dense[i]), lexical_coverage=plain,
                             weighted_coverage=weighted))
         return hits
