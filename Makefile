@@ -5,7 +5,7 @@ PIP    := $(VENV)/bin/pip
 KUTIP  := $(VENV)/bin/kutip
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast index bench eval clean
+.PHONY: install run test test-fast lint format index bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -26,6 +26,15 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+## ruff: the linter and the formatter's check (line length 120; see pyproject.toml).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not e2e"
 
@@ -34,11 +43,11 @@ index: $(STAMP)
 
 ## Speed and memory on the seed article; prints a table and saves JSON under bench/results/.
 bench: $(STAMP)
-	$(PY) -m bot.eval.bench
+	$(PY) -m evaluation.bench
 
 eval: $(STAMP)
-	$(KUTIP) eval --bench ../shared/bench/xquad-en --split dev --retrieval-only
-	$(KUTIP) eval --bench ../shared/bench/facqa-id --split dev --retrieval-only
+	$(VENV)/bin/kutip-eval --bench ../shared/bench/xquad-en --split dev --retrieval-only
+	$(VENV)/bin/kutip-eval --bench ../shared/bench/facqa-id --split dev --retrieval-only
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

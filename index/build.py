@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
 
+from base.errors import IndexStale
+from base.words import content_tokens
 from index.article import Article
-from index.embedder import Embedder
-from index.errors import IndexStale
-from index.lexical import content_tokens
 from index.store import StoredIndex, article_sha256, flat_index, load, save
+
+if TYPE_CHECKING:
+    from bot.core.ports import Embedder
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +24,9 @@ _BATCH = 32
 
 def _embed_with_progress(embedder: Embedder, texts: list[str], label: str, progress: bool) -> np.ndarray:
     batches = [texts[i : i + _BATCH] for i in range(0, len(texts), _BATCH)]
-    rows = [embedder.embed(batch) for batch in tqdm(batches, desc=label, unit="batch", disable=not progress, leave=False)]
+    rows = [
+        embedder.embed(batch) for batch in tqdm(batches, desc=label, unit="batch", disable=not progress, leave=False)
+    ]
     return np.vstack(rows) if rows else np.zeros((0, embedder.dimension), dtype=np.float32)
 
 

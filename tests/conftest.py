@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import CoreConfig, Kutip
-from bot.settings import DEFAULT_ARTICLE, Settings
+from bot.core.answer import Kutip
+from bot.wiring.factory import assemble_core, core_config, load_embedder, load_generator, load_index
+from bot.wiring.settings import DEFAULT_ARTICLE, Settings
 from index.build import build_index
 from index.ingest import load_article
 from tests.fakes import FakeEmbedder, FakeGenerator
@@ -41,10 +42,17 @@ def fake_generator() -> FakeGenerator:
 def fake_core(seed_article, fake_generator, tmp_path) -> Kutip:
     embedder = FakeEmbedder()
     stored = build_index(seed_article, embedder)
-    return Kutip(stored, embedder, fake_generator, CoreConfig(), summary_cache_dir=tmp_path / "summaries")
+    return assemble_core(
+        stored,
+        embedder,
+        fake_generator,
+        core_config(Settings(_env_file=None)),
+        summary_cache_dir=tmp_path / "summaries",
+    )
 
 
 # --- real models: loaded once per session and shared by every e2e test ---
+
 
 @pytest.fixture(scope="session")
 def real_settings(tmp_path_factory) -> Settings:
@@ -58,9 +66,21 @@ def real_settings(tmp_path_factory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def real_core(real_settings) -> Kutip:
-    from bot.factory import build_core
+def real_embedder(real_settings):
+    return load_embedder(real_settings)
 
-    core = build_core(real_settings, progress=False)
+
+@pytest.fixture(scope="session")
+def real_generator(real_settings):
+    return load_generator(real_settings)
+
+
+@pytest.fixture(scope="session")
+def real_core(real_settings, real_embedder, real_generator) -> Kutip:
+    """The production core, built as build_core() builds it, from models every e2e test shares."""
+    stored, _ = load_index(real_settings, progress=False)
+    core = assemble_core(
+        stored, real_embedder, real_generator, core_config(real_settings), real_settings.data_dir / "summaries"
+    )
     core.warm()
     return core

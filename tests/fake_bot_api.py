@@ -19,9 +19,10 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 # Parameters PTB sends as raw strings; everything else arrives JSON-encoded.
@@ -30,9 +31,7 @@ _TELEGRAM_TAGS = {
     "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
     "a", "code", "pre", "blockquote", "tg-emoji",
 }  # fmt: skip
-_TOKEN_RE = re.compile(
-    r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s[^<>]*)?)>|&(#x[0-9A-Fa-f]+|#[0-9]+|lt|gt|amp|quot);|[<>&]"
-)
+_TOKEN_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s[^<>]*)?)>|&(#x[0-9A-Fa-f]+|#[0-9]+|lt|gt|amp|quot);|[<>&]")
 LONG_POLL_CAP_S = 0.5
 
 
@@ -46,7 +45,7 @@ def telegram_html_text(text: str) -> str:
         if tag is not None:
             tag = tag.lower()
             if tag not in _TELEGRAM_TAGS:
-                raise ValueError(f"can't parse entities: unsupported start tag \"{tag}\" at byte offset {match.start()}")
+                raise ValueError(f'can\'t parse entities: unsupported start tag "{tag}" at byte offset {match.start()}')
             if closing:
                 if not stack or stack.pop() != tag:
                     raise ValueError(f"can't parse entities: unmatched end tag at byte offset {match.start()}")
@@ -81,7 +80,9 @@ class Call:
 class FakeBotApi:
     """Serve the Bot API for one bot; `push()` updates in, read `calls` out."""
 
-    def __init__(self, token: str = "123456:TEST-token_for-Kutip", bot_id: int = 4242, username: str = "KutipBot") -> None:
+    def __init__(
+        self, token: str = "123456:TEST-token_for-Kutip", bot_id: int = 4242, username: str = "KutipBot"
+    ) -> None:
         self.token = token
         self.bot_user = {
             "id": bot_id,
@@ -107,7 +108,7 @@ class FakeBotApi:
 
     # --- lifecycle -------------------------------------------------------
 
-    def start(self) -> "FakeBotApi":
+    def start(self) -> FakeBotApi:
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -135,7 +136,7 @@ class FakeBotApi:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeBotApi":
+    def __enter__(self) -> FakeBotApi:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -198,7 +199,7 @@ class FakeBotApi:
         with self._cond:
             return len(self._updates)
 
-    async def wait_for(self, condition: Callable[["FakeBotApi"], bool], timeout: float = 10.0, what: str = "") -> None:
+    async def wait_for(self, condition: Callable[[FakeBotApi], bool], timeout: float = 10.0, what: str = "") -> None:
         """Wait (without blocking the event loop) until `condition(self)` holds; fail after `timeout`."""
         deadline = time.monotonic() + timeout
         while not condition(self):
@@ -207,7 +208,7 @@ class FakeBotApi:
                 raise AssertionError(f"timed out waiting for {what or condition}; calls so far: {methods}")
             await asyncio.sleep(0.01)
 
-    def wait_until(self, condition: Callable[["FakeBotApi"], bool], timeout: float = 10.0) -> bool:
+    def wait_until(self, condition: Callable[[FakeBotApi], bool], timeout: float = 10.0) -> bool:
         """Blocking variant of wait_for, for helper threads; returns whether `condition` came true."""
         deadline = time.monotonic() + timeout
         while not condition(self):
@@ -216,7 +217,9 @@ class FakeBotApi:
             time.sleep(0.01)
         return True
 
-    async def wait_for_messages(self, count: int, chat_id: int | None = None, timeout: float = 10.0) -> list[dict[str, Any]]:
+    async def wait_for_messages(
+        self, count: int, chat_id: int | None = None, timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
         await self.wait_for(lambda api: len(api.sent(chat_id)) >= count, timeout, f"{count} sendMessage(s)")
         return self.sent(chat_id)
 

@@ -1,14 +1,25 @@
-"""Hand-written fakes implementing the same narrow interfaces as the real embedder and generator."""
+"""Hand-written fakes implementing the protocols of bot/core/ports.py: embedder, generator and answer core."""
 
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
-from bot.generator import Prompt
-from index.lexical import content_tokens
+from base.language import detect_language
+from base.words import content_tokens
+from bot.core.answer import find_source
+from bot.core.ports import Prompt
+from bot.core.questions import check_question
+from bot.core.refusals import REFUSAL
+from bot.core.results import Answer, Bullet, Citation, Summary, Turn
+from index.article import Article, Sentence
 
 
 class FakeEmbedder:
@@ -43,7 +54,7 @@ class FakeGenerator:
         self.history: list[tuple[Prompt, str, int]] = []
         self.warmed: list[str] = []
 
-    def enqueue(self, *replies: str) -> "FakeGenerator":
+    def enqueue(self, *replies: str) -> FakeGenerator:
         self.replies.extend(replies)
         return self
 
@@ -58,3 +69,123 @@ class FakeGenerator:
         if not self.replies:
             raise AssertionError("FakeGenerator called with no queued reply")
         return self.replies.popleft()
+
+
+# --- the answer core, as the adapters see it ---------------------------------
+
+PARAGRAPHS = (
+    (
+        "OpenAI ingin melonggarkan kendali Microsoft atas produk AI-nya.",
+        "Tujuan terbesarnya adalah menjadi perusahaan yang menguntungkan dan melakukan IPO.",
+    ),
+    (
+        "Negosiasi antara kedua pihak berjalan sulit.",
+        "Para eksekutif OpenAI membahas tuduhan praktik persaingan tidak sehat.",
+        "Microsoft menolak berkomentar.",
+    ),
+    ("Kemitraan itu pernah dipuji sebagai salah satu kolaborasi paling sukses.",),
+)
+
+
+# --- the answer core ---------------------------------------------------------
+
+
+def make_article(
+    paragraphs: tuple[tuple[str, ...], ...] = PARAGRAPHS,
+    title: str = "OpenAI dan Microsoft di ambang perpecahan",
+    source_url: str = "https://example.com/openai-microsoft",
+) -> Article:
+    """An Article whose sentence offsets really point into its text."""
+    text, sentences = "", []
+    for p, paragraph in enumerate(paragraphs, 1):
+        if p > 1:
+            text += "\n\n"
+        for s, sentence in enumerate(paragraph, 1):
+            if s > 1:
+                text += " "
+            start = len(text)
+            text += sentence
+            sentences.append(Sentence(p, s, sentence, start, len(text)))
+    return Article(
+        text=text, sentences=tuple(sentences), title=title, source_url=source_url, language="id", origin=source_url
+    )
+
+
+class FakeCore:
+    """The core's shape (article, model_name, ask, summary, source) with canned, recorded behaviour.
+
+    Records each call in `.calls`, and how many calls were inside at once in
+    `.max_active`, so tests can prove the model is never entered concurrently.
+    """
+
+    def __init__(
+        self,
+        article: Article | None = None,
+        delay_s: float = 0.0,
+        model_name: str = "fake-0.5b",
+        max_question_chars: int = 2000,
+    ) -> None:
+        self.article = article or make_article()
+        self.max_question_chars = max_question_chars
+        self.model_name = model_name
+        self.delay_s = delay_s
+        self.calls: list[tuple[str, Any, ...]] = []
+        self.replies: dict[str, str] = {}  # question -> answer text, overriding the echo
+        self.cite: tuple[str, ...] = ("1.1",)
+        self.refuse_words: tuple[str, ...] = ("CEO",)
+        self.fail_next: Exception | None = None
+        self.gate: threading.Event | None = None  # when given, ask() waits for it
+        self.entered = threading.Event()
+        self.active = 0
+        self.max_active = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _inside(self) -> Iterator[None]:
+        with self._lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        self.entered.set()
+        try:
+            if self.gate is not None:
+                assert self.gate.wait(10), "the test never opened FakeCore.gate"
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            if self.fail_next is not None:
+                error, self.fail_next = self.fail_next, None
+                raise error
+            yield
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def warm(self) -> None:
+        self.calls.append(("warm",))
+
+    def ask(self, question: str, history: Turn | None = None, language: str | None = None) -> Answer:
+        with self._inside():
+            self.calls.append(("ask", question, history))
+            question = check_question(question, self.max_question_chars)
+            lang = language or detect_language(question, default=self.article.language)
+            if any(word in question for word in self.refuse_words):
+                return Answer(question, REFUSAL[lang], refused=True, language=lang, model=self.model_name)
+            text = self.replies.get(question, f"Jawaban: {question}")
+            citations = tuple(Citation.of(self.article.sentence(i)) for i in self.cite)
+            return Answer(question, text, refused=False, language=lang, citations=citations, model=self.model_name)
+
+    def summary(self, language: str) -> Summary:
+        with self._inside():
+            self.calls.append(("summary", language))
+            first, second = self.article.sentences[0], self.article.sentences[2]
+            return Summary(
+                language,
+                (
+                    Bullet("OpenAI ingin lepas dari Microsoft.", (Citation.of(first),)),
+                    Bullet("Negosiasi sulit.", (Citation.of(second),)),
+                ),
+                self.model_name,
+            )
+
+    def source(self, sentence_id: str) -> tuple[Sentence, tuple[Sentence, ...]]:
+        self.calls.append(("source", sentence_id))
+        return find_source(self.article, sentence_id)

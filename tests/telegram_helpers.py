@@ -1,4 +1,4 @@
-"""Shared pieces for the Telegram tests: a FakeCore, real Update builders, and a running Application.
+"""Shared pieces for the Telegram tests: real Update builders, and a running Application around a core.
 
 `ask_through_fake_server(core, text)` runs the whole Telegram path (polling,
 handlers, queue, rendering, sending) against tests/fake_bot_api.py, so the same
@@ -11,148 +11,30 @@ import asyncio
 import datetime as dtm
 import itertools
 import re
-import threading
-import time
-from contextlib import asynccontextmanager, contextmanager
-from typing import Any, AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from typing import Any
 
 from pydantic import SecretStr
 from telegram import Chat, Message, MessageEntity, PhotoSize, Update, User
 from telegram.ext import Application
 
-from bot.results import Answer, Bullet, Citation, Summary, Turn
-from bot.settings import Settings
-from bot.telegram import build_application
-from bot.telegram.app import ALLOWED_UPDATES
-from bot.telegram.desk import Desk
-from bot.telegram.state import KEY, State
+from bot.adapters.telegram import build_application
+from bot.adapters.telegram.app import ALLOWED_UPDATES
+from bot.adapters.telegram.desk import Desk
+from bot.adapters.telegram.state import KEY, State
+from bot.wiring.settings import Settings
 from tests.fake_bot_api import FakeBotApi
-from index.article import Article, Sentence
-from index.errors import KutipError, QuestionError
+from tests.fakes import FakeCore, make_article  # noqa: F401 (re-exported for the Telegram tests)
 
 BOT_ID = 4242
 BOT_USERNAME = "KutipBot"
-
-PARAGRAPHS = (
-    (
-        "OpenAI ingin melonggarkan kendali Microsoft atas produk AI-nya.",
-        "Tujuan terbesarnya adalah menjadi perusahaan yang menguntungkan dan melakukan IPO.",
-    ),
-    (
-        "Negosiasi antara kedua pihak berjalan sulit.",
-        "Para eksekutif OpenAI membahas tuduhan praktik persaingan tidak sehat.",
-        "Microsoft menolak berkomentar.",
-    ),
-    ("Kemitraan itu pernah dipuji sebagai salah satu kolaborasi paling sukses.",),
-)
-
-
-# --- the answer core ---------------------------------------------------------
-
-
-def make_article(
-    paragraphs: tuple[tuple[str, ...], ...] = PARAGRAPHS,
-    title: str = "OpenAI dan Microsoft di ambang perpecahan",
-    source_url: str = "https://example.com/openai-microsoft",
-) -> Article:
-    """An Article whose sentence offsets really point into its text."""
-    text, sentences = "", []
-    for p, paragraph in enumerate(paragraphs, 1):
-        if p > 1:
-            text += "\n\n"
-        for s, sentence in enumerate(paragraph, 1):
-            if s > 1:
-                text += " "
-            start = len(text)
-            text += sentence
-            sentences.append(Sentence(p, s, sentence, start, len(text)))
-    return Article(text=text, sentences=tuple(sentences), title=title, source_url=source_url, language="id", origin=source_url)
-
-
-_INDONESIAN = {"apa", "siapa", "kapan", "mengapa", "kenapa", "bagaimana", "berapa", "yang", "apakah", "dan"}
-
-
-class FakeCore:
-    """The core's shape (article, model_name, ask, summary, source) with canned, recorded behaviour.
-
-    Records each call in `.calls`, and how many calls were inside at once in
-    `.max_active`, so tests can prove the model is never entered concurrently.
-    """
-
-    def __init__(self, article: Article | None = None, delay_s: float = 0.0, model_name: str = "fake-0.5b") -> None:
-        self.article = article or make_article()
-        self.model_name = model_name
-        self.delay_s = delay_s
-        self.calls: list[tuple[str, Any, ...]] = []
-        self.replies: dict[str, str] = {}  # question -> answer text, overriding the echo
-        self.cite: tuple[str, ...] = ("1.1",)
-        self.refuse_words: tuple[str, ...] = ("CEO",)
-        self.fail_next: Exception | None = None
-        self.gate: threading.Event | None = None  # when given, ask() waits for it
-        self.entered = threading.Event()
-        self.active = 0
-        self.max_active = 0
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def _inside(self) -> Iterator[None]:
-        with self._lock:
-            self.active += 1
-            self.max_active = max(self.max_active, self.active)
-        self.entered.set()
-        try:
-            if self.gate is not None:
-                assert self.gate.wait(10), "the test never opened FakeCore.gate"
-            if self.delay_s:
-                time.sleep(self.delay_s)
-            if self.fail_next is not None:
-                error, self.fail_next = self.fail_next, None
-                raise error
-            yield
-        finally:
-            with self._lock:
-                self.active -= 1
-
-    @staticmethod
-    def language_of(text: str) -> str:
-        return "id" if _INDONESIAN & set(re.findall(r"\w+", text.lower())) else "en"
-
-    def ask(self, question: str, history: Turn | None = None, language: str | None = None) -> Answer:
-        with self._inside():
-            self.calls.append(("ask", question, history))
-            if not question.strip() or len(question) > 2000:
-                raise QuestionError("empty or too long")
-            lang = language or self.language_of(question)
-            if any(word in question for word in self.refuse_words):
-                text = "Artikel ini tidak membahas hal itu." if lang == "id" else "The article doesn't cover that."
-                return Answer(question, text, refused=True, language=lang, model=self.model_name)
-            text = self.replies.get(question, f"Jawaban: {question}")
-            citations = tuple(Citation.of(self.article.sentence(i)) for i in self.cite)
-            return Answer(question, text, refused=False, language=lang, citations=citations, model=self.model_name)
-
-    def summary(self, language: str) -> Summary:
-        with self._inside():
-            self.calls.append(("summary", language))
-            first, second = self.article.sentences[0], self.article.sentences[2]
-            return Summary(
-                language,
-                (Bullet("OpenAI ingin lepas dari Microsoft.", (Citation.of(first),)), Bullet("Negosiasi sulit.", (Citation.of(second),))),
-                self.model_name,
-            )
-
-    def source(self, sentence_id: str) -> tuple[Sentence, tuple[Sentence, ...]]:
-        self.calls.append(("source", sentence_id))
-        sentence = self.article.sentence(sentence_id)
-        if sentence is None:
-            raise KutipError(f"no sentence {sentence_id}")
-        return sentence, self.article.paragraph(sentence.paragraph)
-
 
 # --- real telegram objects ---------------------------------------------------
 
 _update_ids = itertools.count(1)
 _message_ids = itertools.count(1)
-_NOW = dtm.datetime(2025, 1, 1, tzinfo=dtm.timezone.utc)
+_NOW = dtm.datetime(2025, 1, 1, tzinfo=dtm.UTC)
 
 
 def user(user_id: int = 111, language_code: str | None = "id", first_name: str = "Ani") -> User:
@@ -211,7 +93,9 @@ def update_of(msg: Message) -> Update:
     return Update(next(_update_ids), message=msg)
 
 
-def text_update(text: str, chat: Chat | None = None, sender: User | None = None, reply_to: Message | None = None) -> Update:
+def text_update(
+    text: str, chat: Chat | None = None, sender: User | None = None, reply_to: Message | None = None
+) -> Update:
     return update_of(message(text, chat, sender, reply_to))
 
 

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from bot.cli import main
+from bot.adapters.cli import main
 
 
 def run(capsys, *argv):

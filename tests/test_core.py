@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from bot.messages import REFUSAL
-from bot.results import Turn
-from index.errors import QuestionError, UnknownSentence
+from base.errors import QuestionError, UnknownSentence
+from bot.core.refusals import REFUSAL
+from bot.core.results import Turn
 
 
 def reply(ids, answer):
@@ -27,7 +27,7 @@ def test_inlined_article_offers_every_sentence_through_the_grammar(fake_core, fa
     fake_generator.enqueue(reply(["8.1"], "2019"))
     fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
     prompt, grammar, _ = fake_generator.history[0]
-    assert fake_core.article_inlined
+    assert fake_core.prompt.inlined
     assert "[8.1] Microsoft dan OpenAI memulai kolaborasi" in prompt.system
     assert "Question: Kapan Microsoft dan OpenAI memulai kolaborasi mereka?" in prompt.user
     assert all(f'"\\"{s.id}\\""' in grammar for s in seed_article.sentences)
@@ -81,8 +81,10 @@ def test_off_topic_question_is_refused_without_asking_the_model_for_an_answer(fa
 
 
 def test_english_question_is_translated_for_retrieval_and_answered_in_english(fake_core, fake_generator):
-    fake_generator.enqueue(json.dumps({"translation": "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"}),
-                           reply(["8.1"], "In 2019, when Microsoft invested $1 billion."))
+    fake_generator.enqueue(
+        json.dumps({"translation": "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"}),
+        reply(["8.1"], "In 2019, when Microsoft invested $1 billion."),
+    )
     answer = fake_core.ask("When did Microsoft and OpenAI start their collaboration?")
     assert not answer.refused and answer.language == "en"
     assert [c.id for c in answer.citations] == ["8.1"]
@@ -93,8 +95,10 @@ def test_english_question_is_translated_for_retrieval_and_answered_in_english(fa
 
 
 def test_translated_answer_without_any_anchor_in_the_sentence_is_refused(fake_core, fake_generator):
-    fake_generator.enqueue(json.dumps({"translation": "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"}),
-                           reply(["8.1"], "A long time ago."))
+    fake_generator.enqueue(
+        json.dumps({"translation": "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"}),
+        reply(["8.1"], "A long time ago."),
+    )
     assert fake_core.ask("When did Microsoft and OpenAI start their collaboration?").refused
 
 
@@ -128,14 +132,17 @@ def test_source_returns_the_sentence_in_its_paragraph(fake_core):
 
 
 def test_long_articles_send_candidate_texts_with_the_question(seed_article, tmp_path):
-    from bot.core import Kutip
+    from bot.wiring.factory import assemble_core, core_config
+    from bot.wiring.settings import Settings
     from index.build import build_index
     from tests.fakes import FakeEmbedder, FakeGenerator
 
     generator = FakeGenerator([reply(["8.1"], "2019")], context_size=400)
     embedder = FakeEmbedder()
-    core = Kutip(build_index(seed_article, embedder), embedder, generator)
-    assert not core.article_inlined
+    core = assemble_core(
+        build_index(seed_article, embedder), embedder, generator, core_config(Settings(_env_file=None))
+    )
+    assert not core.prompt.inlined
     core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
     prompt = generator.history[0][0]
     assert "[8.1] Microsoft dan OpenAI memulai kolaborasi" in prompt.user

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import DEFAULT_ARTICLE
+from bot.wiring.settings import DEFAULT_ARTICLE
 
 pytestmark = pytest.mark.e2e
 ARTICLE = DEFAULT_ARTICLE.read_text(encoding="utf-8")
@@ -17,8 +17,14 @@ ARTICLE = DEFAULT_ARTICLE.read_text(encoding="utf-8")
 def kutip(real_settings, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUTIP_") and k != "TELEGRAM_BOT_TOKEN"}
     env.update(KUTIP_DATA_DIR=str(real_settings.data_dir), HF_HUB_OFFLINE="1", KUTIP_LOG_LEVEL="WARNING")
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=600, cwd=Path(__file__).resolve().parent.parent)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.adapters.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
 
 
 def test_ask_json_answers_2019_citing_the_sentence(real_settings, real_core):
@@ -34,7 +40,7 @@ def test_ask_json_answers_2019_citing_the_sentence(real_settings, real_core):
     assert any("2019" in c["text"] for c in answer["citations"])
     for c in answer["citations"]:
         assert c["text"] in ARTICLE
-        assert c["id"] == f'{c["paragraph"]}.{c["sentence"]}'
+        assert c["id"] == f"{c['paragraph']}.{c['sentence']}"
     assert set(answer["timings_ms"]) == {"retrieve", "generate", "total"}
 
 

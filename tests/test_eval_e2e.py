@@ -1,22 +1,29 @@
-"""Smoke test: a few seed dev questions through the real core's loaded models, scored like `kutip eval --limit 5`."""
+"""Smoke test: a few seed dev questions through the real core's loaded models, scored like `kutip-eval --limit 5`."""
 
 from pathlib import Path
 
 import pytest
 
-from bot.eval.dataset import load_bench
-from bot.eval.metrics import METRIC_KEYS
-from bot.eval.runner import evaluate
+from bot.wiring.factory import core_config
+from evaluation.dataset import load_bench
+from evaluation.metrics import METRIC_KEYS
+from evaluation.runner import evaluate
 
 SEED_BENCH = Path(__file__).resolve().parent.parent / "bench" / "seed"
 
 
 @pytest.mark.e2e
-def test_seed_questions_through_the_real_core(real_core, real_settings):
+def test_seed_questions_through_the_real_core(real_core, real_settings, real_embedder, real_generator):
     groups = load_bench(SEED_BENCH, "dev", limit=5)
     # Reuse the session's embedder and LLM: loading a second model would double the test's memory.
-    run = evaluate(groups, real_core.retriever.embedder, real_core.generator, real_core.config,
-                   threads=real_settings.llm_threads, progress=False)
+    run = evaluate(
+        groups,
+        real_embedder,
+        real_generator,
+        core_config(real_settings),
+        threads=real_settings.llm_threads,
+        progress=False,
+    )
     assert tuple(run.metrics) == METRIC_KEYS
     assert run.metrics["questions"] == 5
     assert run.metrics["llm_model"] == real_core.model_name

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.eval.metrics import (
+from evaluation.metrics import (
     METRIC_KEYS,
     answer_metrics,
     best_f1,
@@ -15,10 +15,19 @@ from bot.eval.metrics import (
 )
 
 
-def record(answerable=True, gold=("2019",), rank=None, in_article=True, refused=False, answer="", cited=(), total_ms=1000.0):
-    return {"answerable": answerable, "gold": list(gold) if answerable else [], "gold_rank": rank,
-            "gold_in_article": in_article and answerable, "refused": refused, "answer": answer,
-            "citations": [{"text": t} for t in cited], "timings_ms": {"total": total_ms}}
+def record(
+    answerable=True, gold=("2019",), rank=None, in_article=True, refused=False, answer="", cited=(), total_ms=1000.0
+):
+    return {
+        "answerable": answerable,
+        "gold": list(gold) if answerable else [],
+        "gold_rank": rank,
+        "gold_in_article": in_article and answerable,
+        "refused": refused,
+        "answer": answer,
+        "citations": [{"text": t} for t in cited],
+        "timings_ms": {"total": total_ms},
+    }
 
 
 def test_gold_match_is_case_insensitive_substring():
@@ -38,7 +47,10 @@ def test_gold_rank_is_first_retrieved_sentence_with_a_gold_string():
 
 def test_recall_counts_only_answerable_questions_whose_gold_is_in_a_sentence():
     records = [
-        record(rank=1), record(rank=2), record(rank=4), record(rank=None),
+        record(rank=1),
+        record(rank=2),
+        record(rank=4),
+        record(rank=None),
         record(rank=None, in_article=False),  # gold spans two sentences: excluded
         record(answerable=False),  # no gold: excluded
     ]
@@ -97,16 +109,25 @@ def test_summary_has_exactly_the_documented_keys_and_nulls_llm_metrics_for_retri
     retrieval = summarise(records, with_answers=False, embedding_model="e", llm_model=None, threads=2)
     assert tuple(retrieval) == METRIC_KEYS
     assert retrieval["recall_at_1"] == 1.0
-    llm_only = ("citation_precision", "answer_accuracy", "answer_f1", "refusal_rate", "wrong_refusal_rate",
-                "latency_p50_s", "latency_p95_s", "llm_model", "threads")
+    llm_only = (
+        "citation_precision answer_accuracy answer_f1 refusal_rate wrong_refusal_rate latency_p50_s latency_p95_s "
+        "llm_model threads"
+    ).split()
     assert all(retrieval[k] is None for k in llm_only)
 
 
 def test_failure_outcomes_tell_retrieval_model_and_grounding_apart():
-    from bot.eval import failures as f
+    from evaluation import failures as f
 
     def rec(**kw):
-        base = {"answerable": True, "gold": ["Azure"], "refused": False, "answer": "", "citations": [], "llm_replies": []}
+        base = {
+            "answerable": True,
+            "gold": ["Azure"],
+            "refused": False,
+            "answer": "",
+            "citations": [],
+            "llm_replies": [],
+        }
         return {**base, **kw}
 
     assert f.outcome(rec(answer="Azure", citations=[{"text": "via Azure"}])) == f.CORRECT

@@ -1,4 +1,4 @@
-"""The eval runner, the ablation and `kutip eval`, on a tiny hand-made benchmark with fakes."""
+"""The eval runner, the ablation and `kutip-eval`, on a tiny hand-made benchmark with fakes."""
 
 import argparse
 import json
@@ -6,15 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser, main
-from bot.core import CoreConfig
-from bot.eval.ablation import ablate, default_variants, rrf_ranker
-from bot.eval.cli import parse_retrieval_config
-from bot.eval.dataset import article_of, load_bench
-from bot.eval.metrics import METRIC_KEYS
-from bot.eval.replay import ReplayGenerator
-from bot.eval.runner import evaluate
-from bot.results import Answer
+from bot.adapters.cli import build_parser
+from bot.core.results import Answer
+from bot.wiring.factory import core_config
+from bot.wiring.settings import Settings
+from evaluation.ablation import ablate, default_variants, rrf_ranker
+from evaluation.cli import main as eval_main
+from evaluation.cli import parse_retrieval_config
+from evaluation.dataset import article_of, load_bench
+from evaluation.metrics import METRIC_KEYS
+from evaluation.replay import ReplayGenerator
+from evaluation.runner import evaluate
 from index.build import build_index
 from index.retrieve import RetrievalConfig
 from tests.fakes import FakeEmbedder, FakeGenerator
@@ -23,18 +25,38 @@ REPO = Path(__file__).resolve().parent.parent
 ANSWER_KEYS = set(Answer(question="q", text="a", refused=False, language="en").to_dict())
 
 DOCS = [
-    {"id": "d1", "title": "Deal", "lang": "en", "split": "dev",
-     "text": "Microsoft invested in OpenAI in 2019.\n\nThe Stargate data centre project was announced in 2024. "
-             "Azure sells OpenAI software."},
+    {
+        "id": "d1",
+        "title": "Deal",
+        "lang": "en",
+        "split": "dev",
+        "text": "Microsoft invested in OpenAI in 2019.\n\nThe Stargate data centre project was announced in 2024. "
+        "Azure sells OpenAI software.",
+    },
     {"id": "d2", "title": "Other", "lang": "en", "split": "test", "text": "Cats sleep a lot."},
 ]
 QUESTIONS = [
-    {"id": "q1", "doc": "d1", "question": "When did Microsoft invest in OpenAI?", "answers": ["2019"], "answerable": True},
-    {"id": "q2", "doc": "d1", "question": "Which data centre project was announced in 2024?", "answers": ["Stargate"],
-     "answerable": True, "kind": "fact"},
+    {
+        "id": "q1",
+        "doc": "d1",
+        "question": "When did Microsoft invest in OpenAI?",
+        "answers": ["2019"],
+        "answerable": True,
+    },
+    {
+        "id": "q2",
+        "doc": "d1",
+        "question": "Which data centre project was announced in 2024?",
+        "answers": ["Stargate"],
+        "answerable": True,
+        "kind": "fact",
+    },
     {"id": "t1", "doc": "d2", "question": "Do cats sleep?", "answers": ["a lot"], "answerable": True, "split": "test"},
     {"id": "q3", "doc": "d1", "question": "What is the capital of France?", "answers": [], "answerable": False},
 ]
+
+
+CONFIG = core_config(Settings(_env_file=None))
 
 
 def reply(ids, answer):
@@ -60,7 +82,7 @@ def test_questions_are_grouped_by_article_in_file_order_and_limited(bench):
 
 def test_answers_go_through_the_core_and_are_scored(bench):
     generator = FakeGenerator().enqueue(reply(["1.1"], "In 2019."), reply(["2.1"], "Stargate"), reply([], "NONE"))
-    run = evaluate(load_bench(bench, "dev"), FakeEmbedder(), generator, CoreConfig(), threads=2, progress=False)
+    run = evaluate(load_bench(bench, "dev"), FakeEmbedder(), generator, CONFIG, threads=2, progress=False)
     assert tuple(run.metrics) == METRIC_KEYS
     m = run.metrics
     assert m["questions"] == 3 and m["llm_model"] == "fake-llm" and m["threads"] == 2
@@ -78,7 +100,7 @@ def test_answers_go_through_the_core_and_are_scored(bench):
 
 
 def test_retrieval_only_never_calls_the_generator_and_nulls_llm_metrics(bench):
-    run = evaluate(load_bench(bench, "dev"), FakeEmbedder(), None, CoreConfig(), threads=2, progress=False)
+    run = evaluate(load_bench(bench, "dev"), FakeEmbedder(), None, CONFIG, threads=2, progress=False)
     assert run.metrics["answer_accuracy"] is None and run.metrics["llm_model"] is None
     assert run.metrics["recall_at_1"] is not None
     assert set(run.records[0]) >= {"id", "question", "gold", "answerable", "gold_rank", "retrieved"}
@@ -112,8 +134,8 @@ def test_kutip_eval_command_writes_metrics_and_records(bench, tmp_path, monkeypa
     # The command loads the configured embedder by name: put the fake in its place, no model is read.
     monkeypatch.setattr("index.embedder.SentenceTransformerEmbedder", lambda spec: FakeEmbedder(name=spec))
     out = tmp_path / "out" / "eval.json"
-    assert "eval" in build_parser().format_help()
-    code = main(["eval", "--bench", str(bench), "--split", "dev", "--retrieval-only", "--json", str(out)])
+    assert "eval" not in build_parser().format_help()  # a development tool, not a product command
+    code = eval_main(["--bench", str(bench), "--split", "dev", "--retrieval-only", "--json", str(out)])
     assert code == 0
     saved = json.loads(out.read_text(encoding="utf-8"))
     assert set(saved) == {"metrics", "records"}
@@ -142,31 +164,33 @@ def test_the_seed_dev_set_is_well_formed():
 
 
 def test_gold_rank_comes_from_the_cores_own_search(bench):
-    from bot.eval.recording import RecordingRetriever
-    from bot.eval.runner import _ranking
-    from index.retrieve import Retriever
+    from evaluation.recording import RecordingRetriever
+    from evaluation.runner import _ranking
+    from index.retrieve import HybridRetriever
 
     group = load_bench(bench, "dev")[0]
     embedder = FakeEmbedder()
     stored = build_index(article_of(group.doc), embedder)
-    ours = Retriever(stored, embedder)
-    recorder = RecordingRetriever(Retriever(stored, embedder))
+    ours = HybridRetriever(stored, embedder)
+    recorder = RecordingRetriever(HybridRetriever(stored, embedder))
     question = group.questions[0]
-    # The core searched something else (say, a translation), and only 1 deep: same query, searched deeper.
-    recorder.search("Stargate data centre project", 1)
+    # The core searched something else (say, a translation): its ranking is the one scored.
+    recorder.search("Stargate data centre project", len(stored.article.sentences))
     hits = _ranking(question, recorder, ours, depth=3)
     assert [h.sentence.id for h in hits] == [h.sentence.id for h in ours.search("Stargate data centre project", 3)]
     recorder.clear()
     assert _ranking(question, recorder, ours, depth=3) == ours.search(question.question, 3)
 
 
-def test_recording_generator_keeps_what_the_core_sent(fake_core, fake_generator):
-    from bot.eval.recording import RecordingGenerator
+def test_recording_generator_keeps_what_the_core_sent(seed_article, fake_generator):
+    from bot.wiring.factory import assemble_core
+    from evaluation.recording import RecordingGenerator
 
     recorder = RecordingGenerator(fake_generator)
-    fake_core.generator = recorder
+    embedder = FakeEmbedder()
+    core = assemble_core(build_index(seed_article, embedder), embedder, recorder, CONFIG)
     fake_generator.enqueue(reply(["8.1"], "2019"))
-    fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
+    core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
     assert len(recorder.calls) == 1
     call = recorder.calls[0]
     assert (call.prompt, call.grammar, call.max_tokens) == fake_generator.history[0]
@@ -176,14 +200,15 @@ def test_recording_generator_keeps_what_the_core_sent(fake_core, fake_generator)
 def test_replaying_recorded_replies_gives_the_recorded_scores_and_never_invents_a_reply(bench):
     groups = load_bench(bench, "dev")
     generator = FakeGenerator([reply(["1.1"], "2019"), reply(["2.1"], "Stargate")])
-    recorded = evaluate(groups, FakeEmbedder(), generator, progress=False)
+    recorded = evaluate(groups, FakeEmbedder(), generator, CONFIG, progress=False)
     replayer = ReplayGenerator(recorded.records)
-    replayed = evaluate(groups, FakeEmbedder(), replayer, progress=False)
+    replayed = evaluate(groups, FakeEmbedder(), replayer, CONFIG, progress=False)
     timing = {"latency_p50_s", "latency_p95_s", "llm_model"}
-    assert {k: v for k, v in replayed.metrics.items() if k not in timing} == \
-        {k: v for k, v in recorded.metrics.items() if k not in timing}
+    assert {k: v for k, v in replayed.metrics.items() if k not in timing} == {
+        k: v for k, v in recorded.metrics.items() if k not in timing
+    }
     assert [r["answer"] for r in replayed.records] == [r["answer"] for r in recorded.records]
     assert replayer.unrecorded == 0
     # Asked again, a question has no reply left: the replay refuses rather than make one up.
-    again = evaluate(groups[:1], FakeEmbedder(), replayer, progress=False)
+    again = evaluate(groups[:1], FakeEmbedder(), replayer, CONFIG, progress=False)
     assert again.metrics["wrong_refusal_rate"] == 1.0 and replayer.unrecorded == 2

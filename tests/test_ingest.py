@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from base.errors import ArticleError
 from index.clean import clean_text
-from index.errors import ArticleError
 from index.ingest import load_article, parse_article
 from index.segment import segment
 from tests.conftest import SEED
@@ -68,7 +68,9 @@ def test_language_is_detected(seed_article):
 
 
 def test_widget_lines_and_separators_go_but_article_lines_stay():
-    cleaned = clean_text("Headline text here. Foto: Reuters .\n|\nBody sentence one.\n\nShare\nComments (12)\nBody two.")
+    cleaned = clean_text(
+        "Headline text here. Foto: Reuters .\n|\nBody sentence one.\n\nShare\nComments (12)\nBody two."
+    )
     assert cleaned.text == "Body sentence one.\n\nBody two."
     assert cleaned.caption == "Headline text here."
 

@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
+from base.errors import ChecksumMismatch, ModelError
 from bot.llm.packs import PACKS
 from bot.llm.source import assemble, resolve_model
-from bot.settings import Settings
-from index.errors import ChecksumMismatch, ModelError
+from bot.wiring.settings import Settings
 
 
 def _parts(tmp_path: Path) -> tuple[list[Path], str]:

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from bot.settings import Settings
+from bot.wiring.settings import Settings
 
 ENV_EXAMPLE = (Path(__file__).resolve().parent.parent / ".env.example").read_text(encoding="utf-8")
 

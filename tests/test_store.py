@@ -1,12 +1,14 @@
+import hashlib
 import json
 import logging
 
 import pytest
 
+from base.errors import IndexStale
+from base.words import TOKENIZER_VERSION
 from index.build import build_index, ensure_index
-from index.errors import IndexStale
 from index.ingest import parse_article
-from index.store import FORMAT, MANIFEST, article_sha256, load, save
+from index.store import FILES, FORMAT, MANIFEST, article_sha256, load, save
 from tests.fakes import FakeEmbedder
 
 
@@ -17,6 +19,8 @@ def test_manifest_round_trip(seed_article, tmp_path):
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     assert manifest == {
         "format": FORMAT,
+        "tokenizer": TOKENIZER_VERSION,
+        "files": {name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() for name in FILES},
         "embedding_model": "fake-embedder",
         "dimension": 256,
         "article_sha256": article_sha256(seed_article),
@@ -75,3 +79,22 @@ def test_ensure_index_reuses_then_rebuilds_when_stale(seed_article, tmp_path, ca
     with caplog.at_level(logging.INFO, logger="index.build"):
         ensure_index(changed, embedder, tmp_path, progress=False)
     assert "corrupt" in caplog.text
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_garbage_in_the_middle_of_any_index_file_is_caught_by_its_checksum(seed_article, tmp_path, name):
+    save(build_index(seed_article, FakeEmbedder()), tmp_path)
+    path = tmp_path / name
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 16] = bytes(16)  # same size, same mtime class of damage: only the content says
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexStale, match=f"{name} does not match its checksum"):
+        load(tmp_path, embedding_model="fake-embedder")
+
+
+def test_an_index_from_another_tokenizer_version_is_stale(seed_article, tmp_path, monkeypatch):
+    save(build_index(seed_article, FakeEmbedder()), tmp_path)
+    monkeypatch.setattr("index.store.TOKENIZER_VERSION", TOKENIZER_VERSION + 1)
+    with pytest.raises(IndexStale, match="tokenizer"):
+        load(tmp_path, embedding_model="fake-embedder")

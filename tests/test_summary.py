@@ -1,8 +1,9 @@
 import json
+import logging
 
 import numpy as np
 
-from bot.summary import bullet_count, choose_sentences
+from bot.core.summary import CACHE_FORMAT, Summariser, bullet_count, choose_sentences
 
 
 def bullets(pairs):
@@ -10,8 +11,9 @@ def bullets(pairs):
 
 
 def test_summary_has_cited_bullets_in_article_order(fake_core, fake_generator, seed_article):
-    fake_generator.enqueue(bullets([("1.1", "Kemitraan OpenAI dan Microsoft di ambang titik kritis."),
-                                    ("x", "ignored"), ("y", "ignored")]))
+    fake_generator.enqueue(
+        bullets([("1.1", "Kemitraan OpenAI dan Microsoft di ambang titik kritis."), ("x", "ignored"), ("y", "ignored")])
+    )
     summary = fake_core.summary("id")
     assert 3 <= len(summary.bullets) <= 5
     ids = [b.citations[0].id for b in summary.bullets]
@@ -37,9 +39,27 @@ def test_summary_is_cached_per_language_in_memory_and_on_disk(fake_core, fake_ge
     fake_core.summary("en")
     assert len(fake_generator.history) == 2
     assert "English" in fake_generator.history[1][0].user
-    fake_core.summariser._memory.clear()
-    assert fake_core.summary("id") == first  # from disk, no model call
+    restarted = _summariser(fake_core, fake_generator, tmp_path)  # a new process: nothing in memory
+    assert restarted.summary("id") == first  # from disk, no model call
     assert len(fake_generator.history) == 2
+
+
+def _summariser(core, generator, tmp_path) -> Summariser:
+    vectors = np.eye(len(core.article.sentences), dtype=np.float32)
+    return Summariser(core.article, vectors, generator, core.prompt, cache_dir=tmp_path / "summaries")
+
+
+def test_a_summary_cache_of_another_format_is_regenerated(fake_core, fake_generator, tmp_path, caplog):
+    fake_generator.enqueue("[]", "[]")
+    fake_core.summary("id")
+    (cached,) = (tmp_path / "summaries").iterdir()
+    data = json.loads(cached.read_text(encoding="utf-8"))
+    assert data["format"] == CACHE_FORMAT
+    cached.write_text(json.dumps({**data, "format": "kutip-summary v1"}), encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="bot.core.summary"):
+        _summariser(fake_core, fake_generator, tmp_path).summary("id")
+    assert len(fake_generator.history) == 2  # made again, not misread
+    assert "regenerating summary" in caplog.text
 
 
 def test_sentence_choice_starts_with_the_lead_and_avoids_repeats():

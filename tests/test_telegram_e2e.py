@@ -11,14 +11,15 @@ import logging
 import random
 import socket
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 from telegram.ext import ApplicationHandlerStop, CommandHandler
 
-from bot.telegram import app as telegram_app
-from bot.telegram.app import webhook_path
+from bot.adapters.telegram import app as telegram_app
+from bot.adapters.telegram.app import webhook_path
 from tests.fake_bot_api import FakeBotApi, telegram_html_text
 from tests.telegram_helpers import (
     BOT_USERNAME,
@@ -32,7 +33,9 @@ from tests.telegram_helpers import (
     user,
 )
 
-LONG_ANSWER = " ".join(f"Kalimat {i} adalah bagian dari jawaban yang panjang sekali." for i in range(105))  # ~6,000 chars
+LONG_ANSWER = " ".join(
+    f"Kalimat {i} adalah bagian dari jawaban yang panjang sekali." for i in range(105)
+)  # ~6,000 chars
 
 
 def shown(params: dict[str, Any]) -> str:
@@ -134,7 +137,11 @@ def test_run_serves_a_webhook_that_checks_the_secret(stoppable) -> None:
         from tests.telegram_helpers import settings_for
 
         settings = settings_for(
-            api, webhook_url="https://kutip.example/tg", webhook_port=port, webhook_listen="127.0.0.1", webhook_secret=secret
+            api,
+            webhook_url="https://kutip.example/tg",
+            webhook_port=port,
+            webhook_listen="127.0.0.1",
+            webhook_secret=secret,
         )
         # What the proxy forwards: the public path, unchanged, to webhook_listen:webhook_port.
         hook = f"http://127.0.0.1:{port}/tg/{webhook_path(api.token)}"
@@ -193,7 +200,9 @@ def test_fifty_questions_from_ten_chats_are_all_answered_in_order_one_model_call
             await asyncio.sleep(0.2)  # nothing more arrives
             assert len(api.sent()) == 50
             for chat in chats:
-                assert [shown(p).split("\n")[0] for p in api.sent(chat.id)] == [f"Jawaban: q{chat.id}-{i}" for i in range(5)]
+                assert [shown(p).split("\n")[0] for p in api.sent(chat.id)] == [
+                    f"Jawaban: q{chat.id}-{i}" for i in range(5)
+                ]
             assert len(core.calls) == 50
             assert core.max_active == 1  # never two model calls at once
 

@@ -7,8 +7,9 @@ import logging
 
 from telegram import Update
 
-from bot.results import Turn
-from bot.telegram import chat_action
+from bot.adapters.telegram import chat_action
+from bot.core.refusals import REFUSAL
+from bot.core.results import Turn
 from tests.fake_bot_api import telegram_html_text
 from tests.telegram_helpers import (
     BOT_USERNAME,
@@ -240,7 +241,10 @@ def test_a_refusal_is_short_and_has_no_quotes() -> None:
         async with bot_session() as (api, app, core):
             await feed(app, text_update("Siapa CEO OpenAI?"), text_update("Who is the CEO?", sender=user(111, "en")))
             refusals = api.sent()
-            assert [shown(p) for p in refusals] == ["Artikel ini tidak membahas hal itu.", "The article doesn't cover that."]
+            assert [shown(p) for p in refusals] == [
+                REFUSAL["id"],
+                REFUSAL["en"],
+            ]
             assert not any("<blockquote>" in p["text"] for p in refusals)
 
     run_async(scenario())
@@ -291,7 +295,9 @@ def test_a_full_queue_answers_busy_at_once() -> None:
         core = FakeCore()
         core.gate = __import__("threading").Event()
         async with bot_session(core, queue_size=1) as (api, app, _):
-            first, second, third = (text_update(f"Apa {n}?", private_chat(100 + n), user(100 + n, "en")) for n in (1, 2, 3))
+            first, second, third = (
+                text_update(f"Apa {n}?", private_chat(100 + n), user(100 + n, "en")) for n in (1, 2, 3)
+            )
             await app.process_update(first)
             await asyncio.to_thread(core.entered.wait, 5)  # the first is with the model...
             await app.process_update(second)  # ...the second fills the queue...
@@ -302,7 +308,7 @@ def test_a_full_queue_answers_busy_at_once() -> None:
             core.gate.set()
             await desk_of(app).join()
             assert asked(core) == ["Apa 1?", "Apa 2?"]
-            assert desk_of(app).stats.busy == 1
+            assert desk_of(app).snapshot()["busy"] == 1
 
     run_async(scenario())
 
@@ -310,7 +316,11 @@ def test_a_full_queue_answers_busy_at_once() -> None:
 def test_each_user_is_rate_limited() -> None:
     async def scenario() -> None:
         async with bot_session(user_rate_per_minute=2) as (api, app, core):
-            await feed(app, *(text_update(f"Apa {n}?") for n in range(3)), text_update("Apa lain?", private_chat(222), user(222)))
+            await feed(
+                app,
+                *(text_update(f"Apa {n}?") for n in range(3)),
+                text_update("Apa lain?", private_chat(222), user(222)),
+            )
             assert asked(core) == ["Apa 0?", "Apa 1?", "Apa lain?"]
             assert "Terlalu banyak pertanyaan" in shown(api.sent(111)[-1])
 
@@ -330,7 +340,7 @@ def test_empty_and_too_long_questions_are_explained_without_the_model() -> None:
 
 
 def test_a_domain_error_from_the_core_is_explained() -> None:
-    from index.errors import QuestionError
+    from base.errors import QuestionError
 
     async def scenario() -> None:
         async with bot_session() as (api, app, core):
@@ -349,11 +359,11 @@ def test_an_unexpected_error_is_logged_reported_and_survived(caplog) -> None:
             assert shown(api.sent()[0]) == "Maaf, terjadi kesalahan. Coba lagi nanti."
             await feed(app, text_update("Apa lagi?"))
             assert shown(api.sent()[1]).startswith("Jawaban: Apa lagi?")
-            assert desk_of(app).stats.errors == 1
+            assert desk_of(app).snapshot()["errors"] == 1
 
-    with caplog.at_level(logging.ERROR, logger="bot.telegram.handlers"):
+    with caplog.at_level(logging.ERROR, logger="bot.adapters.telegram.handlers"):
         run_async(scenario())
-    [record] = [r for r in caplog.records if r.name == "bot.telegram.handlers" and r.levelno == logging.ERROR]
+    [record] = [r for r in caplog.records if r.name == "bot.adapters.telegram.handlers" and r.levelno == logging.ERROR]
     assert record.exc_info and str(record.exc_info[1]) == "model exploded"
 
 
@@ -431,8 +441,8 @@ def test_typing_repeats_while_the_model_works_and_stops_after(monkeypatch) -> No
 def test_the_network_guard_stops_a_bot_pointed_at_the_real_telegram() -> None:
     import pytest
 
-    from bot.settings import Settings
-    from bot.telegram import build_application
+    from bot.adapters.telegram import build_application
+    from bot.wiring.settings import Settings
 
     async def scenario() -> None:
         app = build_application(Settings(_env_file=None, TELEGRAM_BOT_TOKEN="123:TEST"), FakeCore())

@@ -4,15 +4,16 @@ import html
 
 import pytest
 
-from bot.settings import DEFAULT_ARTICLE
+from bot.wiring.settings import DEFAULT_ARTICLE
 from tests.telegram_helpers import ask_through_fake_server, run_async
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_telegram_question_about_the_seed_gets_a_verbatim_cited_sentence(real_core, real_settings):
-    sent = run_async(ask_through_fake_server(real_core, "Kapan Microsoft dan OpenAI mulai bekerja sama?", real_settings),
-                     timeout=300)
+    sent = run_async(
+        ask_through_fake_server(real_core, "Kapan Microsoft dan OpenAI mulai bekerja sama?", real_settings), timeout=300
+    )
     assert sent, "the bot sent nothing"
     reply = sent[0]
     assert reply["parse_mode"] == "HTML"

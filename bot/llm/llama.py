@@ -6,9 +6,9 @@ import logging
 import threading
 from pathlib import Path
 
-from bot.generator import Prompt
+from base.errors import ModelError
+from bot.core.ports import Prompt
 from bot.llm.kvstate import load_prefix, save_prefix, state_key
-from index.errors import ModelError
 
 logger = logging.getLogger(__name__)
 
@@ -23,15 +23,23 @@ def chatml(prompt: Prompt) -> tuple[str, str]:
 class LlamaGenerator:
     """Generates with llama-cpp-python. One context: callers serialise access (the lock enforces it)."""
 
-    def __init__(self, model_path: Path, name: str, n_ctx: int = 4096, n_threads: int = 2,
-                 state_dir: Path | None = None) -> None:
+    def __init__(
+        self, model_path: Path, name: str, n_ctx: int = 4096, n_threads: int = 2, state_dir: Path | None = None
+    ) -> None:
         from llama_cpp import Llama
 
         self.name = name
         self._model_path = model_path
         self._state_dir = state_dir
-        self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                          n_batch=512, seed=0, verbose=False)
+        self._llm = Llama(
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            n_batch=512,
+            seed=0,
+            verbose=False,
+        )
         self._lock = threading.Lock()
         self._prefix_tokens: dict[str, list[int]] = {}
         self._grammars: dict[str, object] = {}
@@ -51,7 +59,18 @@ class LlamaGenerator:
             self._prefix_tokens[prefix] = self._llm.tokenize(prefix.encode("utf-8"), add_bos=True, special=True)
         return self._prefix_tokens[prefix]
 
-    def _tokens(self, prompt: Prompt) -> list[int]:
+    @property
+    def llama(self):
+        """The llama_cpp.Llama itself, for measurements that must run on this very context (make bench)."""
+        return self._llm
+
+    def prefix_tokens(self, system: str) -> list[int]:
+        """The tokens of the fixed system part that every question's prompt starts with."""
+        prefix, _ = chatml(Prompt(system=system, user=""))
+        return self._prefix(prefix)
+
+    def prompt_tokens(self, prompt: Prompt) -> list[int]:
+        """Exactly the tokens `complete()` sends for `prompt`."""
         prefix, suffix = chatml(prompt)
         # Tokenise the two parts apart: the prefix then has the same tokens for every question,
         # which is what lets llama.cpp's prefix match skip re-evaluating it.
@@ -68,12 +87,15 @@ class LlamaGenerator:
 
     def warm(self, system: str) -> None:
         """Have the system prefix evaluated before the first question: from disk if saved, else now."""
-        prefix, _ = chatml(Prompt(system=system, user=""))
         with self._lock:
-            tokens = self._prefix(prefix)
+            tokens = self.prefix_tokens(system)
             if self._llm.n_tokens >= len(tokens) and list(self._llm.input_ids[: len(tokens)]) == tokens:
                 return
-            saved = self._state_dir / f"{state_key(self._model_path, self.context_size, tokens)}.kv" if self._state_dir else None
+            saved = (
+                self._state_dir / f"{state_key(self._model_path, self.context_size, tokens)}.kv"
+                if self._state_dir
+                else None
+            )
             if saved is not None and load_prefix(self._llm, saved, tokens):
                 logger.info("prompt prefix (%d tokens) restored from %s", len(tokens), saved.name)
                 return
@@ -83,12 +105,13 @@ class LlamaGenerator:
                 save_prefix(self._llm, saved, tokens)
 
     def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> str:
-        tokens = self._tokens(prompt)
+        tokens = self.prompt_tokens(prompt)
         if len(tokens) + max_tokens > self.context_size:
             raise ModelError(f"prompt of {len(tokens)} tokens does not fit the {self.context_size}-token context")
         with self._lock:
             # create_completion finds the longest common token prefix with what the context already
             # holds and evaluates only the rest: the article prefix is paid once, not per question.
-            out = self._llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, top_k=1,
-                                              grammar=self._grammar(grammar), seed=0)
+            out = self._llm.create_completion(
+                tokens, max_tokens=max_tokens, temperature=0.0, top_k=1, grammar=self._grammar(grammar), seed=0
+            )
         return out["choices"][0]["text"]

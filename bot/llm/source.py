@@ -12,7 +12,7 @@ import logging
 import os
 from pathlib import Path
 
-from index.errors import ChecksumMismatch, ModelError
+from base.errors import ChecksumMismatch, ModelError
 from bot.llm.packs import PACKS, ModelPack
 
 logger = logging.getLogger(__name__)

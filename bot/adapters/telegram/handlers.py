@@ -1,0 +1,359 @@
+"""Telegram handlers: decide whether a message is for Kutip, queue slow work, send the rendered reply.
+
+No answering logic lives here: the core answers, render.py formats, desk.py schedules.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from base.errors import KutipError
+from bot.adapters.telegram import render, texts, triggers
+from bot.adapters.telegram.access import is_admin, is_allowed
+from bot.adapters.telegram.desk import Job
+from bot.adapters.telegram.send import send_html, thread_of
+from bot.adapters.telegram.state import State, state_of
+from bot.core.ports import AnswerCore
+from bot.core.questions import check_question
+from bot.core.results import Answer, Summary, Turn
+
+logger = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+# Only new messages: an edited question must not be answered twice.
+_NEW = filters.UpdateType.MESSAGE
+
+
+def language(update: Update) -> str:
+    """The asker's interface language, from their Telegram client setting."""
+    user = update.effective_user
+    return texts.language_of(user.language_code if user else None)
+
+
+async def reply(update: Update, context: Context, html_text: str) -> list[Message]:
+    """Reply to the update's message with short, trusted HTML."""
+    message = update.effective_message
+    return await send_html(
+        context.bot,
+        message.chat_id,
+        render.to_messages([render.Block(raw=html_text)]),
+        reply_to=message.message_id,
+        thread_id=thread_of(message),
+    )
+
+
+async def reply_blocks(update: Update, context: Context, blocks: list[render.Block]) -> list[Message]:
+    """Reply with rendered blocks, split into as many messages as needed."""
+    message = update.effective_message
+    return await send_html(
+        context.bot, message.chat_id, render.to_messages(blocks), message.message_id, thread_of(message)
+    )
+
+
+# --- access ------------------------------------------------------------------
+
+
+async def gate(update: Update, context: Context) -> None:
+    """Stop updates from chats or users outside the allowlists before any handler sees them."""
+    settings = state_of(context).settings
+    chat, user = update.effective_chat, update.effective_user
+    if is_allowed(settings, chat.id if chat else None, user.id if user else None):
+        return
+    logger.info(
+        "ignoring update %s: chat %s / user %s not allowed", update.update_id, chat and chat.id, user and user.id
+    )
+    message = update.effective_message
+    # Say why only to someone who starts a private chat; silence everywhere else.
+    if chat and chat.type == ChatType.PRIVATE and message and (message.text or "").startswith("/start"):
+        await reply(update, context, texts.t("not_allowed", language(update)))
+    raise ApplicationHandlerStop
+
+
+# --- questions ----------------------------------------------------------------
+
+
+def _history(state: State, message: Message, bot_id: int) -> Turn | None:
+    """The earlier question and answer when `message` replies to one of our answers."""
+    if not triggers.is_reply_to(message, bot_id):
+        return None
+    return state.followups.get(message.chat_id, message.reply_to_message.message_id)
+
+
+async def enqueue(
+    update: Update,
+    context: Context,
+    kind: str,
+    work: Callable[[AnswerCore], Any],
+    deliver: Callable[[Any], Awaitable[None]],
+    commit: Callable[[Any], None] | None = None,
+    rate_limited: bool = True,
+    announce: str | None = None,
+) -> None:
+    """The one way to slow work: admit (busy, rate limit), build the job, queue it, or say why not.
+
+    `announce` is sent once the job is admitted and before it is queued, so it cannot arrive after
+    a quick result.
+    """
+    desk = state_of(context).desk
+    message = update.effective_message
+    lang = language(update)
+    user = update.effective_user
+    asker = (user.id if user else message.chat_id) if rate_limited else None
+    refusal = desk.admit(asker)
+    if refusal is not None:
+        await reply(update, context, texts.t(refusal, lang))
+        return
+    if announce:
+        await reply(update, context, announce)
+    job = Job(
+        kind=kind,
+        chat_id=message.chat_id,
+        update=update,
+        work=work,
+        deliver=deliver,
+        thread_id=thread_of(message),
+        commit=commit,
+    )
+    if not desk.submit(job):
+        await reply(update, context, texts.t("busy", lang))
+
+
+async def submit_question(update: Update, context: Context, question: str) -> None:
+    """Queue `question` for the model; the answer is sent, cited, when its turn comes."""
+    state = state_of(context)
+    message = update.effective_message
+    lang = language(update)
+    if not question.strip():
+        await reply(update, context, texts.t("ask_usage", lang))
+        return
+    try:
+        # Refused here rather than after waiting in the queue for the core to refuse it.
+        question = check_question(question, state.settings.max_question_chars)
+    except KutipError as error:
+        await reply(update, context, texts.error_text(error, lang))
+        return
+    history = _history(state, message, context.bot.id)
+    await enqueue(
+        update,
+        context,
+        "ask",
+        lambda core: core.ask(question, history=history),
+        partial(_deliver_answer, update, context, question),
+    )
+
+
+async def _deliver_answer(update: Update, context: Context, question: str, result: Answer | KutipError) -> None:
+    state = state_of(context)
+    if isinstance(result, KutipError):
+        await reply(update, context, texts.error_text(result, language(update)))
+        return
+    sent = await reply_blocks(update, context, render.answer_blocks(result))
+    # Every part of a split answer can be replied to for a follow-up.
+    state.followups.remember(
+        update.effective_message.chat_id, [m.message_id for m in sent], Turn(question, result.text)
+    )
+
+
+async def ask_command(update: Update, context: Context) -> None:
+    """/ask <question>: answer with the quoted source sentence."""
+    await submit_question(update, context, triggers.command_argument(update.effective_message))
+
+
+async def private_text(update: Update, context: Context) -> None:
+    """In a private chat any text is a question."""
+    bot = context.bot
+    await submit_question(update, context, triggers.private_question(update.effective_message, bot.username, bot.id))
+
+
+async def group_text(update: Update, context: Context) -> None:
+    """In a group answer only replies to Kutip and messages that mention it; ignore the rest."""
+    bot = context.bot
+    question = triggers.group_question(update.effective_message, bot.username, bot.id)
+    if question is not None:
+        await submit_question(update, context, question)
+
+
+# --- article commands --------------------------------------------------------
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """/start and /help: what Kutip is, which article, how to ask."""
+    lang = language(update)
+    fields = _article_fields(state_of(context).core.article, lang)
+    await reply(update, context, texts.t("help", lang, bot=context.bot.username, **fields))
+
+
+def _article_fields(article, lang: str) -> dict:
+    """What /help and /article say about the article, with localised stand-ins for what is missing."""
+    return {
+        "title": article.title or texts.plain("untitled", lang),
+        # Never the local origin: a server path means nothing to a Telegram user and should not leak.
+        "url": article.source_url or texts.plain("no_url", lang),
+        "sentences": len(article.sentences),
+        "paragraphs": article.paragraph_count,
+    }
+
+
+async def summary_command(update: Update, context: Context) -> None:
+    """/summary [id|en]: a cited summary, in the asker's language unless one is given."""
+    lang = language(update)
+    wanted = (context.args or [""])[0].lower()
+    summary_language = wanted if wanted in texts.LANGUAGES else lang
+    await enqueue(
+        update,
+        context,
+        "summary",
+        lambda core: core.summary(summary_language),
+        partial(_deliver_summary, update, context),
+    )
+
+
+async def _deliver_summary(update: Update, context: Context, result: Summary | KutipError) -> None:
+    if isinstance(result, KutipError):
+        await reply(update, context, texts.error_text(result, language(update)))
+        return
+    await reply_blocks(update, context, render.summary_blocks(result))
+
+
+async def source_command(update: Update, context: Context) -> None:
+    """/source <id>: the sentence in its paragraph, verbatim."""
+    lang = language(update)
+    if not context.args:
+        await reply(update, context, texts.t("source_usage", lang))
+        return
+    sentence_id = context.args[0].strip().strip("[]")
+    core = state_of(context).core
+    try:
+        # A dictionary lookup, not a model call: no need to queue it.
+        sentence, paragraph = core.source(sentence_id)
+    except KutipError:
+        await reply(update, context, texts.t("unknown_sentence", lang, id=sentence_id))
+        return
+    await reply_blocks(update, context, render.source_blocks(core.article, sentence, paragraph, lang))
+
+
+async def article_command(update: Update, context: Context) -> None:
+    """/article: title, source URL and sentence count."""
+    lang = language(update)
+    await reply(update, context, texts.t("article", lang, **_article_fields(state_of(context).core.article, lang)))
+
+
+# --- admin -------------------------------------------------------------------
+
+
+async def _admin_only(update: Update, context: Context) -> bool:
+    user = update.effective_user
+    if is_admin(state_of(context).settings, user.id if user else None):
+        return True
+    await reply(update, context, texts.t("admins_only", language(update)))
+    return False
+
+
+async def stats_command(update: Update, context: Context) -> None:
+    """/stats (admins): questions, refusals, latency p50/p95, queue depth."""
+    if not await _admin_only(update, context):
+        return
+    state = state_of(context)
+    model = state.core.model_name or "?"
+    await reply(update, context, texts.t("stats", language(update), model=model, **state.desk.snapshot()))
+
+
+async def reload_command(update: Update, context: Context) -> None:
+    """/reload (admins): re-ingest and re-index, then answer from the new core."""
+    if not await _admin_only(update, context):
+        return
+    state = state_of(context)
+    lang = language(update)
+    if state.reload is None:
+        await reply(update, context, texts.t("reload_unavailable", lang))
+        return
+    rebuild = state.reload
+
+    def swap(new_core: AnswerCore) -> None:
+        state.desk.core = new_core
+        state.followups.clear()  # earlier turns were about the old article
+
+    await enqueue(
+        update,
+        context,
+        "reload",
+        lambda _old_core: rebuild(),
+        partial(_deliver_reload, update, context),
+        commit=swap,
+        rate_limited=False,
+        announce=texts.t("reloading", lang),
+    )
+
+
+async def _deliver_reload(update: Update, context: Context, result: Any) -> None:
+    lang = language(update)
+    if isinstance(result, KutipError):
+        await reply(update, context, texts.error_text(result, lang))
+        return
+    article = result.article
+    title = article.title or texts.plain("untitled", lang)
+    await reply(update, context, texts.t("reloaded", lang, title=title, sentences=len(article.sentences)))
+
+
+# --- everything else ---------------------------------------------------------
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """An unknown /command in a private chat: point to /help."""
+    await reply(update, context, texts.t("unknown_command", language(update)))
+
+
+async def non_text(update: Update, context: Context) -> None:
+    """A photo, sticker, voice... in a private chat: a one-line hint."""
+    await reply(update, context, texts.t("non_text", language(update)))
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log any unexpected error with its traceback, tell the user, and keep the bot running."""
+    where = f"update {update.update_id}" if isinstance(update, Update) else "outside an update"
+    logger.error("unexpected error %s", where, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_message is None:
+        return
+    try:
+        await reply(update, context, texts.t("internal_error", language(update)))
+    except Exception as error:  # telling the user failed too; the log above is what matters
+        logger.warning("could not report the error to chat %s: %s", update.effective_chat.id, error)
+
+
+def register(application: Application) -> None:
+    """Attach every handler; the allowlist gate runs first, in its own group."""
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    application.add_handler(TypeHandler(Update, gate), group=-1)
+    commands = {
+        ("start", "help"): help_command,
+        ("ask",): ask_command,
+        ("summary",): summary_command,
+        ("source",): source_command,
+        ("article",): article_command,
+        ("stats",): stats_command,
+        ("reload",): reload_command,
+    }
+    for names, callback in commands.items():
+        application.add_handler(CommandHandler(list(names), callback, filters=_NEW))
+    application.add_handler(MessageHandler(_NEW & private & filters.COMMAND, unknown_command))
+    application.add_handler(MessageHandler(_NEW & private & filters.TEXT & ~filters.COMMAND, private_text))
+    application.add_handler(MessageHandler(_NEW & groups & filters.TEXT & ~filters.COMMAND, group_text))
+    application.add_handler(MessageHandler(_NEW & private & ~filters.TEXT & ~filters.StatusUpdate.ALL, non_text))
+    application.add_error_handler(on_error)

@@ -1,0 +1,152 @@
+"""Every string Kutip says in Telegram, in Indonesian and English.
+
+Templates are HTML. `t()` escapes every value it fills in, so a title or a
+question can never inject markup; the templates themselves are trusted.
+"""
+
+from __future__ import annotations
+
+import html
+
+from base.errors import KutipError
+from bot.adapters.messages import message_for
+
+LANGUAGES = ("id", "en")
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "help": {
+        "id": (
+            "<b>Kutip</b> menjawab pertanyaan tentang satu artikel berita dan selalu mengutip "
+            "kalimat sumbernya apa adanya.\n\n"
+            "Artikel: <b>{title}</b>\n{url}\n\n"
+            "Cara bertanya:\n"
+            "• Di obrolan pribadi: tulis saja pertanyaannya.\n"
+            "• Di grup: <code>/ask pertanyaan</code>, balas salah satu pesan saya, atau sebut @{bot}.\n"
+            "• Balas jawaban saya untuk pertanyaan lanjutan.\n\n"
+            "/summary ringkasan · /source 3.2 kalimat dalam paragrafnya · /article tentang artikel"
+        ),
+        "en": (
+            "<b>Kutip</b> answers questions about one news article and always quotes the "
+            "source sentence word for word.\n\n"
+            "Article: <b>{title}</b>\n{url}\n\n"
+            "How to ask:\n"
+            "• In a private chat: just type your question.\n"
+            "• In a group: <code>/ask your question</code>, reply to one of my messages, or mention @{bot}.\n"
+            "• Reply to one of my answers to ask a follow-up.\n\n"
+            "/summary summary · /source 3.2 a sentence in its paragraph · /article about the article"
+        ),
+    },
+    "article": {
+        "id": "<b>{title}</b>\nSumber: {url}\n{sentences} kalimat dalam {paragraphs} paragraf.",
+        "en": "<b>{title}</b>\nSource: {url}\n{sentences} sentences in {paragraphs} paragraphs.",
+    },
+    "untitled": {"id": "(tanpa judul)", "en": "(untitled)"},
+    "no_url": {"id": "(tanpa URL)", "en": "(no URL)"},
+    "position": {"id": "¶{paragraph} · kalimat {sentence} [{id}]", "en": "¶{paragraph} · sentence {sentence} [{id}]"},
+    "summary_title": {"id": "<b>Ringkasan</b>", "en": "<b>Summary</b>"},
+    "summary_empty": {
+        "id": "Belum ada ringkasan untuk artikel ini.",
+        "en": "There is no summary for this article yet.",
+    },
+    "ask_usage": {
+        "id": "Tulis pertanyaannya setelah perintah, misalnya: <code>/ask siapa yang menggugat?</code>",
+        "en": "Put your question after the command, e.g. <code>/ask who is suing whom?</code>",
+    },
+    "source_usage": {
+        "id": "Sebutkan nomor kalimat, misalnya: <code>/source 3.2</code> (paragraf 3, kalimat 2).",
+        "en": "Give a sentence number, e.g. <code>/source 3.2</code> (paragraph 3, sentence 2).",
+    },
+    "unknown_sentence": {
+        "id": "Tidak ada kalimat {id}. Nomor kalimat berbentuk paragraf.kalimat, misalnya 3.2.",
+        "en": "There is no sentence {id}. Sentence numbers look like paragraph.sentence, e.g. 3.2.",
+    },
+    "busy": {
+        "id": "Sedang banyak pertanyaan. Coba lagi sebentar lagi.",
+        "en": "I'm busy with other questions. Try again in a moment.",
+    },
+    "rate_limited": {
+        "id": "Terlalu banyak pertanyaan dalam satu menit. Tunggu sebentar, lalu coba lagi.",
+        "en": "Too many questions in a minute. Wait a little, then try again.",
+    },
+    "non_text": {
+        "id": "Saya hanya membaca teks. Tulis pertanyaan Anda tentang artikel ini.",
+        "en": "I only read text. Type your question about the article.",
+    },
+    "unknown_command": {
+        "id": "Perintah tidak dikenal. Lihat /help.",
+        "en": "Unknown command. See /help.",
+    },
+    "not_allowed": {
+        "id": "Maaf, Kutip ini hanya untuk pengguna tertentu.",
+        "en": "Sorry, this Kutip is for selected users only.",
+    },
+    "admins_only": {"id": "Perintah ini hanya untuk admin.", "en": "This command is for admins only."},
+    "stats": {
+        "id": (
+            "<b>Statistik</b>\nPertanyaan: {questions} (ditolak: {refusals}, galat: {errors})\n"
+            "Ringkasan: {summaries}\nLatensi p50/p95: {p50} / {p95} dtk (model {model_p50} / {model_p95} dtk)\n"
+            "Antrean: {depth} dari {capacity} · sibuk ditolak: {busy} · dibatasi: {rate_limited}\n"
+            "Model: {model}"
+        ),
+        "en": (
+            "<b>Stats</b>\nQuestions: {questions} (refused: {refusals}, errors: {errors})\n"
+            "Summaries: {summaries}\nLatency p50/p95: {p50} / {p95} s (model {model_p50} / {model_p95} s)\n"
+            "Queue: {depth} of {capacity} · turned away busy: {busy} · rate-limited: {rate_limited}\n"
+            "Model: {model}"
+        ),
+    },
+    "reloading": {"id": "Memuat ulang artikel dan indeks…", "en": "Reloading the article and index…"},
+    "reloaded": {
+        "id": "Dimuat ulang: <b>{title}</b>, {sentences} kalimat.",
+        "en": "Reloaded: <b>{title}</b>, {sentences} sentences.",
+    },
+    "reload_unavailable": {
+        "id": "Muat ulang tidak tersedia pada bot ini.",
+        "en": "Reloading is not available on this bot.",
+    },
+    "internal_error": {
+        "id": "Maaf, terjadi kesalahan. Coba lagi nanti.",
+        "en": "Sorry, something went wrong. Please try again later.",
+    },
+}
+
+# Shown in Telegram's command menu; registered per language with setMyCommands.
+COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "id": (
+        ("ask", "Tanya tentang artikel"),
+        ("summary", "Ringkasan artikel, dengan kutipan"),
+        ("source", "Kalimat sumber dalam paragrafnya, mis. /source 3.2"),
+        ("article", "Judul, sumber, jumlah kalimat"),
+        ("help", "Cara memakai Kutip"),
+    ),
+    "en": (
+        ("ask", "Ask about the article"),
+        ("summary", "Summary of the article, with quotes"),
+        ("source", "A source sentence in its paragraph, e.g. /source 3.2"),
+        ("article", "Title, source, sentence count"),
+        ("help", "How to use Kutip"),
+    ),
+}
+
+
+def language_of(language_code: str | None) -> str:
+    """Telegram's language_code "id", "id-ID"... means Indonesian; anything else gets English."""
+    return "id" if (language_code or "").lower().startswith("id") else "en"
+
+
+def t(key: str, language: str, **values: object) -> str:
+    """The HTML text `key` in `language`, with every value HTML-escaped."""
+    table = _TEXTS[key]
+    template = table.get(language) or table["en"]
+    return template.format(**{name: html.escape(str(value)) for name, value in values.items()})
+
+
+def plain(key: str, language: str, **values: object) -> str:
+    """The text `key` unescaped, for templates without markup that the renderer escapes itself."""
+    table = _TEXTS[key]
+    return (table.get(language) or table["en"]).format(**values)
+
+
+def error_text(error: KutipError, language: str) -> str:
+    """A user-facing HTML line for a domain error, in the core's own wording."""
+    return html.escape(message_for(error, language))

@@ -1,0 +1,87 @@
+"""Every interface the answer core depends on, and the core itself as the adapters see it.
+
+Real implementations: LlamaGenerator (bot/llm), SentenceTransformerEmbedder and HybridRetriever
+(index/). Fakes implementing the same protocols live in tests/fakes.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from bot.core.results import Answer, Summary, Turn
+    from index.article import Article, Sentence
+    from index.retrieve import Hit
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A chat prompt split where caching pays: `system` is fixed per article, `user` changes per question."""
+
+    system: str
+    user: str
+
+
+class Generator(Protocol):
+    name: str
+
+    @property
+    def context_size(self) -> int:
+        """The model's context window in tokens."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens `text` takes in this model's vocabulary."""
+        ...
+
+    def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> str:
+        """Return the model's reply to `prompt`, constrained by the GBNF `grammar`."""
+        ...
+
+    def warm(self, system: str) -> None:
+        """Evaluate and keep the fixed `system` prefix so later questions pay only for their own tokens."""
+        ...
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Return one L2-normalised float32 row per text."""
+        ...
+
+
+class Retriever(Protocol):
+    def search(self, query: str, k: int) -> list[Hit]:
+        """The article's sentences best matching `query`, best first, at most `k`."""
+        ...
+
+
+class AnswerCore(Protocol):
+    """What the CLI and Telegram adapters may ask of the core; nothing else of it is theirs to touch."""
+
+    @property
+    def article(self) -> Article: ...
+
+    @property
+    def model_name(self) -> str: ...
+
+    def warm(self) -> None:
+        """Pay for the article prefix now rather than on the first question."""
+        ...
+
+    def ask(self, question: str, history: Turn | None = None, language: str | None = None) -> Answer:
+        """Answer `question` from the article, citing stored sentences, or refuse."""
+        ...
+
+    def summary(self, language: str) -> Summary:
+        """3-5 cited bullets in `language`."""
+        ...
+
+    def source(self, sentence_id: str) -> tuple[Sentence, tuple[Sentence, ...]]:
+        """The sentence with that id and the paragraph it stands in; UnknownSentence otherwise."""
+        ...

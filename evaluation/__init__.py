@@ -1,0 +1,1 @@
+"""Evaluation: scores the answer core on article-QA benchmarks (`kutip-eval`) and measures speed (`make bench`)."""

@@ -1,0 +1,229 @@
+"""`make bench`: start-up, indexing speed, answer latency, overhead over bare llama.cpp, and memory.
+
+Run as `python -m evaluation.bench`. Measures with the default models on the seed article, prints a
+table and writes bench/results/bench-<time>.json and bench/results/latest.json. The machine is
+shared: the load average at the start and the end goes into the JSON so a noisy run can be told apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from base.measure import percentile
+from bot.wiring.settings import REPO_ROOT, Settings
+from evaluation.barecall import BareLlama
+from evaluation.coldstart import cold_start
+from evaluation.dataset import load_bench
+from evaluation.recording import RecordingGenerator
+
+logger = logging.getLogger(__name__)
+
+SEED_BENCH = REPO_ROOT / "bench" / "seed"
+LARGE_BENCH = REPO_ROOT.parent / "shared" / "bench" / "xquad-en"
+RESULTS = REPO_ROOT / "bench" / "results"
+
+
+def _rss_mb(who: int) -> float:
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)  # Linux reports KiB
+
+
+def _timed(fn, *args, **kwargs):
+    started = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return value, time.perf_counter() - started
+
+
+def index_speed(embedder, settings: Settings, large_bench: Path) -> dict:
+    """build_index on the seed, and on a long article made of every xquad-en dev doc for a stable rate."""
+    from bot.wiring.factory import fetch_policy
+    from index.build import build_index
+    from index.ingest import load_article, parse_article
+
+    out: dict = {}
+    seed, parse_s = _timed(load_article, settings.article, fetch_policy(settings))
+    _, build_s = _timed(build_index, seed, embedder)
+    out["seed"] = {"sentences": len(seed.sentences), "parse_s": round(parse_s, 3), "build_s": round(build_s, 3)}
+    docs = large_bench / "docs.jsonl"
+    if not docs.is_file():
+        logger.warning("no %s: skipping the large-article index benchmark", docs)
+        return out
+    texts = [json.loads(line)["text"] for line in docs.read_text(encoding="utf-8").splitlines() if line.strip()]
+    dev_texts = [
+        t
+        for t, line in zip(texts, docs.read_text(encoding="utf-8").splitlines(), strict=True)
+        if json.loads(line).get("split") == "dev"
+    ]
+    large, parse_s = _timed(parse_article, "\n\n".join(dev_texts), "xquad-en dev, concatenated")
+    _, build_s = _timed(build_index, large, embedder)
+    out["large"] = {
+        "sentences": len(large.sentences),
+        "paragraphs": large.paragraph_count,
+        "parse_s": round(parse_s, 3),
+        "build_s": round(build_s, 3),
+        "sentences_per_s": round(len(large.sentences) / (parse_s + build_s), 1),
+    }
+    return out
+
+
+def answer_speed(core, recorder: RecordingGenerator, bare: BareLlama, questions) -> dict:
+    """Per question: ask() through the core, then bare calls on what the core sent, each from the warm prefix.
+
+    One ask() may make several completions (e.g. translating the question first); the bare side
+    replays all of them, so the ratio isolates what Kutip adds around the model.
+    """
+    rows = []
+    for q in questions:
+        bare.rewind_to_prefix(core.prompt.system)
+        before = len(recorder.calls)
+        answer, ask_s = _timed(core.ask, q.question)
+        calls = recorder.calls[before:]
+        row = {"id": q.id, "ask_s": round(ask_s, 4), "refused": answer.refused, "llm_calls": len(calls)}
+        if calls:
+            bare_s, same = 0.0, True
+            for call in calls:
+                bare.rewind_to_prefix(core.prompt.system)
+                text, seconds = bare.complete(call)
+                bare_s += seconds
+                same = same and text == call.reply
+            row.update(
+                bare_s=round(bare_s, 4), prompt_tokens=[len(bare.tokens(c.prompt)) for c in calls], same_reply=same
+            )
+        rows.append(row)
+    asked = [r["ask_s"] for r in rows]
+    paired = [r for r in rows if r["llm_calls"]]
+    ratios = [r["ask_s"] / r["bare_s"] for r in paired if r["bare_s"] > 0]
+    return {
+        "questions": len(rows),
+        "latency_p50_s": round(percentile(asked, 50), 3),
+        "latency_p95_s": round(percentile(asked, 95), 3),
+        "questions_with_llm": len(paired),
+        "llm_calls": sum(r["llm_calls"] for r in rows),
+        "ask_s_total_with_llm": round(sum(r["ask_s"] for r in paired), 3),
+        "bare_s_total": round(sum(r["bare_s"] for r in paired), 3),
+        "ratio_total": round(sum(r["ask_s"] for r in paired) / sum(r["bare_s"] for r in paired), 3) if paired else None,
+        "ratio_median": round(statistics.median(ratios), 3) if ratios else None,
+        "overhead_ms_median": round(statistics.median(1000 * (r["ask_s"] - r["bare_s"]) for r in paired), 1)
+        if paired
+        else None,
+        "identical_replies": sum(r["same_reply"] for r in paired),
+        "rows": rows,
+    }
+
+
+def run(cold_runs: int, large_bench: Path) -> dict:
+    from bot.wiring.factory import assemble_core, core_config, load_generator, load_index
+
+    settings = Settings()
+    settings.apply_offline()
+    result: dict = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
+        "embedding_model": settings.embedding_model,
+        "llm_model": settings.llm_model,
+        "threads": settings.llm_threads,
+    }
+    # The index must already be on disk, so the cold start measures a restart rather than a first build.
+    (stored, embedder), result["index_load_s"] = _timed(load_index, settings, False)
+    result["cold_start"] = [cold_start(REPO_ROOT) for _ in range(cold_runs)]
+    result["index_build"] = index_speed(embedder, settings, large_bench)
+
+    generator, load_s = _timed(load_generator, settings)
+    result["llm_load_s"] = round(load_s, 3)
+    recorder = RecordingGenerator(generator)
+    core = assemble_core(stored, embedder, recorder, core_config(settings))
+    _, warm_s = _timed(core.warm)
+    bare = BareLlama(generator)
+    result["warm"] = {"s": round(warm_s, 3), "prefix_tokens": generator.count_tokens(core.prompt.system)}
+    questions = [q for g in load_bench(SEED_BENCH, "dev") for q in g.questions]
+    result["answers"] = answer_speed(core, recorder, bare, questions)
+    result["peak_rss_mb"] = {
+        "bench": _rss_mb(resource.RUSAGE_SELF),
+        "cold_start_child": _rss_mb(resource.RUSAGE_CHILDREN),
+    }
+    result["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    return result
+
+
+def table(r: dict) -> str:
+    colds = r["cold_start"]
+    a, ib = r["answers"], r["index_build"]
+    rows = [
+        ("cold start to ready (s)", ", ".join(f"{c['ready_s']:.2f}" for c in colds)),
+        (
+            "  of which imports / build_core / warm (s)",
+            ", ".join(f"{c['imports_s']:.2f}/{c['build_core_s']:.2f}/{c['warm_s']:.2f}" for c in colds),
+        ),
+        ("index load from disk (s)", f"{r['index_load_s']:.2f}"),
+        ("index build, seed (s)", f"{ib['seed']['build_s']:.2f} ({ib['seed']['sentences']} sentences)"),
+    ]
+    if "large" in ib:
+        lg = ib["large"]
+        rows.append(
+            (
+                "index build, xquad-en dev concatenated (s)",
+                f"parse {lg['parse_s']:.1f} + embed {lg['build_s']:.1f} ({lg['sentences']} sentences, "
+                f"{lg['paragraphs']} paragraphs, {lg['sentences_per_s']:.0f} sentences/s)",
+            )
+        )
+    rows += [
+        ("LLM load (s)", f"{r['llm_load_s']:.2f}"),
+        ("article prefix warm-up (s)", f"{r['warm']['s']:.2f} ({r['warm']['prefix_tokens']} tokens)"),
+        (
+            "answer latency p50 / p95 (s)",
+            f"{a['latency_p50_s']:.2f} / {a['latency_p95_s']:.2f} over {a['questions']} questions",
+        ),
+        (
+            "Kutip ask / bare llama.cpp call",
+            f"{a['ratio_total']}x total, {a['ratio_median']}x median "
+            f"({a['questions_with_llm']} questions, {a['llm_calls']} LLM calls, "
+            f"median overhead {a['overhead_ms_median']} ms)",
+        ),
+        ("identical replies (ask vs bare)", f"{a['identical_replies']} / {a['questions_with_llm']} questions"),
+        (
+            "peak RSS bench / cold-start child (MB)",
+            f"{r['peak_rss_mb']['bench']:.0f} / {r['peak_rss_mb']['cold_start_child']:.0f}",
+        ),
+        ("models", f"{r['embedding_model']}, {r['llm_model']}, {r['threads']} threads"),
+        ("load average start / end", f"{r['load_average_start']} / {r['load_average_end']}"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
+
+
+def save(result: dict, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, ensure_ascii=False, indent=1) + "\n"
+    path = directory / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(text, encoding="utf-8")
+    (directory / "latest.json").write_text(text, encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evaluation.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--cold-runs", type=int, default=2, help="cold-start children to time (default 2)")
+    parser.add_argument(
+        "--large-bench", type=Path, default=LARGE_BENCH, help="benchmark whose dev docs make the long article"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    result = run(args.cold_runs, args.large_bench)
+    print("Kutip bench (seed article)")
+    print(table(result))
+    print(f"wrote {save(result, args.out)} and latest.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

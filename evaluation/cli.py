@@ -1,0 +1,116 @@
+"""`kutip-eval`: scores the product on a benchmark folder; a development tool with its own entry point."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot.wiring.settings import Settings
+from index.retrieve import RetrievalConfig
+
+logger = logging.getLogger(__name__)
+
+
+def parse_retrieval_config(spec: str, base: RetrievalConfig | None = None) -> RetrievalConfig:
+    """'dense=1,lexical=0.5' -> RetrievalConfig with those fields replaced; unknown names are an error."""
+    base = base or RetrievalConfig()
+    names = {f.name for f in dataclasses.fields(RetrievalConfig)}
+    values: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, sep, raw = part.partition("=")
+        name = name.strip()
+        if not sep or name not in names:
+            raise argparse.ArgumentTypeError(f"expected NAME=NUMBER with NAME in {sorted(names)}, got {part!r}")
+        try:
+            values[name] = float(raw)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{name}: {raw!r} is not a number") from exc
+    return dataclasses.replace(base, **values)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="kutip-eval", description="score the answer core on a benchmark folder (docs.jsonl + qa.jsonl)"
+    )
+    p.add_argument("--bench", required=True, type=Path, help="benchmark folder, e.g. ../shared/bench/xquad-en")
+    p.add_argument("--split", choices=("dev", "test"), default="dev")
+    p.add_argument("--limit", type=int, help="only the first N questions (articles in order, questions in file order)")
+    p.add_argument("--retrieval-only", action="store_true", help="score retrieval only; the LLM is not loaded")
+    p.add_argument(
+        "--retrieval-config",
+        type=parse_retrieval_config,
+        metavar="NAME=X,...",
+        help="override retrieval weights, e.g. dense=1,lexical=1,paragraph=0.5,neighbours=0",
+    )
+    p.add_argument("--ablation", action="store_true", help="print R@1/3/5 of each retrieval variant (no LLM)")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write {metrics, records} (or the ablation) here")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    return p
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+
+
+def run_eval(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.wiring.factory import core_config, load_embedder, load_generator
+    from evaluation.ablation import ablate, default_variants
+    from evaluation.dataset import load_bench
+    from evaluation.report import ablation_table, metrics_table
+    from evaluation.runner import evaluate
+
+    config = core_config(settings)
+    retrieval = args.retrieval_config or RetrievalConfig()
+    groups = load_bench(args.bench, args.split, args.limit)
+    embedder = load_embedder(settings)
+    title = f"{args.bench.name} / {args.split}"
+
+    if args.ablation:
+        rows = ablate(groups, embedder, default_variants(retrieval))
+        print(ablation_table(rows, f"retrieval ablation: {title}"))
+        if args.json:
+            _write_json(
+                args.json,
+                {
+                    "bench": args.bench.name,
+                    "split": args.split,
+                    "embedding_model": embedder.name,
+                    "rows": [{"variant": r.name, **r.recall, "questions": r.questions} for r in rows],
+                },
+            )
+        return
+
+    generator = None if args.retrieval_only else load_generator(settings)
+    run = evaluate(groups, embedder, generator, config, threads=settings.llm_threads, retrieval=retrieval)
+    mode = "retrieval only" if generator is None else "answers"
+    print(metrics_table(run.metrics, f"{title} ({mode})"))
+    if args.json:
+        _write_json(args.json, run.to_dict())
+
+
+def main(argv: list[str] | None = None) -> int:
+    from base.errors import KutipError
+    from bot.adapters.messages import message_for
+
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        run_eval(args, Settings())
+    except KutipError as error:
+        print(f"kutip-eval: {message_for(error)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Wrappers that keep what the core asked of its retriever and its generator, for scoring and for replaying."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.ports import Generator, Prompt, Retriever
+from index.retrieve import Hit
+
+
+class RecordingRetriever:
+    """Delegates to a Retriever; `searches` holds each (query, hits) since the last `clear()`.
+
+    The core may search with other text than the question (a translation, a follow-up joined to the
+    question before it); the gold rank must come from that search, not from one the eval makes up.
+    """
+
+    def __init__(self, inner: Retriever) -> None:
+        self.inner = inner
+        self.searches: list[tuple[str, list[Hit]]] = []
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        hits = self.inner.search(query, k)
+        self.searches.append((query, hits))
+        return hits
+
+    def clear(self) -> None:
+        self.searches.clear()
+
+
+@dataclass
+class Call:
+    prompt: Prompt
+    grammar: str
+    max_tokens: int
+    reply: str = ""
+
+
+class RecordingGenerator:
+    """Delegates to a generator and keeps what each completion was asked and answered."""
+
+    def __init__(self, inner: Generator) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.calls: list[Call] = []
+
+    @property
+    def context_size(self) -> int:
+        return self.inner.context_size
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def warm(self, system: str) -> None:
+        self.inner.warm(system)
+
+    def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> str:
+        call = Call(prompt, grammar, max_tokens)
+        self.calls.append(call)
+        call.reply = self.inner.complete(prompt, grammar, max_tokens)
+        return call.reply

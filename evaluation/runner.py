@@ -1,0 +1,130 @@
+"""Runs benchmark questions through the product's own code: ingestion, index build, answer core."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+
+from tqdm import tqdm
+
+from base.errors import KutipError
+from bot.core.answer import CoreConfig, Kutip
+from bot.core.grounding import GroundingThresholds
+from bot.core.ports import Embedder, Generator, Retriever
+from bot.wiring.factory import assemble_core
+from evaluation.dataset import Group, Question, article_of
+from evaluation.embedcache import CachingEmbedder
+from evaluation.metrics import contains_gold, gold_rank, summarise
+from evaluation.recording import RecordingGenerator, RecordingRetriever
+from index.article import Article
+from index.build import build_index
+from index.retrieve import Hit, HybridRetriever, RetrievalConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalRun:
+    metrics: dict
+    records: list[dict]
+
+    def to_dict(self) -> dict:
+        return {"metrics": self.metrics, "records": self.records}
+
+
+def rank_depth(config: CoreConfig) -> int:
+    return max(5, config.candidates)
+
+
+def _retrieval_fields(question: Question, article: Article, hits: list[Hit]) -> dict:
+    return {
+        "gold": list(question.answers),
+        "answerable": question.answerable,
+        # R@k counts only questions whose gold string some sentence holds: a span across a
+        # sentence boundary can never be retrieved as one sentence.
+        "gold_in_article": question.answerable
+        and any(contains_gold(s.text, question.answers) for s in article.sentences),
+        "gold_rank": gold_rank([h.sentence.text for h in hits], question.answers) if question.answerable else None,
+        "retrieved": [h.sentence.id for h in hits],
+    }
+
+
+def _answer_fields(core: Kutip, question: Question) -> dict:
+    try:
+        return core.ask(question.question).to_dict()
+    except KutipError as error:
+        # The user would get an error message, not an answer: score it as a refusal, keep the reason.
+        logger.warning("question %s failed: %s", question.id, error)
+        return {
+            "question": question.question,
+            "answer": "",
+            "refused": True,
+            "citations": [],
+            "error": str(error),
+            "model": core.model_name,
+            "timings_ms": {},
+        }
+
+
+def _ranking(question: Question, recorder: RecordingRetriever | None, retriever: Retriever, depth: int) -> list[Hit]:
+    """The core's own first search when it made one (it may have searched a translation), else ours.
+
+    The core searches every sentence of the article, so its ranking is always deep enough.
+    """
+    if recorder is not None and recorder.searches:
+        return recorder.searches[0][1][:depth]
+    return retriever.search(question.question, depth)
+
+
+def evaluate(
+    groups: list[Group],
+    embedder: Embedder,
+    generator: Generator | None,
+    config: CoreConfig,
+    threads: int | None = None,
+    progress: bool = True,
+    retrieval: RetrievalConfig | None = None,
+    thresholds: GroundingThresholds | None = None,
+) -> EvalRun:
+    """Index each article in memory and ask its questions; without a generator, score retrieval only."""
+    embedder = CachingEmbedder(embedder)
+    depth = rank_depth(config)
+    # Keep the model's raw replies: a refusal hides what the model said and why it was not trusted.
+    generator = RecordingGenerator(generator) if generator is not None else None
+    records: list[dict] = []
+    total = sum(len(g.questions) for g in groups)
+    with tqdm(total=total, desc="eval", unit="q", file=sys.stderr, disable=not progress) as bar:
+        for group in groups:
+            article = article_of(group.doc)
+            stored = build_index(article, embedder)
+            retriever = HybridRetriever(stored, embedder, retrieval)
+            core = recorder = None
+            if generator is not None:
+                recorder = RecordingRetriever(retriever)
+                core = assemble_core(stored, embedder, generator, config, retriever=recorder, thresholds=thresholds)
+                # Questions are grouped by article so the article's KV prefix is evaluated once, here.
+                core.warm()
+            for question in group.questions:
+                record: dict = {"id": question.id, "doc": question.doc}
+                if core is not None:
+                    recorder.clear()
+                    generator.calls.clear()
+                    record.update(_answer_fields(core, question))
+                    record["llm_replies"] = [c.reply for c in generator.calls]
+                    if recorder.searches and recorder.searches[0][0] != " ".join(question.question.split()):
+                        record["query"] = recorder.searches[0][0]  # what the core searched for instead
+                else:
+                    record["question"] = question.question
+                record.update(_retrieval_fields(question, article, _ranking(question, recorder, retriever, depth)))
+                record.update(question.extra)
+                records.append(record)
+                bar.update()
+    metrics = summarise(
+        records,
+        with_answers=generator is not None,
+        embedding_model=embedder.name,
+        llm_model=generator.name if generator is not None else None,
+        threads=threads,
+    )
+    return EvalRun(metrics=metrics, records=records)
