@@ -93,7 +93,7 @@ def answer_speed(core, recorder: RecordingGenerator, bare: BareLlama, questions)
                 bare.rewind_to_prefix(core.prompt.system)
                 text, seconds = bare.complete(call)
                 bare_s += seconds
-                same = same and text == call.reply
+                same = same and text == call.reply.text
             row.update(
                 bare_s=round(bare_s, 4), prompt_tokens=[len(bare.tokens(c.prompt)) for c in calls], same_reply=same
             )

@@ -9,6 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
+from bot.core.grounding import GroundingThresholds
 from bot.wiring.settings import Settings
 from index.retrieve import RetrievalConfig
 
@@ -32,6 +33,28 @@ def parse_retrieval_config(spec: str, base: RetrievalConfig | None = None) -> Re
     return dataclasses.replace(base, **values)
 
 
+# Every cheap check passes, so the model verifies every proposed answer and all signals are recorded
+# for evaluation.tune; only the verdict still decides.
+PERMISSIVE = "min_answer_logprob=-1000,max_missing_specifics=1000,min_coverage=0,min_verified=0.5"
+
+
+def parse_thresholds(spec: str) -> GroundingThresholds:
+    """'permissive' or 'min_verified=0.7,...' -> GroundingThresholds with those fields replaced."""
+    spec = PERMISSIVE if spec == "permissive" else spec
+    names = {f.name: f.type for f in dataclasses.fields(GroundingThresholds)}
+    values: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, sep, raw = part.partition("=")
+        name = name.strip()
+        if not sep or name not in names:
+            raise argparse.ArgumentTypeError(f"expected NAME=NUMBER with NAME in {sorted(names)}, got {part!r}")
+        try:
+            values[name] = int(raw) if names[name] in ("int", int) else float(raw)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{name}: {raw!r} is not a number") from exc
+    return dataclasses.replace(GroundingThresholds(), **values)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="kutip-eval", description="score the answer core on a benchmark folder (docs.jsonl + qa.jsonl)"
@@ -45,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=parse_retrieval_config,
         metavar="NAME=X,...",
         help="override retrieval weights, e.g. dense=1,lexical=1,paragraph=0.5,neighbours=0",
+    )
+    p.add_argument(
+        "--thresholds",
+        type=parse_thresholds,
+        metavar="NAME=X,...|permissive",
+        help="override grounding thresholds; 'permissive' records every signal for evaluation.tune",
     )
     p.add_argument("--ablation", action="store_true", help="print R@1/3/5 of each retrieval variant (no LLM)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write {metrics, records} (or the ablation) here")
@@ -87,7 +116,15 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> None:
         return
 
     generator = None if args.retrieval_only else load_generator(settings)
-    run = evaluate(groups, embedder, generator, config, threads=settings.llm_threads, retrieval=retrieval)
+    run = evaluate(
+        groups,
+        embedder,
+        generator,
+        config,
+        threads=settings.llm_threads,
+        retrieval=retrieval,
+        thresholds=args.thresholds,
+    )
     mode = "retrieval only" if generator is None else "answers"
     print(metrics_table(run.metrics, f"{title} ({mode})"))
     if args.json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.ports import Generator, Prompt, Retriever
+from bot.core.ports import Completion, Generator, Prompt, Retriever
 from index.retrieve import Hit
 
 
@@ -33,7 +33,7 @@ class Call:
     prompt: Prompt
     grammar: str
     max_tokens: int
-    reply: str = ""
+    reply: Completion = Completion("")
 
 
 class RecordingGenerator:
@@ -43,6 +43,7 @@ class RecordingGenerator:
         self.inner = inner
         self.name = inner.name
         self.calls: list[Call] = []
+        self.choices: list[dict[str, float]] = []
 
     @property
     def context_size(self) -> int:
@@ -54,8 +55,18 @@ class RecordingGenerator:
     def warm(self, system: str) -> None:
         self.inner.warm(system)
 
-    def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> str:
+    def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> Completion:
         call = Call(prompt, grammar, max_tokens)
         self.calls.append(call)
         call.reply = self.inner.complete(prompt, grammar, max_tokens)
         return call.reply
+
+    def choice_probabilities(self, prompt: Prompt, options: tuple[str, ...]) -> dict[str, float]:
+        probabilities = self.inner.choice_probabilities(prompt, options)
+        self.choices.append(probabilities)
+        return probabilities
+
+
+def call_record(call: Call) -> dict:
+    """A completion as the eval's records keep it: its text and each token's log-probability."""
+    return {"text": call.reply.text, "tokens": [[p, round(lp, 4)] for p, lp in call.reply.tokens]}

@@ -16,7 +16,7 @@ from bot.wiring.factory import assemble_core
 from evaluation.dataset import Group, Question, article_of
 from evaluation.embedcache import CachingEmbedder
 from evaluation.metrics import contains_gold, gold_rank, summarise
-from evaluation.recording import RecordingGenerator, RecordingRetriever
+from evaluation.recording import RecordingGenerator, RecordingRetriever, call_record
 from index.article import Article
 from index.build import build_index
 from index.retrieve import Hit, HybridRetriever, RetrievalConfig
@@ -52,7 +52,12 @@ def _retrieval_fields(question: Question, article: Article, hits: list[Hit]) -> 
 
 def _answer_fields(core: Kutip, question: Question) -> dict:
     try:
-        return core.ask(question.question).to_dict()
+        answer = core.ask(question.question)
+        fields = answer.to_dict()
+        if answer.support is not None:
+            # The judged sentence's text, so evaluation.tune can score a citation the policy refused.
+            fields["support"]["sentence_text"] = core.article.sentence(answer.support.sentence_id).text
+        return fields
     except KutipError as error:
         # The user would get an error message, not an answer: score it as a refusal, keep the reason.
         logger.warning("question %s failed: %s", question.id, error)
@@ -110,8 +115,10 @@ def evaluate(
                 if core is not None:
                     recorder.clear()
                     generator.calls.clear()
+                    generator.choices.clear()
                     record.update(_answer_fields(core, question))
-                    record["llm_replies"] = [c.reply for c in generator.calls]
+                    record["llm_replies"] = [call_record(c) for c in generator.calls]
+                    record["llm_choices"] = list(generator.choices)
                     if recorder.searches and recorder.searches[0][0] != " ".join(question.question.split()):
                         record["query"] = recorder.searches[0][0]  # what the core searched for instead
                 else:

@@ -15,7 +15,7 @@ import numpy as np
 from base.language import detect_language
 from base.words import content_tokens
 from bot.core.answer import find_source
-from bot.core.ports import Prompt
+from bot.core.ports import Completion, Prompt
 from bot.core.questions import check_question
 from bot.core.refusals import REFUSAL
 from bot.core.results import Answer, Bullet, Citation, Summary, Turn
@@ -45,17 +45,35 @@ class FakeEmbedder:
 
 
 class FakeGenerator:
-    """Replies from a queue; records what it was sent. An empty queue fails the test loudly."""
+    """Replies from a queue; records what it was sent. An empty reply queue fails the test loudly.
 
-    def __init__(self, replies: list[str] | None = None, context_size: int = 4096, name: str = "fake-llm") -> None:
+    `choice_probabilities` answers from its own queue, and without one it says "yes" with
+    `default_yes` (1.0: a verifier that agrees, so a test exercises the other checks).
+    """
+
+    def __init__(
+        self,
+        replies: list[str] | None = None,
+        context_size: int = 4096,
+        name: str = "fake-llm",
+        default_yes: float = 1.0,
+    ) -> None:
         self.name = name
         self.context_size = context_size
-        self.replies: deque[str] = deque(replies or [])
+        self.replies: deque[str | Completion] = deque(replies or [])
+        self.choices: deque[float] = deque()
+        self.default_yes = default_yes
         self.history: list[tuple[Prompt, str, int]] = []
+        self.asked: list[tuple[Prompt, tuple[str, ...]]] = []
         self.warmed: list[str] = []
 
-    def enqueue(self, *replies: str) -> FakeGenerator:
+    def enqueue(self, *replies: str | Completion) -> FakeGenerator:
         self.replies.extend(replies)
+        return self
+
+    def enqueue_yes(self, *probabilities: float) -> FakeGenerator:
+        """Queue the P("yes") of the next verification questions."""
+        self.choices.extend(probabilities)
         return self
 
     def count_tokens(self, text: str) -> int:
@@ -64,11 +82,17 @@ class FakeGenerator:
     def warm(self, system: str) -> None:
         self.warmed.append(system)
 
-    def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> str:
+    def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> Completion:
         self.history.append((prompt, grammar, max_tokens))
         if not self.replies:
             raise AssertionError("FakeGenerator called with no queued reply")
-        return self.replies.popleft()
+        reply = self.replies.popleft()
+        return reply if isinstance(reply, Completion) else Completion(reply)
+
+    def choice_probabilities(self, prompt: Prompt, options: tuple[str, ...]) -> dict[str, float]:
+        self.asked.append((prompt, options))
+        yes = self.choices.popleft() if self.choices else self.default_yes
+        return {o: (yes if o == "yes" else (1 - yes) / max(1, len(options) - 1)) for o in options}
 
 
 # --- the answer core, as the adapters see it ---------------------------------

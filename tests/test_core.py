@@ -20,7 +20,8 @@ def test_supported_answer_cites_the_stored_sentence(fake_core, fake_generator, s
     assert [c.id for c in answer.citations] == ["8.1"]
     assert answer.citations[0].text == seed_article.sentence("8.1").text
     assert answer.citations[0].text in seed_article.text
-    assert set(answer.timings_ms) == {"retrieve", "generate", "total"}
+    assert set(answer.timings_ms) == {"retrieve", "generate", "verify", "total"}
+    assert answer.support.supported and answer.support.verified == 1.0
 
 
 def test_inlined_article_offers_every_sentence_through_the_grammar(fake_core, fake_generator, seed_article):
@@ -73,11 +74,11 @@ def test_unsupported_replies_are_refused_in_the_askers_language(fake_core, fake_
     assert answer.citations == ()
 
 
-def test_off_topic_question_is_refused_without_asking_the_model_for_an_answer(fake_core, fake_generator):
-    fake_generator.enqueue(json.dumps({"translation": "Apa ibu kota Prancis?"}))
+def test_a_no_answer_reply_is_refused_without_a_verification_call(fake_core, fake_generator):
+    fake_generator.enqueue(json.dumps({"translation": "Apa ibu kota Prancis?"}), reply([], "NONE"))
     answer = fake_core.ask("What is the capital of France?")
     assert answer.refused and answer.text == REFUSAL["en"] and answer.language == "en"
-    assert len(fake_generator.history) == 1, "only the translation may be generated"
+    assert answer.support is None and not fake_generator.asked
 
 
 def test_english_question_is_translated_for_retrieval_and_answered_in_english(fake_core, fake_generator):
@@ -94,12 +95,17 @@ def test_english_question_is_translated_for_retrieval_and_answered_in_english(fa
     assert "Write the answer in English" in answer_prompt.user
 
 
-def test_translated_answer_without_any_anchor_in_the_sentence_is_refused(fake_core, fake_generator):
+def test_an_answer_the_verifier_doubts_is_refused(fake_core, fake_generator):
     fake_generator.enqueue(
         json.dumps({"translation": "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"}),
         reply(["8.1"], "A long time ago."),
-    )
-    assert fake_core.ask("When did Microsoft and OpenAI start their collaboration?").refused
+    ).enqueue_yes(0.1)
+    answer = fake_core.ask("When did Microsoft and OpenAI start their collaboration?")
+    assert answer.refused and answer.support.verified == pytest.approx(0.1) and not answer.support.supported
+    verify_prompt, options = fake_generator.asked[0]
+    assert options == ("yes", "no")
+    assert "Proposed answer: A long time ago." in verify_prompt.user
+    assert "Sentence [8.1]: Microsoft dan OpenAI memulai kolaborasi" in verify_prompt.user
 
 
 def test_follow_up_carries_the_earlier_turn(fake_core, fake_generator):

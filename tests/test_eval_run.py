@@ -15,7 +15,6 @@ from evaluation.cli import main as eval_main
 from evaluation.cli import parse_retrieval_config
 from evaluation.dataset import article_of, load_bench
 from evaluation.metrics import METRIC_KEYS
-from evaluation.replay import ReplayGenerator
 from evaluation.runner import evaluate
 from index.build import build_index
 from index.retrieve import RetrievalConfig
@@ -92,7 +91,9 @@ def test_answers_go_through_the_core_and_are_scored(bench):
     first = run.records[0]
     assert ANSWER_KEYS | {"id", "gold", "answerable", "gold_rank"} <= set(first)
     assert first["id"] == "q1" and first["gold"] == ["2019"] and first["citations"][0]["id"] == "1.1"
-    assert first["llm_replies"] == [reply(["1.1"], "In 2019.")]  # kept so refusals can be explained
+    # Kept so refusals can be explained: the raw reply and the verifier's verdict.
+    assert [r["text"] for r in first["llm_replies"]] == [reply(["1.1"], "In 2019.")]
+    assert first["llm_choices"] == [{"yes": 1.0, "no": 0.0}]
     assert run.records[1]["kind"] == "fact"
     assert run.records[2]["refused"] and run.records[2]["gold_rank"] is None
     # One warm-up per article: the article prefix is paid once, not per question.
@@ -194,21 +195,28 @@ def test_recording_generator_keeps_what_the_core_sent(seed_article, fake_generat
     assert len(recorder.calls) == 1
     call = recorder.calls[0]
     assert (call.prompt, call.grammar, call.max_tokens) == fake_generator.history[0]
-    assert call.reply == reply(["8.1"], "2019")
+    assert call.reply.text == reply(["8.1"], "2019")
 
 
-def test_replaying_recorded_replies_gives_the_recorded_scores_and_never_invents_a_reply(bench):
+def test_tuning_re_decides_recorded_signals_exactly_as_the_core_would(bench):
+    """Recorded permissively, then re-decided by evaluation.tune, equals a run under the stricter thresholds."""
+    from bot.core.grounding import GroundingThresholds
+    from evaluation.cli import parse_thresholds
+    from evaluation.tune import decided
+
     groups = load_bench(bench, "dev")
-    generator = FakeGenerator([reply(["1.1"], "2019"), reply(["2.1"], "Stargate")])
-    recorded = evaluate(groups, FakeEmbedder(), generator, CONFIG, progress=False)
-    replayer = ReplayGenerator(recorded.records)
-    replayed = evaluate(groups, FakeEmbedder(), replayer, CONFIG, progress=False)
-    timing = {"latency_p50_s", "latency_p95_s", "llm_model"}
-    assert {k: v for k, v in replayed.metrics.items() if k not in timing} == {
-        k: v for k, v in recorded.metrics.items() if k not in timing
-    }
-    assert [r["answer"] for r in replayed.records] == [r["answer"] for r in recorded.records]
-    assert replayer.unrecorded == 0
-    # Asked again, a question has no reply left: the replay refuses rather than make one up.
-    again = evaluate(groups[:1], FakeEmbedder(), replayer, CONFIG, progress=False)
-    assert again.metrics["wrong_refusal_rate"] == 1.0 and replayer.unrecorded == 2
+
+    def generator():
+        # q1 right and verified; q2 right but doubted by the verifier; q3 a made-up answer, verified.
+        fake = FakeGenerator([reply(["1.1"], "2019"), reply(["2.1"], "Stargate"), reply(["2.2"], "Azure")])
+        return fake.enqueue_yes(0.9, 0.4, 0.7)
+
+    recorded = evaluate(
+        groups, FakeEmbedder(), generator(), CONFIG, progress=False, thresholds=parse_thresholds("permissive")
+    )
+    strict = GroundingThresholds(min_verified=0.8)
+    direct = evaluate(groups, FakeEmbedder(), generator(), CONFIG, progress=False, thresholds=strict)
+    re_decided = [decided(r, strict) for r in recorded.records]
+    assert [r["refused"] for r in re_decided] == [r["refused"] for r in direct.records] == [False, True, True]
+    assert [r["answer"] for r in re_decided][0] == direct.records[0]["answer"] == "2019"
+    assert all(r["support"]["verified"] is not None for r in recorded.records)

@@ -38,25 +38,24 @@ def test_hybrid_retrieval_finds_the_sentence_with_the_answer(seed_article):
     question = "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"
     hits = retriever.search(question, k=3)
     assert hits[0].sentence.id == "8.1"
-    assert policy.coverage(question, hits[0].sentence).plain > 0.5
+    assert policy.coverage(question, hits[0].sentence) > 0.5
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
 def test_unrelated_question_has_low_coverage(seed_article):
     retriever, policy = _retriever_and_policy(seed_article)
     question = "What is the capital of France?"
-    assert all(policy.coverage(question, h.sentence).plain == 0 for h in retriever.search(question, k=5))
+    assert all(policy.coverage(question, h.sentence) == 0 for h in retriever.search(question, k=5))
 
 
 def test_weighted_coverage_discounts_the_articles_ubiquitous_names(seed_article):
     """ "OpenAI" is in most sentences, "CEO" in none: the question shares a word, not its subject."""
     retriever, policy = _retriever_and_policy(seed_article)
     top = [policy.coverage("Siapa CEO OpenAI?", h.sentence) for h in retriever.search("Siapa CEO OpenAI?", k=3)]
-    assert all(c.plain == 0.5 for c in top)
-    assert all(c.weighted < 0.2 for c in top)
+    assert all(0 < c < 0.2 for c in top)  # "OpenAI" is found, "CEO" is not
     question = "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"
     answered = retriever.search(question, k=1)[0]
-    assert policy.coverage(question, answered.sentence).weighted > 0.5
+    assert policy.coverage(question, answered.sentence) > 0.5
 
 
 @pytest.mark.parametrize(
@@ -77,4 +76,4 @@ def test_stems_let_a_question_word_meet_its_derived_form(word, root):
 def test_a_paraphrase_with_the_articles_root_word_keeps_its_coverage(seed_article):
     _, policy = _retriever_and_policy(seed_article)
     coverage = policy.coverage("Kapan Microsoft dan OpenAI mulai bekerja sama?", seed_article.sentence("8.1"))
-    assert coverage.weighted > 0.3  # "mulai" is found in "memulai"
+    assert coverage > 0.3  # "mulai" is found in "memulai"

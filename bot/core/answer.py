@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from base.errors import UnknownSentence
 from base.language import detect_language
 from bot.core.grammar import answer_grammar, text_grammar
-from bot.core.grounding import GroundingPolicy
+from bot.core.grounding import GroundingPolicy, answer_logprob, is_no_answer
 from bot.core.ports import Generator, Prompt, Retriever
 from bot.core.prompts import LANGUAGE_NAMES, ArticlePrompt, render
 from bot.core.questions import check_question
@@ -98,45 +99,62 @@ class Kutip:
         started = time.perf_counter()
         question = check_question(question, self.config.max_question_chars)
         language = language or detect_language(question, default=self.article.language)
-        timings = {"retrieve": 0.0, "generate": 0.0}
+        timings = {"retrieve": 0.0, "generate": 0.0, "verify": 0.0}
         with _timed(timings, "generate"):
             query = self._query(question, language)
         if history:
             query = f"{history.question} {query}"
         with _timed(timings, "retrieve"):
             ranked = self.retriever.search(query, len(self.article.sentences))
-
-        def finish(text: str, cited: list[Hit]) -> Answer:
-            timings["total"] = (time.perf_counter() - started) * 1000
-            return Answer(
-                question=question,
-                text=text if cited else REFUSAL[language],
-                refused=not cited,
-                language=language,
-                citations=tuple(Citation.of(h.sentence) for h in cited),
-                model=self.model_name,
-                timings_ms=timings,
-            )
-
         top = ranked[: self.config.candidates]
-        on_topic = self.grounding.on_topic(query, top, followup=history is not None)
-        if not on_topic:
-            logger.debug("refused before generation: no sentence is on topic for %r", question)
-            return finish("", [])
         # With the article in the prompt every sentence is on offer; otherwise only the top candidates.
         offered = ranked if self.prompt.inlined else top
         with _timed(timings, "generate"):
-            reply = self.generator.complete(
+            completion = self.generator.complete(
                 self._prompt(question, history, top, language),
                 answer_grammar([h.sentence.id for h in offered], self.config.max_citations),
                 self.config.max_tokens,
             )
-        text, chosen = self._parse(reply, offered)
+        reply = parse_reply(completion.text)
+        by_id = {h.sentence.id: h for h in offered}
+        chosen = [by_id[i] for i in reply.ids if i in by_id]
+        # The checks read the asker's own words: a model-made translation may carry names the
+        # article never had, and would make a right answer look like a repeat of the question.
         asked = f"{history.question} {question}" if history else question
-        cited = self.grounding.citations(text, chosen, on_topic, query, asked, language == self.article.language)
-        if not cited:
-            logger.debug("refused %r: no on-topic candidate supports the reply %r", question, reply)
-        return finish(text, cited)
+        support = None
+        hit = None if is_no_answer(reply.answer) else self.grounding.citation(reply.answer, chosen, top)
+        if hit is not None:
+            rank = next(n for n, h in enumerate(ranked, 1) if h.sentence.id == hit.sentence.id)
+            support = self.grounding.measure(
+                reply.answer, hit.sentence, rank, asked, query, answer_logprob(completion.tokens, reply.answer_start)
+            )
+            if self.grounding.worth_verifying(support):
+                with _timed(timings, "verify"):
+                    verified = self._verify(question, history, reply.answer, hit.sentence)
+                support = replace(support, verified=verified)
+            support = self.grounding.judge(support)
+            if not support.supported:
+                logger.debug("refused %r: %s", question, support)
+        supported = support is not None and support.supported
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return Answer(
+            question=question,
+            text=reply.answer if supported else REFUSAL[language],
+            refused=not supported,
+            language=language,
+            citations=(Citation.of(hit.sentence),) if supported else (),
+            model=self.model_name,
+            timings_ms=timings,
+            support=support,
+        )
+
+    def _verify(self, question: str, history: Turn | None, answer: str, sentence: Sentence) -> float:
+        """P("yes"): the model, asked plainly, finds that `sentence` states `answer` to `question`."""
+        earlier = render("followup", question=history.question, answer=history.answer) if history else ""
+        user = render(
+            "verify", history=earlier, question=question, answer=answer, id=sentence.id, sentence=sentence.text
+        )
+        return self.generator.choice_probabilities(Prompt(system=self.prompt.system, user=user), ("yes", "no"))["yes"]
 
     def _query(self, question: str, language: str) -> str:
         """Retrieval text: the question, or its translation when it is not in the article's language.
@@ -152,9 +170,9 @@ class Kutip:
             Prompt(system=self.prompt.system, user=user), text_grammar("translation"), self.config.max_tokens
         )
         try:
-            return str(json.loads(reply)["translation"])
+            return str(json.loads(reply.text)["translation"])
         except (ValueError, KeyError, TypeError):
-            logger.warning("unparseable translation %r", reply)
+            logger.warning("unparseable translation %r", reply.text)
             return question
 
     def _prompt(self, question: str, history: Turn | None, hits: list[Hit], language: str) -> Prompt:
@@ -168,16 +186,25 @@ class Kutip:
         )
         return Prompt(system=self.prompt.system, user=user)
 
-    @staticmethod
-    def _parse(reply: str, hits: list[Hit]) -> tuple[str, list[Hit]]:
-        """Read the constrained JSON; ids outside the offered candidates are dropped, not trusted."""
-        try:
-            data = json.loads(reply)
-            ids = [str(i) for i in data.get("ids", [])]
-            text = str(data.get("answer", "")).strip()
-        except (ValueError, AttributeError):
-            logger.warning("unparseable model reply %r", reply)
-            return "", []
-        by_id = {h.sentence.id: h for h in hits}
-        cited = [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
-        return text, cited
+
+@dataclass(frozen=True)
+class Reply:
+    ids: tuple[str, ...]
+    answer: str
+    answer_start: int  # where the answer's text begins in the raw reply
+
+
+_REPLY = re.compile(r'^\{"ids": \[(?P<ids>[^\]]*)\], "answer": "(?P<answer>[^"]*)(?P<end>"\})?')
+
+
+def parse_reply(raw: str) -> Reply:
+    """Read the constrained JSON. A reply cut off by the token limit keeps its whole words only."""
+    match = _REPLY.match(raw)
+    if match is None:
+        logger.warning("unparseable model reply %r", raw)
+        return Reply((), "", 0)
+    ids = tuple(dict.fromkeys(i.strip().strip('"') for i in match["ids"].split(",") if i.strip()))
+    answer = match["answer"]
+    if match["end"] is None:
+        answer = answer.rsplit(" ", 1)[0] if " " in answer else ""
+    return Reply(ids, answer.strip(), match.start("answer"))

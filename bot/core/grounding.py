@@ -1,15 +1,24 @@
-"""The grounding policy: decides in code which sentences may be cited and whether they back an answer.
+"""The grounding policy: decides in code which sentence an answer cites and whether it states the answer.
 
-Everything that judges support lives here: how much of a question a paragraph covers, the thresholds,
-which candidates are on topic, the choice of citation, and the checks of an answer against its
-evidence. Words are compared in one way only, `base.words.found_in` (same stem). The model never
-decides any of this.
+Everything that judges support lives here. The model proposes an answer and ids; this module picks
+the sentence to quote, gathers measurable signals about it, and decides:
+
+- `verified`: the model's own probability that the sentence states that answer (a yes/no turn
+  over the cached article, so it costs only the question's tokens);
+- `answer_logprob`: how sure the model was of the answer's words as it wrote them;
+- `missing_specifics`: names, numbers and titles of the question that the cited paragraph lacks
+  (a near-miss question swaps exactly one of them);
+- `coverage`: the rarity-weighted share of the question's words the cited paragraph holds;
+- `unsupported`: a number or name in the answer that the evidence never mentions (a made-up fact).
+
+The thresholds are chosen on the dev splits with `python -m evaluation.tune` (README, "Trust: who
+decides that an answer is supported"). Words are compared in one way only, `base.words.found_in`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from base.words import STOPWORDS, content_tokens, found_in, stems, tokenize
 from index.article import Sentence
@@ -19,28 +28,55 @@ from index.store import StoredIndex
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[A-Z][\w'’-]*")
+_QUOTED = re.compile(r"[\"“”«»']([^\"“”«»']{2,60})[\"“”«»']")
 # Replies that mean "not in the article" whatever the ids say.
 _NO_ANSWER = re.compile(
     r"^\W*(none|n/?a|unknown|not (stated|mentioned|specified)|tidak (disebutkan|diketahui|ada))\W*$", re.IGNORECASE
+)
+# Question words that open questions capitalised without being names.
+_QUESTION_WORDS = frozenset(
+    "apa apakah siapa siapakah kapan kapankah mengapa kenapa bagaimana berapa berapakah dimana di mana manakah "
+    "what who whom whose when where why how which is are was were do does did can could".split()
 )
 
 
 @dataclass(frozen=True)
 class GroundingThresholds:
-    """Tuned on the dev splits and the seed dev set (see README, "Trust: who decides that an answer is supported")."""
+    """Chosen on the dev splits by `python -m evaluation.tune`; see README, "Trust"."""
 
-    min_dense: float = 0.45  # question–sentence cosine that alone shows the sentence is on topic
-    min_coverage: float = 0.5  # ...or this share of the question's content words in the sentence's paragraph
-    min_answer_overlap: float = 0.5  # same-language answers: share of their content words found in the evidence
-    # A cited sentence (with its paragraph) must hold this IDF-weighted share of the question's words:
-    # one that only shares the article's ubiquitous names answers a question the article never asked.
-    min_cited_coverage: float = 0.2
+    min_verified: float = 0.5  # P("yes") that the cited sentence states the answer
+    min_answer_logprob: float = -10.0  # mean log-probability of the answer's tokens
+    max_missing_specifics: int = 0  # the question's names, numbers and titles the cited paragraph may lack
+    min_coverage: float = 0.0  # rarity-weighted share of the question's words in the cited paragraph
+    min_summary_overlap: float = 0.5  # a summary bullet: share of its words found in its sentence
 
 
 @dataclass(frozen=True)
-class Coverage:
-    plain: float  # share of the question's content words found in the sentence's paragraph
-    weighted: float  # the same share, each word weighted by its rarity in the article (IDF)
+class Support:
+    """The signals behind one answer's support decision, and the decision. Kept for the eval and logs."""
+
+    answer: str  # what the model proposed
+    sentence_id: str  # the sentence judged (and quoted, when supported)
+    rank: int  # its place in the retrieval ranking, 1 = best
+    verified: float | None = None
+    answer_logprob: float | None = None
+    missing_specifics: tuple[str, ...] = ()
+    coverage: float = 0.0
+    unsupported: str | None = None
+    supported: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "answer": self.answer,
+            "sentence_id": self.sentence_id,
+            "rank": self.rank,
+            "verified": None if self.verified is None else round(self.verified, 4),
+            "answer_logprob": None if self.answer_logprob is None else round(self.answer_logprob, 4),
+            "missing_specifics": list(self.missing_specifics),
+            "coverage": round(self.coverage, 4),
+            "unsupported": self.unsupported,
+            "supported": self.supported,
+        }
 
 
 def numbers(text: str) -> set[str]:
@@ -51,10 +87,17 @@ def is_no_answer(text: str) -> bool:
     return not text.strip() or bool(_NO_ANSWER.match(text.strip()))
 
 
-def unsupported_reason(
-    answer: str, cited: list[Sentence], question: str, same_language: bool, t: GroundingThresholds
-) -> str | None:
-    """Why the cited sentences do not back `answer`, or None when they do."""
+def specifics(question: str) -> set[str]:
+    """The question's own names, numbers and quoted titles: what a near-miss question swaps."""
+    words = re.findall(r"[\w'’-]+", question)
+    names = {w for i, w in enumerate(words) if w[:1].isupper() and (i > 0 or w.lower() not in _QUESTION_WORDS)}
+    names = {t for w in names for t in tokenize(w)[:1] if t not in STOPWORDS and t not in _QUESTION_WORDS}
+    titles = {t for q in _QUOTED.findall(question) for t in content_tokens(q)}
+    return names | titles | numbers(question)
+
+
+def unsupported_reason(answer: str, cited: list[Sentence], question: str, min_overlap: float = 0.0) -> str | None:
+    """Why the cited sentences cannot back `answer`, or None: numbers and names from nowhere, an echo."""
     if not cited:
         return "no citation"
     if is_no_answer(answer):
@@ -74,18 +117,24 @@ def unsupported_reason(
     missing_names = sorted(n for n in names if not found_in(n, known))
     if missing_names:
         return f"names not in the cited sentences: {missing_names}"
-    if not same_language:
-        # A translated answer shares few words with its source; it must still carry some anchor
-        # (a name, a number, a shared term) that the cited sentences contain.
-        if not any(found_in(w, known) for w in answer_words):
-            return "nothing in the answer can be found in the cited sentences"
-    else:
-        words = [w for w in answer_words if not w.isdigit()]
-        if words:
-            overlap = sum(found_in(w, known) for w in words) / len(words)
-            if overlap < t.min_answer_overlap:
-                return f"only {overlap:.0%} of the answer's words are in the cited sentences"
+    words = [w for w in answer_words if not w.isdigit()]
+    if min_overlap and words:
+        overlap = sum(found_in(w, known) for w in words) / len(words)
+        if overlap < min_overlap:
+            return f"only {overlap:.0%} of the words are in the cited sentences"
     return None
+
+
+def answer_logprob(tokens: tuple[tuple[str, float], ...], answer_start: int) -> float | None:
+    """Mean log-probability of the tokens from character `answer_start` of the reply to the closing quote."""
+    position, scores = 0, []
+    for piece, logprob in tokens:
+        if position >= answer_start and piece.startswith('"'):
+            break
+        if position + len(piece) > answer_start:
+            scores.append(logprob)
+        position += len(piece)
+    return sum(scores) / len(scores) if scores else None
 
 
 class GroundingPolicy:
@@ -97,52 +146,74 @@ class GroundingPolicy:
         # A paragraph's words include its sentences' words, so coverage is judged per paragraph.
         self._paragraph_stems = [stems(tokens) for tokens in stored.paragraph_tokens]
 
-    def coverage(self, query: str, sentence: Sentence) -> Coverage:
-        """How much of `query` the sentence's paragraph holds.
+    def coverage(self, query: str, sentence: Sentence) -> float:
+        """How much of `query` the sentence's paragraph holds, each word weighted by its rarity (IDF).
 
-        Rarity-weighted: a question that shares only "OpenAI" with an article about OpenAI, and asks
-        about its CEO, covers little of what it asks.
+        A question that shares only "OpenAI" with an article about OpenAI, and asks about its CEO,
+        covers little of what it asks.
         """
         weights = {t: self._idf(t) for t in set(content_tokens(query))}
-        if not weights:
-            return Coverage(0.0, 0.0)
-        found = self._paragraph_stems[sentence.paragraph - 1]
-        hits = {t for t in weights if found_in(t, found)}
         total = sum(weights.values())
-        return Coverage(
-            plain=len(hits) / len(weights), weighted=sum(weights[t] for t in hits) / total if total else 0.0
+        if not total:
+            return 0.0
+        found = self._paragraph_stems[sentence.paragraph - 1]
+        return sum(w for t, w in weights.items() if found_in(t, found)) / total
+
+    def missing_specifics(self, question: str, sentence: Sentence) -> tuple[str, ...]:
+        found = self._paragraph_stems[sentence.paragraph - 1]
+        return tuple(sorted(s for s in specifics(question) if not _found_loosely(s, found)))
+
+    def citation(self, answer: str, chosen: list[Hit], candidates: list[Hit]) -> Hit | None:
+        """The sentence to judge and quote: the model's first pick that could back the answer, else the
+        best-ranked candidate that could. Small models often name the wrong id for a right answer, so
+        a citation is never taken on the model's word alone."""
+        for hit in [*chosen, *candidates]:
+            if unsupported_reason(answer, [hit.sentence], "") is None:
+                return hit
+        return chosen[0] if chosen else None
+
+    def measure(
+        self, answer: str, sentence: Sentence, rank: int, asked: str, query: str, logprob: float | None
+    ) -> Support:
+        """Every signal but the model's verification, which costs a model call (see `worth_verifying`)."""
+        return Support(
+            answer=answer,
+            sentence_id=sentence.id,
+            rank=rank,
+            answer_logprob=logprob,
+            missing_specifics=self.missing_specifics(asked, sentence),
+            coverage=self.coverage(query, sentence),
+            unsupported=unsupported_reason(answer, [sentence], asked),
         )
 
-    def on_topic(self, query: str, candidates: list[Hit], followup: bool = False) -> list[Hit]:
-        """The candidates close enough to the question to be worth asking the model about.
+    def worth_verifying(self, support: Support) -> bool:
+        """Ask the model to verify only an answer the cheap signals have not already ruled out."""
+        return passes_cheap_checks(support, self.thresholds)
 
-        A follow-up ("and how much?") has too few words of its own to judge its topic.
-        """
-        t = self.thresholds
-        if followup:
-            return list(candidates)
-        return [
-            h for h in candidates if h.dense >= t.min_dense or self.coverage(query, h.sentence).plain >= t.min_coverage
-        ]
+    def judge(self, support: Support) -> Support:
+        return replace(support, supported=decide(support, self.thresholds))
 
-    def citations(
-        self, answer: str, chosen: list[Hit], on_topic: list[Hit], query: str, asked: str, same_language: bool
-    ) -> list[Hit]:
-        """The on-topic sentences that back `answer`: the model's picks first, else the best other candidate.
 
-        Small models often name the wrong id for a right answer; the sentence that holds the answer is
-        found in code, so a citation is never taken on the model's word. `asked` is the asker's own
-        words: a model-made translation may carry names the article never had.
-        """
-        t = self.thresholds
+def passes_cheap_checks(support: Support, t: GroundingThresholds) -> bool:
+    """The signals that cost no model call."""
+    return (
+        support.unsupported is None
+        and (support.answer_logprob is None or support.answer_logprob >= t.min_answer_logprob)
+        and len(support.missing_specifics) <= t.max_missing_specifics
+        and support.coverage >= t.min_coverage
+    )
 
-        def backs(hits: list[Hit]) -> bool:
-            return unsupported_reason(answer, [h.sentence for h in hits], asked, same_language, t) is None
 
-        # A sentence may be on topic through the article's ubiquitous names alone; it is citable only
-        # if it also holds the question's rarer words.
-        citable = [h for h in on_topic if self.coverage(query, h.sentence).weighted >= t.min_cited_coverage]
-        picked = [h for h in chosen if h in citable]
-        if picked and backs(picked):
-            return [h for h in picked if backs([h])] or picked
-        return next(([h] for h in citable if backs([h])), [])
+def decide(support: Support, t: GroundingThresholds) -> bool:
+    """The decision, from the measured signals alone: the one rule, shared with evaluation.tune."""
+    verified = support.verified is not None and support.verified >= t.min_verified
+    return passes_cheap_checks(support, t) and verified
+
+
+def _found_loosely(word: str, found_stems: set[str]) -> bool:
+    """A name matches its inflected or translated form ("President" in "presiden") by a long shared prefix."""
+    if found_in(word, found_stems):
+        return True
+    if len(word) < 5 or word.isdigit():
+        return False
+    return any(s[:5] == word[:5] and abs(len(s) - len(word)) <= 3 for s in found_stems)

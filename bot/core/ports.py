@@ -25,6 +25,16 @@ class Prompt:
     user: str
 
 
+@dataclass(frozen=True)
+class Completion:
+    """A reply and how sure the model was of it."""
+
+    text: str
+    # Each generated token's text and natural-log probability under the model itself, before the
+    # grammar narrowed the choice. Empty when the generator cannot tell.
+    tokens: tuple[tuple[str, float], ...] = ()
+
+
 class Generator(Protocol):
     name: str
 
@@ -37,8 +47,12 @@ class Generator(Protocol):
         """How many tokens `text` takes in this model's vocabulary."""
         ...
 
-    def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> str:
+    def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> Completion:
         """Return the model's reply to `prompt`, constrained by the GBNF `grammar`."""
+        ...
+
+    def choice_probabilities(self, prompt: Prompt, options: tuple[str, ...]) -> dict[str, float]:
+        """How likely the reply to `prompt` starts with each option ("yes", "no"), normalised over the options."""
         ...
 
     def warm(self, system: str) -> None:

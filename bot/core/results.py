@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from index.article import Sentence
+
+if TYPE_CHECKING:
+    from bot.core.grounding import Support
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     model: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # The grounding policy's signals and decision for the proposed answer (None when the model found none).
+    support: Support | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -43,6 +49,7 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "model": self.model,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "support": self.support.to_dict() if self.support else None,
         }
 
 

@@ -127,15 +127,16 @@ class Summariser:
             max_tokens=70 * len(chosen),
         )
         try:
-            texts = {str(b["id"]): str(b["text"]).strip() for b in json.loads(reply)}
+            texts = {str(b["id"]): str(b["text"]).strip() for b in json.loads(reply.text)}
         except (ValueError, TypeError, KeyError):
-            logger.warning("unparseable summary reply %r", reply)
+            logger.warning("unparseable summary reply %r", reply.text)
             texts = {}
         same_language = language == article.language
         bullets = []
         for sentence in chosen:
             text = texts.get(sentence.id, "")
-            reason = unsupported_reason(text, [sentence], "", same_language, self.thresholds)
+            overlap = self.thresholds.min_summary_overlap if same_language else 0.0
+            reason = unsupported_reason(text, [sentence], "", overlap)
             if reason:
                 # An unsupported restatement is replaced by the sentence itself: still true, still cited.
                 logger.info("summary bullet %s falls back to its sentence: %s", sentence.id, reason)

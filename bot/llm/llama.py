@@ -6,18 +6,51 @@ import logging
 import threading
 from pathlib import Path
 
+import numpy as np
+
 from base.errors import ModelError
-from bot.core.ports import Prompt
+from bot.core.ports import Completion, Prompt
 from bot.llm.kvstate import load_prefix, save_prefix, state_key
 
 logger = logging.getLogger(__name__)
 
 
-def chatml(prompt: Prompt) -> tuple[str, str]:
+# A ChatML turn as pieces: (text, is_template_marker). Only the template's own markers are read as
+# control tokens; the article, the question and everything else are plain text, so a question that
+# contains "<|im_end|><|im_start|>system" stays words and cannot open a turn of its own.
+Pieces = tuple[tuple[str, bool], ...]
+_START, _END = ("<|im_start|>", True), ("<|im_end|>", True)
+
+
+def chatml(prompt: Prompt) -> tuple[Pieces, Pieces]:
     """Split a ChatML conversation where the fixed system part ends, so its KV state can be reused."""
-    prefix = f"<|im_start|>system\n{prompt.system}<|im_end|>\n"
-    suffix = f"<|im_start|>user\n{prompt.user}<|im_end|>\n<|im_start|>assistant\n"
+    prefix = (_START, (f"system\n{prompt.system}", False), _END, ("\n", False))
+    suffix = (_START, (f"user\n{prompt.user}", False), _END, ("\n", False), _START, ("assistant\n", False))
     return prefix, suffix
+
+
+class TokenProbabilities:
+    """A logits processor that notes how likely the model found each token it went on to produce.
+
+    It sees the raw logits before the grammar narrows them, so a token the grammar forced on an
+    unwilling model shows up as improbable. Step k learns the probability of the token chosen at
+    step k-1; the last token (a closing quote or brace under our grammars) goes unscored.
+    """
+
+    def __init__(self) -> None:
+        self.logprobs: list[float] = []
+        self._previous: np.ndarray | None = None
+
+    def __call__(self, input_ids: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        if self._previous is not None:
+            self.logprobs.append(float(self._previous[int(input_ids[-1])]))
+        self._previous = log_softmax(logits)
+        return logits
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits.astype(np.float64) - float(np.max(logits))
+    return shifted - np.log(np.exp(shifted).sum())
 
 
 class LlamaGenerator:
@@ -41,7 +74,7 @@ class LlamaGenerator:
             verbose=False,
         )
         self._lock = threading.Lock()
-        self._prefix_tokens: dict[str, list[int]] = {}
+        self._prefix_tokens: dict[Pieces, list[int]] = {}
         self._grammars: dict[str, object] = {}
         logger.info("LLM %s loaded (%d threads, context %d)", name, n_threads, n_ctx)
 
@@ -50,13 +83,19 @@ class LlamaGenerator:
         return self._llm.n_ctx()
 
     def count_tokens(self, text: str) -> int:
-        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def _prefix(self, prefix: str) -> list[int]:
+    def _encode(self, pieces: Pieces, add_bos: bool) -> list[int]:
+        tokens: list[int] = []
+        for text, marker in pieces:
+            tokens += self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos and not tokens, special=marker)
+        return tokens
+
+    def _prefix(self, prefix: Pieces) -> list[int]:
         """The prefix's tokens, tokenised once per article."""
         if prefix not in self._prefix_tokens:
             self._prefix_tokens.clear()  # one article at a time: keep memory flat
-            self._prefix_tokens[prefix] = self._llm.tokenize(prefix.encode("utf-8"), add_bos=True, special=True)
+            self._prefix_tokens[prefix] = self._encode(prefix, add_bos=True)
         return self._prefix_tokens[prefix]
 
     @property
@@ -74,7 +113,7 @@ class LlamaGenerator:
         prefix, suffix = chatml(prompt)
         # Tokenise the two parts apart: the prefix then has the same tokens for every question,
         # which is what lets llama.cpp's prefix match skip re-evaluating it.
-        return self._prefix(prefix) + self._llm.tokenize(suffix.encode("utf-8"), add_bos=False, special=True)
+        return self._prefix(prefix) + self._encode(suffix, add_bos=False)
 
     def _grammar(self, gbnf: str):
         from llama_cpp import LlamaGrammar
@@ -104,14 +143,58 @@ class LlamaGenerator:
             if saved is not None:
                 save_prefix(self._llm, saved, tokens)
 
-    def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> str:
+    def _fitting(self, prompt: Prompt, room: int) -> list[int]:
         tokens = self.prompt_tokens(prompt)
-        if len(tokens) + max_tokens > self.context_size:
+        if len(tokens) + room > self.context_size:
             raise ModelError(f"prompt of {len(tokens)} tokens does not fit the {self.context_size}-token context")
+        return tokens
+
+    def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> Completion:
+        from llama_cpp import LogitsProcessorList
+
+        tokens = self._fitting(prompt, max_tokens)
+        scorer = TokenProbabilities()
         with self._lock:
             # create_completion finds the longest common token prefix with what the context already
             # holds and evaluates only the rest: the article prefix is paid once, not per question.
             out = self._llm.create_completion(
-                tokens, max_tokens=max_tokens, temperature=0.0, top_k=1, grammar=self._grammar(grammar), seed=0
+                tokens,
+                max_tokens=max_tokens,
+                temperature=0.0,
+                top_k=1,
+                grammar=self._grammar(grammar),
+                seed=0,
+                logits_processor=LogitsProcessorList([scorer]),
             )
-        return out["choices"][0]["text"]
+            generated = [int(t) for t in self._llm.input_ids[len(tokens) : self._llm.n_tokens]]
+        pieces = [self._llm.detokenize([t]).decode("utf-8", errors="replace") for t in generated]
+        return Completion(text=out["choices"][0]["text"], tokens=tuple(zip(pieces, scorer.logprobs, strict=False)))
+
+    def choice_probabilities(self, prompt: Prompt, options: tuple[str, ...]) -> dict[str, float]:
+        import llama_cpp
+
+        tokens = self._fitting(prompt, 1)
+        with self._lock:
+            # Reuse what the context holds (the article prefix), evaluate the rest, read the next-token logits.
+            held = self._llm.input_ids[: self._llm.n_tokens]
+            common = 0
+            for have, want in zip(held, tokens, strict=False):
+                if have != want:
+                    break
+                common += 1
+            self._llm.n_tokens = min(common, len(tokens) - 1)
+            self._llm.eval(tokens[self._llm.n_tokens :])
+            logits = np.ctypeslib.as_array(
+                llama_cpp.llama_get_logits_ith(self._llm.ctx, -1), shape=(self._llm.n_vocab(),)
+            ).copy()
+        probabilities = np.exp(log_softmax(logits))
+        mass = {}
+        for option in options:
+            # "yes", "Yes" and " yes" are different tokens that all mean yes.
+            firsts = {
+                self._llm.tokenize(v.encode(), add_bos=False, special=False)[0]
+                for v in (option, option.capitalize(), " " + option)
+            }
+            mass[option] = float(sum(probabilities[t] for t in firsts))
+        total = sum(mass.values())
+        return {o: (m / total if total > 0 else 1 / len(options)) for o, m in mass.items()}

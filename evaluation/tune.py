@@ -1,0 +1,109 @@
+"""Chooses the grounding thresholds from recorded signals, without running the model again.
+
+An eval run with permissive thresholds (`kutip-eval ... --thresholds permissive --json FILE`)
+records, for every proposed answer, the signals the grounding policy decides on. Which sentence is
+cited and every signal are independent of the thresholds, so re-deciding the records under other
+thresholds is exact. This sweeps a grid, scores each setting with one cost that weighs both errors
+(a wrong answer, or an answer to an unanswerable question, costs `--wrong-answer-cost` refusals),
+and prints the best setting, its per-set metrics and the trade-off curve of the verification
+threshold.
+
+`python -m evaluation.tune RECORDS.json [RECORDS.json ...] [--wrong-answer-cost 3]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from dataclasses import fields, replace
+from pathlib import Path
+
+from bot.core.grounding import GroundingThresholds, Support, decide
+from evaluation.metrics import answer_metrics, contains_gold
+
+GRID = {
+    "min_verified": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98],
+    "min_answer_logprob": [-100.0, -3.0, -2.0, -1.5, -1.0, -0.75, -0.5, -0.3],
+    "max_missing_specifics": [0, 1, 99],
+    "min_coverage": [0.0, 0.1, 0.2, 0.3],
+}
+
+
+def support_of(record: dict) -> Support | None:
+    data = record.get("support")
+    if not data:
+        return None
+    names = {f.name for f in fields(Support)}
+    values = {k: v for k, v in data.items() if k in names}
+    values["missing_specifics"] = tuple(values.get("missing_specifics", ()))
+    return Support(**values)
+
+
+def decided(record: dict, thresholds: GroundingThresholds) -> dict:
+    """The record as the policy with `thresholds` would have answered it."""
+    support = support_of(record)
+    supported = support is not None and decide(support, thresholds)
+    return {
+        **record,
+        "refused": not supported,
+        "answer": support.answer if supported else "",
+        "citations": [{"text": record["support"]["sentence_text"]}] if supported else [],
+    }
+
+
+def cost(records: list[dict], wrong_answer_cost: float) -> float:
+    """Wrong answers (to either kind of question) weigh `wrong_answer_cost`; wrong refusals weigh 1."""
+    total = 0.0
+    for r in records:
+        if r["refused"]:
+            total += 1.0 if r["answerable"] else 0.0
+        elif not r["answerable"] or not contains_gold(r["answer"], r["gold"]):
+            total += wrong_answer_cost
+    return total
+
+
+def sweep(runs: dict[str, list[dict]], wrong_answer_cost: float, base: GroundingThresholds | None = None):
+    """Every grid setting with its summed cost (each run normalised by its size), best first."""
+    base = base or GroundingThresholds()
+    rows = []
+    for values in itertools.product(*GRID.values()):
+        t = replace(base, **dict(zip(GRID, values, strict=True)))
+        total = sum(cost([decided(r, t) for r in recs], wrong_answer_cost) / len(recs) for recs in runs.values())
+        rows.append((total, t))
+    rows.sort(key=lambda row: row[0])
+    return rows
+
+
+def _line(name: str, m: dict) -> str:
+    keys = ("citation_precision", "answer_accuracy", "refusal_rate", "wrong_refusal_rate")
+    return f"  {name:<28} " + "  ".join(f"{k}={'—' if m[k] is None else f'{m[k]:.3f}'}" for k in keys)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evaluation.tune", description=__doc__.splitlines()[0])
+    parser.add_argument("records", type=Path, nargs="+", help="`kutip-eval --json` files recorded with answers")
+    parser.add_argument("--wrong-answer-cost", type=float, default=3.0)
+    args = parser.parse_args(argv)
+    runs = {p.stem: json.loads(p.read_text(encoding="utf-8"))["records"] for p in args.records}
+    rows = sweep(runs, args.wrong_answer_cost)
+    best_cost, best = rows[0]
+    print(f"best of {len(rows)} settings (cost {best_cost:.3f}): {best}")
+    for name, recs in runs.items():
+        print(_line(name, answer_metrics([decided(r, best) for r in recs])))
+    print("trade-off of min_verified at the best other thresholds (wrong refusals / unanswerable refused):")
+    for v in GRID["min_verified"]:
+        t = replace(best, min_verified=v)
+        cells = []
+        for name, recs in runs.items():
+            m = answer_metrics([decided(r, t) for r in recs])
+            wrong = "—" if m["wrong_refusal_rate"] is None else f"{m['wrong_refusal_rate']:.2f}"
+            right = "—" if m["refusal_rate"] is None else f"{m['refusal_rate']:.2f}"
+            cells.append(f"{name} {wrong}/{right}")
+        print(f"  {v:>5}: " + "  ".join(cells))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
