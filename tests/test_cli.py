@@ -1,6 +1,7 @@
 """The CLI edge: domain errors become one clear line and exit code 2, never a traceback."""
 
 import hashlib
+import logging
 import socket
 
 import pytest
@@ -60,3 +61,24 @@ def test_source_prints_the_sentence_in_its_paragraph(capsys, monkeypatch, tmp_pa
     assert ">>> Berdasarkan perjanjian saat ini" in out and "Microsoft dan OpenAI memulai" in out
     code, _, err = run(capsys, "source", "99.1")
     assert code == 2 and "no sentence '99.1'" in err
+
+
+def test_the_local_chat_shows_the_conversation_and_sends_logs_to_a_file(monkeypatch, tmp_path, capsys):
+    from tests.fakes import FakeCore
+
+    monkeypatch.setenv("KUTIP_DATA_DIR", str(tmp_path))
+    core = FakeCore()
+
+    def build(settings, progress=True):
+        logging.getLogger("bot.wiring.factory").info("index loaded")  # what a real build logs
+        return core
+
+    monkeypatch.setattr("bot.wiring.factory.build_core", build)
+    lines = iter(["Apa tujuan OpenAI?", "/quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    assert main(["chat"]) == 0
+    out, err = capsys.readouterr()
+    assert f"Logs go to {tmp_path / 'kutip.log'}" in out
+    assert "Jawaban: Apa tujuan OpenAI?" in out
+    assert "index loaded" not in out + err
+    assert "index loaded" in (tmp_path / "kutip.log").read_text(encoding="utf-8")

@@ -3,7 +3,7 @@ import logging
 
 import numpy as np
 
-from bot.core.summary import CACHE_FORMAT, Summariser, bullet_count, choose_sentences
+from bot.core.summary import CACHE_FORMAT, Summariser, bullet_count, choose_sentences, fit_bullet
 
 
 def bullets(pairs):
@@ -25,11 +25,39 @@ def test_summary_has_cited_bullets_in_article_order(fake_core, fake_generator, s
     assert f"in this order: {', '.join(ids)}" in prompt.user
 
 
-def test_unsupported_bullets_fall_back_to_the_sentence(fake_core, fake_generator):
+def test_missing_bullets_fall_back_to_an_opening_clause_never_a_whole_sentence(fake_core, fake_generator):
     fake_generator.enqueue("[]")
     summary = fake_core.summary("id")
+    assert 3 <= len(summary.bullets) <= 4
     for b in summary.bullets:
-        assert b.text == b.citations[0].text
+        sentence = b.citations[0].text
+        assert sentence.startswith(b.text) and b.text != sentence
+        assert len(b.text) <= 200 and len(b.text.split()) >= 5
+
+
+def test_a_bullet_the_verifier_doubts_is_left_out(fake_core, fake_generator, seed_article):
+    made_up = "Kemitraan OpenAI dan Microsoft sudah berakhir."
+    chosen = [seed_article.sentences[i].id for i in choose_sentences(fake_core.summariser.vectors, 5)]
+    good = [(i, f"Poin ringkas tentang kalimat {i} dari artikel ini.") for i in chosen[1:]]
+    fake_generator.enqueue(bullets([(chosen[0], made_up), *good])).enqueue_yes(0.1, *[0.9] * len(good))
+    summary = fake_core.summary("id")
+    assert made_up not in [b.text for b in summary.bullets]
+    check, _ = fake_generator.asked[0]
+    assert f"Summary point: {made_up}" in check.user and f"Sentence [{chosen[0]}]:" in check.user
+
+
+def test_no_bullet_is_longer_than_200_characters_or_ends_inside_a_word():
+    text = " ".join(["kemitraan"] * 40)
+    fitted = fit_bullet(text)
+    assert len(fitted) <= 200 and fitted.endswith("kemitraan…")
+    assert fit_bullet("  Pendek   saja. ") == "Pendek saja."
+
+
+def test_in_another_language_an_unbacked_bullet_is_left_out_not_mixed(fake_core, fake_generator):
+    fake_generator.enqueue(bullets([("1.1", "The partnership is at a critical point, says the WSJ.")]))
+    summary = fake_core.summary("en")
+    assert summary.bullets[0].text == "The partnership is at a critical point, says the WSJ."
+    assert len(summary.bullets) == 1  # the rest had no English bullet and no extract in English
 
 
 def test_summary_is_cached_per_language_in_memory_and_on_disk(fake_core, fake_generator, tmp_path):

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 import time
+from pathlib import Path
 
 from base.errors import KutipError
 from base.language import detect_language
@@ -18,6 +19,7 @@ from bot.wiring.settings import Settings
 logger = logging.getLogger(__name__)
 
 EXIT_ERROR = 2
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -72,8 +74,9 @@ def cmd_source(args: argparse.Namespace, settings: Settings) -> None:
     print(render.source_text(sentence, paragraph))
 
 
-def chat(core: AnswerCore, read=input, write=print) -> None:
+def chat(core: AnswerCore, read=None, write=print) -> None:
     """An interactive loop: each line is a question; /summary, /source ID and /quit are commands."""
+    read = read or input  # looked up at call time, so a test can stand in for the keyboard
     write(f"Kutip — {core.article.title}\nAsk a question (Indonesian or English). /summary, /source ID, /quit.")
     while True:
         try:
@@ -97,9 +100,27 @@ def chat(core: AnswerCore, read=input, write=print) -> None:
             write(message_for(error, detect_language(line)))
 
 
+def log_to_file(settings: Settings) -> Path:
+    """In the local chat the screen is the conversation: log records go to a file in the data directory."""
+    path = settings.data_dir / "kutip.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(getattr(logging, settings.log_level.upper(), logging.INFO))
+    logging.captureWarnings(True)
+    return path
+
+
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> None:
     from bot.wiring.factory import build_core
 
+    print(f"Logs go to {log_to_file(settings)}.")
+    # The very first start assembles the 1.1 GB model and reads the article into the model: say so.
+    print("Getting ready: reading the article and loading the models (the first start takes a minute)…", flush=True)
     core = build_core(settings)
     core.warm()
     chat(core)
@@ -153,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = _settings(args)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else getattr(logging, settings.log_level.upper(), 20),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=LOG_FORMAT,
         stream=sys.stderr,
     )
     try:

@@ -20,17 +20,23 @@ from index.store import article_sha256
 logger = logging.getLogger(__name__)
 
 # Bump when the cached JSON changes shape or meaning; older files are regenerated, not misread.
-CACHE_FORMAT = "kutip-summary v2"
+CACHE_FORMAT = "kutip-summary v3"
 
 _DIVERSITY = 0.3  # MMR trade-off: how strongly a new bullet must differ from those already chosen
+# News puts its key facts early: a sentence's relevance gains LEAD_BONUS / (1 + its position).
+# Chosen with ROUGE on indosum-id dev (`python -m evaluation.summaries --extractive`).
+LEAD_BONUS = 0.3
+MAX_BULLET_CHARS = 200
+MIN_BULLETS = 3
+_CLAUSE_END = re.compile(r"[,;:]\s|\s[-–—]\s")
 
 
 def bullet_count(sentence_count: int) -> int:
     return 3 if sentence_count <= 8 else 4 if sentence_count <= 20 else 5
 
 
-def choose_sentences(vectors: np.ndarray, count: int) -> list[int]:
-    """Maximal marginal relevance around the article's centroid, then back in article order.
+def choose_sentences(vectors: np.ndarray, count: int, lead_bonus: float = LEAD_BONUS) -> list[int]:
+    """Maximal marginal relevance around the article's centroid, favouring the lead, in article order.
 
     The opening sentence always goes first: news leads carry the story.
     """
@@ -39,7 +45,7 @@ def choose_sentences(vectors: np.ndarray, count: int) -> list[int]:
         return []
     centroid = vectors.mean(axis=0)
     centroid /= max(float(np.linalg.norm(centroid)), 1e-9)
-    relevance = vectors @ centroid
+    relevance = vectors @ centroid + lead_bonus / (1 + np.arange(n))
     chosen = [0]
     while len(chosen) < min(count, n):
         similarity = (vectors @ vectors[chosen].T).max(axis=1)
@@ -47,6 +53,32 @@ def choose_sentences(vectors: np.ndarray, count: int) -> list[int]:
         score[chosen] = -np.inf
         chosen.append(int(np.argmax(score)))
     return sorted(chosen)
+
+
+def fit_bullet(text: str, limit: int = MAX_BULLET_CHARS) -> str:
+    """`text` within `limit` characters, cut only between words."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def extract_bullet(sentence: Sentence, limit: int = MAX_BULLET_CHARS) -> str | None:
+    """A bullet copied from the sentence's opening clauses: true by construction, never the whole sentence.
+
+    None when the sentence has no clause to stop at (a short sentence is then better left out).
+    """
+    ends = [m.start() for m in _CLAUSE_END.finditer(sentence.text) if m.start() <= limit]
+    for end in reversed(ends):
+        clause = sentence.text[:end].strip()
+        if len(clause.split()) >= 5:
+            return clause
+    return None
+
+
+def is_copy(bullet: str, sentence: Sentence) -> bool:
+    fold = lambda t: " ".join(t.lower().strip(" .!?").split())  # noqa: E731
+    return fold(bullet) == fold(sentence.text)
 
 
 class Summariser:
@@ -112,8 +144,9 @@ class Summariser:
 
     def _generate(self, language: str) -> Summary:
         article = self.article
-        vectors = self.vectors
-        chosen: list[Sentence] = [article.sentences[i] for i in choose_sentences(vectors, bullet_count(len(vectors)))]
+        count = bullet_count(len(self.vectors))
+        # One spare sentence, so a bullet that fails its checks can be left out and `count` remain.
+        chosen = [article.sentences[i] for i in choose_sentences(self.vectors, count + 1)]
         user = render(
             "summary",
             count=len(chosen),
@@ -124,22 +157,36 @@ class Summariser:
         reply = self.generator.complete(
             Prompt(system=self.prompt.system, user=user),
             summary_grammar([s.id for s in chosen]),
-            max_tokens=70 * len(chosen),
+            max_tokens=60 * len(chosen),
         )
         try:
             texts = {str(b["id"]): str(b["text"]).strip() for b in json.loads(reply.text)}
         except (ValueError, TypeError, KeyError):
             logger.warning("unparseable summary reply %r", reply.text)
             texts = {}
-        same_language = language == article.language
-        bullets = []
-        for sentence in chosen:
-            text = texts.get(sentence.id, "")
-            overlap = self.thresholds.min_summary_overlap if same_language else 0.0
-            reason = unsupported_reason(text, [sentence], "", overlap)
-            if reason:
-                # An unsupported restatement is replaced by the sentence itself: still true, still cited.
-                logger.info("summary bullet %s falls back to its sentence: %s", sentence.id, reason)
-                text = sentence.text
-            bullets.append(Bullet(text=text, citations=(Citation.of(sentence),)))
-        return Summary(language=language, bullets=tuple(bullets), model=self.generator.name)
+        checked = {s.id: self._checked(texts.get(s.id, ""), s, language) for s in chosen}
+        if sum(1 for text in checked.values() if text) < MIN_BULLETS and language == article.language:
+            # Too few restatements held: fill with the opening clauses of the sentences that failed.
+            for sentence in chosen:
+                if not checked[sentence.id] and sum(1 for t in checked.values() if t) < MIN_BULLETS:
+                    checked[sentence.id] = extract_bullet(sentence)
+        bullets = [Bullet(text=checked[s.id], citations=(Citation.of(s),)) for s in chosen if checked[s.id]]
+        # The spare goes: the latest bullet, so the lede stays first.
+        return Summary(language=language, bullets=tuple(bullets[:count]), model=self.generator.name)
+
+    def _checked(self, text: str, sentence: Sentence, language: str) -> str | None:
+        """The model's bullet if its sentence backs it, else nothing."""
+        text = fit_bullet(text)
+        same_language = language == self.article.language
+        reason = unsupported_reason(text, [sentence], "", self.thresholds.min_summary_overlap if same_language else 0.0)
+        if reason is None and is_copy(text, sentence):
+            reason = "a copy of the whole sentence"
+        if reason is None:
+            user = render("check_bullet", id=sentence.id, sentence=sentence.text, bullet=text)
+            verdict = self.generator.choice_probabilities(Prompt(system=self.prompt.system, user=user), ("yes", "no"))
+            if verdict["yes"] < self.thresholds.min_bullet_verified:
+                reason = f"the model doubts it (P(yes) {verdict['yes']:.2f})"
+        if reason is None:
+            return text
+        logger.debug("summary bullet %s left out: %s", sentence.id, reason)
+        return None
