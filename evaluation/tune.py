@@ -76,6 +76,23 @@ def sweep(runs: dict[str, list[dict]], wrong_answer_cost: float, base: Grounding
     return rows
 
 
+# Each signal's "off" value: with it, that signal never refuses.
+SIGNAL_OFF = {"min_verified": 0.0, "min_answer_logprob": -100.0, "max_missing_specifics": 99, "min_coverage": 0.0}
+
+
+def ablation(runs: dict[str, list[dict]], wrong_answer_cost: float) -> list[tuple[str, float, GroundingThresholds]]:
+    """The best setting with each signal switched off in turn (the others re-tuned), and with all on."""
+    rows = [("all signals", *sweep(runs, wrong_answer_cost)[0])]
+    for name, off in SIGNAL_OFF.items():
+        saved = GRID[name]
+        GRID[name] = [off]
+        try:
+            rows.append((f"without {name}", *sweep(runs, wrong_answer_cost)[0]))
+        finally:
+            GRID[name] = saved
+    return rows
+
+
 def _line(name: str, m: dict) -> str:
     keys = ("citation_precision", "answer_accuracy", "refusal_rate", "wrong_refusal_rate")
     return f"  {name:<28} " + "  ".join(f"{k}={'—' if m[k] is None else f'{m[k]:.3f}'}" for k in keys)
@@ -85,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation.tune", description=__doc__.splitlines()[0])
     parser.add_argument("records", type=Path, nargs="+", help="`kutip-eval --json` files recorded with answers")
     parser.add_argument("--wrong-answer-cost", type=float, default=3.0)
+    parser.add_argument("--ablation", action="store_true", help="also re-tune with each signal switched off")
     args = parser.parse_args(argv)
     runs = {p.stem: json.loads(p.read_text(encoding="utf-8"))["records"] for p in args.records}
     rows = sweep(runs, args.wrong_answer_cost)
@@ -102,6 +120,21 @@ def main(argv: list[str] | None = None) -> int:
             right = "—" if m["refusal_rate"] is None else f"{m['refusal_rate']:.2f}"
             cells.append(f"{name} {wrong}/{right}")
         print(f"  {v:>5}: " + "  ".join(cells))
+    if args.ablation:
+        print("ablation (cost, then per-set accuracy / wrong refusals / unanswerable refused / citation precision):")
+        for label, total, t in ablation(runs, args.wrong_answer_cost):
+            cells = []
+            for name, recs in runs.items():
+                m = answer_metrics([decided(r, t) for r in recs])
+                cells.append(
+                    name
+                    + " "
+                    + "/".join(
+                        "—" if m[k] is None else f"{m[k]:.2f}"
+                        for k in ("answer_accuracy", "wrong_refusal_rate", "refusal_rate", "citation_precision")
+                    )
+                )
+            print(f"  {label:<32} {total:.3f}  " + "  ".join(cells))
     return 0
 
 

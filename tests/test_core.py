@@ -160,3 +160,21 @@ def test_a_question_about_what_the_article_lacks_is_refused_even_when_the_name_m
     fake_generator.enqueue(reply(["8.1"], "Microsoft"))
     answer = fake_core.ask("Siapa CEO OpenAI?")
     assert answer.refused and answer.text == REFUSAL["id"]
+
+
+def test_a_follow_up_answered_with_the_earlier_answer_again_is_refused(fake_core, fake_generator):
+    fake_generator.enqueue(reply(["8.1"], "Tahun 2019"))
+    earlier = Turn("Kapan Microsoft dan OpenAI mulai bekerja sama?", "Tahun 2019")
+    answer = fake_core.ask("Dan berapa nilainya?", history=earlier)
+    assert answer.refused and answer.support.unsupported == "the answer repeats the earlier answer"
+    assert not fake_generator.asked  # no verification call for an answer already ruled out
+
+
+def test_a_question_in_a_third_language_is_answered_in_english(fake_core, fake_generator):
+    fake_generator.enqueue(
+        json.dumps({"translation": "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"}),
+        reply(["8.1"], "In 2019."),
+    )
+    answer = fake_core.ask("Microsoft và OpenAI bắt đầu hợp tác khi nào?")
+    assert not answer.refused and answer.language == "en" and answer.citations[0].id == "8.1"
+    assert "Translate this question into Indonesian" in fake_generator.history[0][0].user

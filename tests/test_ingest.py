@@ -101,3 +101,18 @@ def test_empty_or_undecodable_article_is_a_domain_error(tmp_path, content):
 def test_missing_article_is_a_domain_error(tmp_path):
     with pytest.raises(ArticleError, match="not found"):
         load_article(str(tmp_path / "nope.txt"))
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("Kapan Microsoft dan OpenAI mulai bekerja sama?", "id"),
+        ("When did Microsoft and OpenAI start working together?", "en"),
+        ("Microsoft và OpenAI bắt đầu hợp tác khi nào?", "en"),  # a third language is answered in English
+        ("Microsoft Azure?", "id"),  # no signal: the article's language
+    ],
+)
+def test_question_language(text, language):
+    from base.language import detect_language
+
+    assert detect_language(text, default="id") == language

@@ -126,7 +126,13 @@ class Kutip:
         if hit is not None:
             rank = next(n for n, h in enumerate(ranked, 1) if h.sentence.id == hit.sentence.id)
             support = self.grounding.measure(
-                reply.answer, hit.sentence, rank, asked, query, answer_logprob(completion.tokens, reply.answer_start)
+                reply.answer,
+                hit.sentence,
+                rank,
+                asked,
+                query,
+                answer_logprob(completion.tokens, reply.answer_start),
+                earlier_answer=history.answer if history else "",
             )
             if self.grounding.worth_verifying(support):
                 with _timed(timings, "verify"):

@@ -97,12 +97,17 @@ def specifics(question: str) -> set[str]:
     return names | titles | numbers(question)
 
 
-def unsupported_reason(answer: str, cited: list[Sentence], question: str, min_overlap: float = 0.0) -> str | None:
+def unsupported_reason(
+    answer: str, cited: list[Sentence], question: str, min_overlap: float = 0.0, earlier_answer: str = ""
+) -> str | None:
     """Why the cited sentences cannot back `answer`, or None: numbers and names from nowhere, an echo."""
     if not cited:
         return "no citation"
     if is_no_answer(answer):
         return "the model found no answer"
+    if earlier_answer and _fold(answer) == _fold(earlier_answer):
+        # A follow-up asks for something new; the same answer again means the model did not look.
+        return "the answer repeats the earlier answer"
     evidence = " ".join(s.text for s in cited)
     asked = stems(question)
     known = stems(evidence) | asked
@@ -124,6 +129,10 @@ def unsupported_reason(answer: str, cited: list[Sentence], question: str, min_ov
         if overlap < min_overlap:
             return f"only {overlap:.0%} of the words are in the cited sentences"
     return None
+
+
+def _fold(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def answer_logprob(tokens: tuple[tuple[str, float], ...], answer_start: int) -> float | None:
@@ -174,7 +183,14 @@ class GroundingPolicy:
         return chosen[0] if chosen else None
 
     def measure(
-        self, answer: str, sentence: Sentence, rank: int, asked: str, query: str, logprob: float | None
+        self,
+        answer: str,
+        sentence: Sentence,
+        rank: int,
+        asked: str,
+        query: str,
+        logprob: float | None,
+        earlier_answer: str = "",
     ) -> Support:
         """Every signal but the model's verification, which costs a model call (see `worth_verifying`)."""
         return Support(
@@ -184,7 +200,7 @@ class GroundingPolicy:
             answer_logprob=logprob,
             missing_specifics=self.missing_specifics(asked, sentence),
             coverage=self.coverage(query, sentence),
-            unsupported=unsupported_reason(answer, [sentence], asked),
+            unsupported=unsupported_reason(answer, [sentence], asked, earlier_answer=earlier_answer),
         )
 
     def worth_verifying(self, support: Support) -> bool:
