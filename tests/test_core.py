@@ -104,8 +104,8 @@ def test_an_answer_the_verifier_doubts_is_refused(fake_core, fake_generator):
     assert answer.refused and answer.support.verified == pytest.approx(0.1) and not answer.support.supported
     verify_prompt, options = fake_generator.asked[0]
     assert options == ("yes", "no")
-    assert "Proposed answer: A long time ago." in verify_prompt.user
-    assert "Sentence [8.1]: Microsoft dan OpenAI memulai kolaborasi" in verify_prompt.user
+    assert 'with "A long time ago."' in verify_prompt.user
+    assert "Sentence: Microsoft dan OpenAI memulai kolaborasi" in verify_prompt.user
 
 
 def test_follow_up_carries_the_earlier_turn(fake_core, fake_generator):

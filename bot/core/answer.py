@@ -157,9 +157,7 @@ class Kutip:
     def _verify(self, question: str, history: Turn | None, answer: str, sentence: Sentence) -> float:
         """P("yes"): the model, asked plainly, finds that `sentence` states `answer` to `question`."""
         earlier = render("followup", question=history.question, answer=history.answer) if history else ""
-        user = render(
-            "verify", history=earlier, question=question, answer=answer, id=sentence.id, sentence=sentence.text
-        )
+        user = render("verify", history=earlier, question=question, answer=answer, sentence=sentence.text)
         return self.generator.choice_probabilities(Prompt(system=self.prompt.system, user=user), ("yes", "no"))["yes"]
 
     def _query(self, question: str, language: str) -> str:
