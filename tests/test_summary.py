@@ -43,7 +43,8 @@ def test_a_bullet_the_verifier_doubts_is_left_out(fake_core, fake_generator, see
     summary = fake_core.summary("id")
     assert made_up not in [b.text for b in summary.bullets]
     check, _ = fake_generator.asked[0]
-    assert f"Summary point: {made_up}" in check.user and f"Sentence [{chosen[0]}]:" in check.user
+    sentence = seed_article.sentence(chosen[0]).text
+    assert f"Summary point: {made_up}" in check.user and f"Sentence: {sentence}" in check.user
 
 
 def test_no_bullet_is_longer_than_200_characters_or_ends_inside_a_word():
