@@ -25,7 +25,7 @@ CACHE_FORMAT = "kutip-summary v3"
 _DIVERSITY = 0.3  # MMR trade-off: how strongly a new bullet must differ from those already chosen
 # News puts its key facts early: a sentence's relevance gains LEAD_BONUS / (1 + its position).
 # Chosen with ROUGE on indosum-id dev (`python -m evaluation.summaries --extractive`).
-LEAD_BONUS = 0.3
+LEAD_BONUS = 1.0
 MAX_BULLET_CHARS = 200
 MIN_BULLETS = 3
 _CLAUSE_END = re.compile(r"[,;:]\s|\s[-–—]\s")
