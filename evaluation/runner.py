@@ -12,6 +12,7 @@ from base.errors import KutipError
 from bot.core.answer import CoreConfig, Kutip
 from bot.core.grounding import GroundingThresholds
 from bot.core.ports import Embedder, Generator, Retriever
+from bot.core.results import Turn
 from bot.wiring.factory import assemble_core
 from evaluation.dataset import Group, Question, article_of
 from evaluation.embedcache import CachingEmbedder
@@ -52,7 +53,9 @@ def _retrieval_fields(question: Question, article: Article, hits: list[Hit]) -> 
 
 def _answer_fields(core: Kutip, question: Question) -> dict:
     try:
-        answer = core.ask(question.question)
+        # A follow-up question (bench/followups) carries the earlier turn it refers to.
+        earlier = question.extra.get("history")
+        answer = core.ask(question.question, history=Turn(**earlier) if earlier else None)
         fields = answer.to_dict()
         if answer.support is not None:
             # The judged sentence's text, so evaluation.tune can score a citation the policy refused.

@@ -220,3 +220,19 @@ def test_tuning_re_decides_recorded_signals_exactly_as_the_core_would(bench):
     assert [r["refused"] for r in re_decided] == [r["refused"] for r in direct.records] == [False, True, True]
     assert [r["answer"] for r in re_decided][0] == direct.records[0]["answer"] == "2019"
     assert all(r["support"]["verified"] is not None for r in recorded.records)
+
+
+def test_the_follow_up_dev_set_is_well_formed_and_asked_with_its_history():
+    groups = load_bench(REPO / "bench" / "followups", "dev")
+    article = article_of(groups[0].doc)
+    questions = groups[0].questions
+    assert len(questions) >= 12 and any(not q.answerable for q in questions)
+    for q in questions:
+        assert set(q.extra["history"]) == {"question", "answer"}
+        if q.answerable:
+            sentence = article.sentence(q.extra["gold_sentence"])
+            assert sentence is not None, q.id
+    generator = FakeGenerator([reply([], "NONE")] * len(questions) + [json.dumps({"translation": "x"})] * 10)
+    evaluate(groups, FakeEmbedder(), generator, CONFIG, progress=False)
+    asked = [h[0].user for h in generator.history if "Earlier question:" in h[0].user]
+    assert len(asked) == len(questions)  # every follow-up went to the model with its earlier turn
