@@ -282,7 +282,8 @@ class FakeBotApi:
             failures = self._failures.get(method)
             fault = failures.pop(0) if failures else None
             outage = self._outage
-        if outage is not None and time.monotonic() < outage[0] and (outage[2] is None or method in outage[2]):
+        in_outage = outage is not None and time.monotonic() < outage[0] and (outage[2] is None or method in outage[2])
+        if fault is None and in_outage:  # queued faults come first, so a test can script "502, drop, then down"
             description = "Bad Gateway" if outage[1] == 502 else "Internal Server Error"
             fault = Fault("status", outage[1], {"ok": False, "error_code": outage[1], "description": description})
         if self.latency is not None:

@@ -26,7 +26,7 @@ from base.errors import KutipError
 from bot.adapters.telegram import render, texts, triggers
 from bot.adapters.telegram.access import is_admin, is_allowed
 from bot.adapters.telegram.desk import Job
-from bot.adapters.telegram.send import send_html, thread_of
+from bot.adapters.telegram.send import is_delivery_failure, send_html, thread_of
 from bot.adapters.telegram.state import State, state_of
 from bot.core.ports import AnswerCore
 from bot.core.questions import check_question
@@ -39,6 +39,10 @@ Context = ContextTypes.DEFAULT_TYPE
 # Only new messages: an edited question must not be answered twice.
 _NEW = filters.UpdateType.MESSAGE
 
+# How long a direct reply (help, "busy"...) is retried through Bot API faults. Short: handlers run one
+# update at a time, so a long retry here would hold up every chat. Answers get KUTIP_DELIVERY_RETRY_S.
+REPLY_RETRY_S = 10.0
+
 
 def language(update: Update) -> str:
     """The asker's interface language, from their Telegram client setting."""
@@ -46,23 +50,27 @@ def language(update: Update) -> str:
     return texts.language_of(user.language_code if user else None)
 
 
-async def reply(update: Update, context: Context, html_text: str) -> list[Message]:
-    """Reply to the update's message with short, trusted HTML."""
+def _retry_s(context: Context, patient: bool) -> float:
+    return state_of(context).settings.delivery_retry_s if patient else REPLY_RETRY_S
+
+
+async def reply(update: Update, context: Context, html_text: str, patient: bool = False) -> list[Message | None]:
+    """Reply to the update's message with short, trusted HTML; `patient` for the result of queued work."""
+    return await reply_blocks(update, context, [render.Block(raw=html_text)], patient)
+
+
+async def reply_blocks(
+    update: Update, context: Context, blocks: list[render.Block], patient: bool = False
+) -> list[Message | None]:
+    """Reply with rendered blocks, split into as many messages as needed (None: sent, outcome unknown)."""
     message = update.effective_message
     return await send_html(
         context.bot,
         message.chat_id,
-        render.to_messages([render.Block(raw=html_text)]),
-        reply_to=message.message_id,
-        thread_id=thread_of(message),
-    )
-
-
-async def reply_blocks(update: Update, context: Context, blocks: list[render.Block]) -> list[Message]:
-    """Reply with rendered blocks, split into as many messages as needed."""
-    message = update.effective_message
-    return await send_html(
-        context.bot, message.chat_id, render.to_messages(blocks), message.message_id, thread_of(message)
+        render.to_messages(blocks),
+        message.message_id,
+        thread_of(message),
+        retry_s=_retry_s(context, patient),
     )
 
 
@@ -92,7 +100,8 @@ def _history(state: State, message: Message, bot_id: int) -> Turn | None:
     """The earlier question and answer when `message` replies to one of our answers."""
     if not triggers.is_reply_to(message, bot_id):
         return None
-    return state.followups.get(message.chat_id, message.reply_to_message.message_id)
+    replied = message.reply_to_message
+    return state.followups.get(message.chat_id, replied.message_id, replied.text)
 
 
 async def enqueue(
@@ -161,12 +170,20 @@ async def submit_question(update: Update, context: Context, question: str) -> No
 async def _deliver_answer(update: Update, context: Context, question: str, result: Answer | KutipError) -> None:
     state = state_of(context)
     if isinstance(result, KutipError):
-        await reply(update, context, texts.error_text(result, language(update)))
+        await reply(update, context, texts.error_text(result, language(update)), patient=True)
         return
-    sent = await reply_blocks(update, context, render.answer_blocks(result))
-    # Every part of a split answer can be replied to for a follow-up.
+    parts = render.to_messages(render.answer_blocks(result))
+    message = update.effective_message
+    sent = await send_html(
+        context.bot, message.chat_id, parts, message.message_id, thread_of(message), _retry_s(context, True)
+    )
+    # Every part of a split answer can be replied to for a follow-up; a part whose id is unknown
+    # (delivered, but the response was lost) is recognised by its text.
     state.followups.remember(
-        update.effective_message.chat_id, [m.message_id for m in sent], Turn(question, result.text)
+        message.chat_id,
+        [m.message_id for m in sent if m is not None],
+        Turn(question, result.text),
+        [render.plain(part) for part, m in zip(parts, sent, strict=True) if m is None],
     )
 
 
@@ -226,9 +243,9 @@ async def summary_command(update: Update, context: Context) -> None:
 
 async def _deliver_summary(update: Update, context: Context, result: Summary | KutipError) -> None:
     if isinstance(result, KutipError):
-        await reply(update, context, texts.error_text(result, language(update)))
+        await reply(update, context, texts.error_text(result, language(update)), patient=True)
         return
-    await reply_blocks(update, context, render.summary_blocks(result))
+    await reply_blocks(update, context, render.summary_blocks(result), patient=True)
 
 
 async def source_command(update: Update, context: Context) -> None:
@@ -327,6 +344,11 @@ async def non_text(update: Update, context: Context) -> None:
 async def on_error(update: object, context: Context) -> None:
     """Log any unexpected error with its traceback, tell the user, and keep the bot running."""
     where = f"update {update.update_id}" if isinstance(update, Update) else "outside an update"
+    if is_delivery_failure(context.error):
+        # The Bot API did not take a message (already logged with its retries). A notice would be lost
+        # the same way, or arrive as a second, contradictory message later.
+        logger.warning("could not deliver a reply for %s: %s", where, context.error)
+        return
     logger.error("unexpected error %s", where, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_message is None:
         return
