@@ -24,6 +24,7 @@ from bot.adapters.telegram.desk import Desk
 from bot.adapters.telegram.followups import Followups
 from bot.adapters.telegram.limits import FloodLimiter
 from bot.adapters.telegram.ratelimit import SlidingWindow
+from bot.adapters.telegram.rebuild import Rebuilder
 from bot.adapters.telegram.state import KEY, State
 from bot.core.ports import AnswerCore
 from bot.wiring.settings import Settings
@@ -125,8 +126,11 @@ async def _post_init(application: Application) -> None:
 
 
 async def _post_stop(application: Application) -> None:
-    """Let answers already on their way finish, then stop the model worker."""
-    await application.bot_data[KEY].desk.stop()
+    """Abandon a rebuild in flight, let answers already on their way finish, then stop the model worker."""
+    state = application.bot_data[KEY]
+    if state.rebuilder is not None:
+        await state.rebuilder.stop()
+    await state.desk.stop()
 
 
 def build_application(
@@ -151,7 +155,7 @@ def build_application(
         settings=settings,
         desk=desk,
         followups=Followups(),
-        reload=reload,
+        rebuilder=Rebuilder(reload) if reload is not None else None,
     )
     handlers.register(application)
     return application

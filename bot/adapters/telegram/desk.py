@@ -27,13 +27,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Job:
-    kind: str  # "ask", "summary" or "reload"
+    kind: str  # "ask" or "summary"
     chat_id: int
     update: object  # handed to the error handler if the job fails unexpectedly
     work: Callable[[AnswerCore], Any]  # called in a thread with the current core; the only slow part
     deliver: Callable[[Any], Awaitable[None]]  # sends the result, or the KutipError raised instead
     thread_id: int | None = None
-    commit: Callable[[Any], None] | None = None  # applied before the next job starts (reload swaps the core)
     enqueued_at: float = field(default_factory=time.monotonic)
 
 
@@ -61,6 +60,10 @@ class Desk:
         self._worker: asyncio.Task[None] | None = None
         self._current: Job | None = None
         self._deliveries: dict[int, asyncio.Task[None]] = {}
+
+    def swap(self, core: AnswerCore) -> None:
+        """Answer from `core` from the next job on (the job with the model keeps the core it started with)."""
+        self.core = core
 
     def snapshot(self) -> dict[str, object]:
         """The /stats counters with the queue's depth and capacity."""
@@ -142,8 +145,6 @@ class Desk:
             self._in_order(job, lambda failure=error: self._on_error(job.update, failure))
             return
         if not isinstance(result, KutipError):
-            if job.commit is not None:
-                job.commit(result)
             now = time.monotonic()
             self._stats.record(job.kind, now - job.enqueued_at, now - started, getattr(result, "refused", False))
         self._in_order(job, lambda: job.deliver(result))

@@ -110,15 +110,9 @@ async def enqueue(
     kind: str,
     work: Callable[[AnswerCore], Any],
     deliver: Callable[[Any], Awaitable[None]],
-    commit: Callable[[Any], None] | None = None,
     rate_limited: bool = True,
-    announce: str | None = None,
 ) -> None:
-    """The one way to slow work: admit (busy, rate limit), build the job, queue it, or say why not.
-
-    `announce` is sent once the job is admitted and before it is queued, so it cannot arrive after
-    a quick result.
-    """
+    """The one way to model work: admit (busy, rate limit), build the job, queue it, or say why not."""
     desk = state_of(context).desk
     message = update.effective_message
     lang = language(update)
@@ -128,8 +122,6 @@ async def enqueue(
     if refusal is not None:
         await reply(update, context, texts.t(refusal, lang))
         return
-    if announce:
-        await reply(update, context, announce)
     job = Job(
         kind=kind,
         chat_id=message.chat_id,
@@ -137,7 +129,6 @@ async def enqueue(
         work=work,
         deliver=deliver,
         thread_id=thread_of(message),
-        commit=commit,
     )
     if not desk.submit(job):
         await reply(update, context, texts.t("busy", lang))
@@ -292,40 +283,41 @@ async def stats_command(update: Update, context: Context) -> None:
 
 
 async def reload_command(update: Update, context: Context) -> None:
-    """/reload (admins): re-ingest and re-index, then answer from the new core."""
+    """/reload (admins): re-ingest and re-index, then answer from the new core.
+
+    The rebuild runs on its own thread (rebuild.py), not in the model queue: questions go on being
+    answered by the current core until the new one is ready.
+    """
     if not await _admin_only(update, context):
         return
     state = state_of(context)
     lang = language(update)
-    if state.reload is None:
+    if state.rebuilder is None:
         await reply(update, context, texts.t("reload_unavailable", lang))
         return
-    rebuild = state.reload
-
-    def swap(new_core: AnswerCore) -> None:
-        state.desk.core = new_core
-        state.followups.clear()  # earlier turns were about the old article
-
-    await enqueue(
-        update,
-        context,
-        "reload",
-        lambda _old_core: rebuild(),
-        partial(_deliver_reload, update, context),
-        commit=swap,
-        rate_limited=False,
-        announce=texts.t("reloading", lang),
-    )
+    if state.rebuilder.running:
+        await reply(update, context, texts.t("reload_running", lang))
+        return
+    # Announced before starting, so it cannot arrive after a quick result.
+    await reply(update, context, texts.t("reloading", lang))
+    state.rebuilder.start(partial(_reloaded, update, context))
 
 
-async def _deliver_reload(update: Update, context: Context, result: Any) -> None:
+async def _reloaded(update: Update, context: Context, result: AnswerCore | BaseException) -> None:
+    """The rebuild ended: swap the core in (between two model jobs) and say so, or explain why not."""
     lang = language(update)
     if isinstance(result, KutipError):
-        await reply(update, context, texts.error_text(result, lang))
+        await reply(update, context, texts.error_text(result, lang), patient=True)
         return
+    if isinstance(result, BaseException):
+        await context.application.process_error(update, result)
+        return
+    state = state_of(context)
+    state.desk.swap(result)
+    state.followups.clear()  # earlier turns were about the old article
     article = result.article
     title = article.title or texts.plain("untitled", lang)
-    await reply(update, context, texts.t("reloaded", lang, title=title, sentences=len(article.sentences)))
+    await reply(update, context, texts.t("reloaded", lang, title=title, sentences=len(article.sentences)), patient=True)
 
 
 # --- everything else ---------------------------------------------------------

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram.ext import CallbackContext
 
 from bot.adapters.telegram.desk import Desk
 from bot.adapters.telegram.followups import Followups
+from bot.adapters.telegram.rebuild import Rebuilder
 from bot.core.ports import AnswerCore
 from bot.wiring.settings import Settings
 
@@ -20,11 +20,11 @@ class State:
     settings: Settings
     desk: Desk
     followups: Followups
-    reload: Callable[[], AnswerCore] | None = None
+    rebuilder: Rebuilder | None = None  # /reload; None when the bot was started without a way to rebuild
 
     @property
     def core(self) -> AnswerCore:
-        """The current answer core; /reload swaps it on the desk."""
+        """The current answer core; /reload swaps it on the desk when a rebuild is ready."""
         return self.desk.core
 
 
