@@ -22,11 +22,13 @@ from bot.adapters.telegram.backoff import Backoff, retry_after_s
 from bot.adapters.telegram.chat_action import Typing
 from bot.adapters.telegram.desk import Desk
 from bot.adapters.telegram.followups import Followups
+from bot.adapters.telegram.jobs import restore
 from bot.adapters.telegram.limits import FloodLimiter
 from bot.adapters.telegram.ratelimit import SlidingWindow
 from bot.adapters.telegram.rebuild import Rebuilder
 from bot.adapters.telegram.state import KEY, State
 from bot.core.ports import AnswerCore
+from bot.storage import DATABASE_NAME, JobJournal, open_database
 from bot.wiring.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -123,14 +125,22 @@ async def _post_init(application: Application) -> None:
     except TelegramError as error:  # the menu is a convenience; answering matters more
         logger.warning("could not register the command menu: %s", error)
     logger.info("Kutip is up as @%s", application.bot.username)
+    # Questions accepted before a stop: queued again in the background, so polling starts at once.
+    state = application.bot_data[KEY]
+    pending = state.journal.pending()
+    state.restoring = asyncio.create_task(restore(application.bot, state, pending), name="kutip-restore")
 
 
 async def _post_stop(application: Application) -> None:
     """Abandon a rebuild in flight, let answers already on their way finish, then stop the model worker."""
     state = application.bot_data[KEY]
+    if state.restoring is not None:
+        state.restoring.cancel()  # what it did not queue yet is still in the journal
+        await asyncio.gather(state.restoring, return_exceptions=True)
     if state.rebuilder is not None:
         await state.rebuilder.stop()
     await state.desk.stop()
+    state.journal.close()
 
 
 def build_application(
@@ -155,6 +165,7 @@ def build_application(
         settings=settings,
         desk=desk,
         followups=Followups(),
+        journal=JobJournal(open_database(settings.data_dir / DATABASE_NAME)),
         rebuilder=Rebuilder(reload) if reload is not None else None,
     )
     handlers.register(application)

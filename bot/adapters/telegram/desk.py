@@ -24,6 +24,9 @@ from bot.core.ports import AnswerCore
 
 logger = logging.getLogger(__name__)
 
+# At a stop, how long the job with the model may take to finish (and then be delivered within the grace).
+MODEL_GRACE_S = 60.0
+
 
 @dataclass
 class Job:
@@ -33,6 +36,7 @@ class Job:
     work: Callable[[AnswerCore], Any]  # called in a thread with the current core; the only slow part
     deliver: Callable[[Any], Awaitable[None]]  # sends the result, or the KutipError raised instead
     thread_id: int | None = None
+    settle: Callable[[], None] | None = None  # called once the delivery is over (not when a stop cancelled it)
     enqueued_at: float = field(default_factory=time.monotonic)
 
 
@@ -60,6 +64,7 @@ class Desk:
         self._worker: asyncio.Task[None] | None = None
         self._current: Job | None = None
         self._deliveries: dict[int, asyncio.Task[None]] = {}
+        self._closing = False
 
     def swap(self, core: AnswerCore) -> None:
         """Answer from `core` from the next job on (the job with the model keeps the core it started with)."""
@@ -95,6 +100,12 @@ class Desk:
         self.start()
         return True
 
+    async def put(self, job: Job) -> None:
+        """Queue `job`, waiting for room if the queue is full (for jobs already accepted, e.g. restored)."""
+        self.start()
+        await self._queue.put(job)
+        self._typing.hold(job.chat_id, job.thread_id)
+
     def start(self) -> None:
         """Start the worker if it is not running (idempotent; needs a running event loop)."""
         if self._worker is None or self._worker.done():
@@ -106,15 +117,19 @@ class Desk:
         while self._deliveries:
             await asyncio.wait(list(self._deliveries.values()))
 
-    async def stop(self, grace_s: float = 5.0) -> None:
-        """Stop taking jobs; give pending deliveries `grace_s` to finish, then cancel them."""
+    async def stop(self, grace_s: float = 5.0, model_grace_s: float = MODEL_GRACE_S) -> None:
+        """Stop taking jobs: the job with the model may finish (`model_grace_s`), the queued ones are left
+        (their journal keeps them for the restart); give pending deliveries `grace_s`, then cancel them."""
+        self._closing = True
         if self._worker is not None:
+            if self._current is not None:
+                await asyncio.wait([self._worker], timeout=model_grace_s)
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
-        dropped = self._queue.qsize()
-        if dropped:
-            logger.warning("stopping with %d unanswered job(s) in the queue", dropped)
+        left = self._queue.qsize()
+        if left:
+            logger.warning("stopping with %d job(s) still queued; they are answered after the restart", left)
         pending = list(self._deliveries.values())
         if pending:
             _, late = await asyncio.wait(pending, timeout=grace_s)
@@ -124,7 +139,7 @@ class Desk:
         await self._typing.stop()
 
     async def _work(self) -> None:
-        while True:
+        while not self._closing:
             job = await self._queue.get()
             self._current = job
             try:
@@ -174,3 +189,9 @@ class Desk:
                 await self._on_error(job.update, error)
         except Exception:  # the error handler itself failed: log, keep the desk running
             logger.exception("delivery to chat %s failed", job.chat_id)
+        # Not reached when a stop cancels the delivery: the job is then done again after the restart.
+        if job.settle is not None:
+            try:
+                job.settle()
+            except Exception:
+                logger.exception("could not strike off a delivered job in chat %s", job.chat_id)

@@ -6,9 +6,7 @@ No answering logic lives here: the core answers, render.py formats, desk.py sche
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
 
 from telegram import Message, Update
 from telegram.constants import ChatType
@@ -25,12 +23,13 @@ from telegram.ext import (
 from base.errors import KutipError
 from bot.adapters.telegram import render, texts, triggers
 from bot.adapters.telegram.access import is_admin, is_allowed
-from bot.adapters.telegram.desk import Job
+from bot.adapters.telegram.jobs import job_for
 from bot.adapters.telegram.send import is_delivery_failure, send_html, thread_of
 from bot.adapters.telegram.state import State, state_of
 from bot.core.ports import AnswerCore
 from bot.core.questions import check_question
-from bot.core.results import Answer, Summary, Turn
+from bot.core.results import Turn
+from bot.storage import PendingJob
 
 logger = logging.getLogger(__name__)
 
@@ -104,34 +103,38 @@ def _history(state: State, message: Message, bot_id: int) -> Turn | None:
     return state.followups.get(message.chat_id, replied.message_id, replied.text)
 
 
-async def enqueue(
-    update: Update,
-    context: Context,
-    kind: str,
-    work: Callable[[AnswerCore], Any],
-    deliver: Callable[[Any], Awaitable[None]],
-    rate_limited: bool = True,
-) -> None:
-    """The one way to model work: admit (busy, rate limit), build the job, queue it, or say why not."""
-    desk = state_of(context).desk
+def pending_job(update: Update, kind: str, text: str, history: Turn | None = None) -> PendingJob:
+    """The job asked for by `update`, as plain data: what the journal keeps and a restart restores."""
     message = update.effective_message
-    lang = language(update)
     user = update.effective_user
-    asker = (user.id if user else message.chat_id) if rate_limited else None
-    refusal = desk.admit(asker)
-    if refusal is not None:
-        await reply(update, context, texts.t(refusal, lang))
-        return
-    job = Job(
+    return PendingJob(
         kind=kind,
         chat_id=message.chat_id,
-        update=update,
-        work=work,
-        deliver=deliver,
+        message_id=message.message_id,
+        language=language(update),
+        text=text,
         thread_id=thread_of(message),
+        user_id=user.id if user else None,
+        history_question=history.question if history else None,
+        history_answer=history.answer if history else None,
     )
-    if not desk.submit(job):
-        await reply(update, context, texts.t("busy", lang))
+
+
+async def enqueue(update: Update, context: Context, pending: PendingJob) -> None:
+    """The one way to model work: admit (busy, rate limit), write it down, queue it, or say why not.
+
+    Written to the journal before it is queued, so a stop with jobs still queued loses none of them.
+    """
+    state = state_of(context)
+    desk = state.desk
+    refusal = desk.admit(pending.user_id if pending.user_id is not None else pending.chat_id)
+    if refusal is not None:
+        await reply(update, context, texts.t(refusal, pending.language))
+        return
+    pending = state.journal.add(pending)
+    if not desk.submit(job_for(context.bot, state, pending)):
+        state.journal.done(pending.id)
+        await reply(update, context, texts.t("busy", pending.language))
 
 
 async def submit_question(update: Update, context: Context, question: str) -> None:
@@ -148,34 +151,7 @@ async def submit_question(update: Update, context: Context, question: str) -> No
     except KutipError as error:
         await reply(update, context, texts.error_text(error, lang))
         return
-    history = _history(state, message, context.bot.id)
-    await enqueue(
-        update,
-        context,
-        "ask",
-        lambda core: core.ask(question, history=history),
-        partial(_deliver_answer, update, context, question),
-    )
-
-
-async def _deliver_answer(update: Update, context: Context, question: str, result: Answer | KutipError) -> None:
-    state = state_of(context)
-    if isinstance(result, KutipError):
-        await reply(update, context, texts.error_text(result, language(update)), patient=True)
-        return
-    parts = render.to_messages(render.answer_blocks(result))
-    message = update.effective_message
-    sent = await send_html(
-        context.bot, message.chat_id, parts, message.message_id, thread_of(message), _retry_s(context, True)
-    )
-    # Every part of a split answer can be replied to for a follow-up; a part whose id is unknown
-    # (delivered, but the response was lost) is recognised by its text.
-    state.followups.remember(
-        message.chat_id,
-        [m.message_id for m in sent if m is not None],
-        Turn(question, result.text),
-        [render.plain(part) for part, m in zip(parts, sent, strict=True) if m is None],
-    )
+    await enqueue(update, context, pending_job(update, "ask", question, _history(state, message, context.bot.id)))
 
 
 async def ask_command(update: Update, context: Context) -> None:
@@ -223,20 +199,7 @@ async def summary_command(update: Update, context: Context) -> None:
     lang = language(update)
     wanted = (context.args or [""])[0].lower()
     summary_language = wanted if wanted in texts.LANGUAGES else lang
-    await enqueue(
-        update,
-        context,
-        "summary",
-        lambda core: core.summary(summary_language),
-        partial(_deliver_summary, update, context),
-    )
-
-
-async def _deliver_summary(update: Update, context: Context, result: Summary | KutipError) -> None:
-    if isinstance(result, KutipError):
-        await reply(update, context, texts.error_text(result, language(update)), patient=True)
-        return
-    await reply_blocks(update, context, render.summary_blocks(result), patient=True)
+    await enqueue(update, context, pending_job(update, "summary", summary_language))
 
 
 async def source_command(update: Update, context: Context) -> None:
@@ -334,20 +297,30 @@ async def non_text(update: Update, context: Context) -> None:
 
 
 async def on_error(update: object, context: Context) -> None:
-    """Log any unexpected error with its traceback, tell the user, and keep the bot running."""
-    where = f"update {update.update_id}" if isinstance(update, Update) else "outside an update"
+    """Log any unexpected error with its traceback, tell the user, and keep the bot running.
+
+    `update` is an Update (a handler failed) or a PendingJob (queued work failed).
+    """
+    if isinstance(update, Update):
+        where = f"update {update.update_id}"
+    elif isinstance(update, PendingJob):
+        where = f"{update.kind} job {update.id} in chat {update.chat_id}"
+    else:
+        where = "outside an update"
     if is_delivery_failure(context.error):
         # The Bot API did not take a message (already logged with its retries). A notice would be lost
         # the same way, or arrive as a second, contradictory message later.
         logger.warning("could not deliver a reply for %s: %s", where, context.error)
         return
     logger.error("unexpected error %s", where, exc_info=context.error)
-    if not isinstance(update, Update) or update.effective_message is None:
-        return
     try:
-        await reply(update, context, texts.t("internal_error", language(update)))
+        if isinstance(update, PendingJob):
+            notice = texts.t("internal_error", update.language)
+            await send_html(context.bot, update.chat_id, [notice], update.message_id, update.thread_id, REPLY_RETRY_S)
+        elif isinstance(update, Update) and update.effective_message is not None:
+            await reply(update, context, texts.t("internal_error", language(update)))
     except Exception as error:  # telling the user failed too; the log above is what matters
-        logger.warning("could not report the error to chat %s: %s", update.effective_chat.id, error)
+        logger.warning("could not report the error (%s): %s", where, error)
 
 
 def register(application: Application) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from telegram.ext import CallbackContext
@@ -10,6 +11,7 @@ from bot.adapters.telegram.desk import Desk
 from bot.adapters.telegram.followups import Followups
 from bot.adapters.telegram.rebuild import Rebuilder
 from bot.core.ports import AnswerCore
+from bot.storage import JobJournal
 from bot.wiring.settings import Settings
 
 KEY = "kutip"
@@ -20,7 +22,9 @@ class State:
     settings: Settings
     desk: Desk
     followups: Followups
+    journal: JobJournal  # accepted jobs not answered yet, kept across restarts
     rebuilder: Rebuilder | None = None  # /reload; None when the bot was started without a way to rebuild
+    restoring: asyncio.Task[int] | None = None  # re-queues the journal's jobs after a restart
 
     @property
     def core(self) -> AnswerCore:
