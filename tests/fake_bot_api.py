@@ -5,7 +5,9 @@ tests stop quickly), answers getMe, and records every call: sendMessage,
 sendChatAction, setMyCommands, setWebhook, deleteWebhook, ... It checks what the
 real server checks and tests care about: the token in the URL, HTML that
 Telegram would refuse ("can't parse entities") and messages over 4096 UTF-16
-units. Failures such as a 429 can be queued per method.
+units. Faults can be queued per method: an error status (a 429, a 502), a
+connection closed without an answer, a stalled answer, an unparseable body
+after the call took effect, or an outage of every method for some seconds.
 
 Point a bot at it with base_url ``server.base_url`` ("http://127.0.0.1:PORT/bot").
 Runs in a background thread, so it works with any event loop or none.
@@ -77,13 +79,34 @@ class Call:
         return self.status == 200
 
 
+@dataclass
+class Fault:
+    """What the server does instead of a plain success for one call.
+
+    "status": answer `status` with `payload`, the call has no effect.
+    "drop": close the connection without an answer, the call has no effect (a proxy reset).
+    "garble": the call takes effect, then the answer is a body no client can parse (a lost response).
+    "stall": the call takes effect, then the answer waits `seconds` (a client read timeout).
+    """
+
+    kind: str
+    status: int = 200
+    payload: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+
 class FakeBotApi:
     """Serve the Bot API for one bot; `push()` updates in, read `calls` out."""
 
     def __init__(
-        self, token: str = "123456:TEST-token_for-Kutip", bot_id: int = 4242, username: str = "KutipBot"
+        self,
+        token: str = "123456:TEST-token_for-Kutip",
+        bot_id: int = 4242,
+        username: str = "KutipBot",
+        port: int = 0,
     ) -> None:
         self.token = token
+        self.requested_port = port  # 0: any free port; a fixed one lets a test start the server "late"
         self.bot_user = {
             "id": bot_id,
             "is_bot": True,
@@ -98,7 +121,8 @@ class FakeBotApi:
         self._next_update_id = 1
         self._message_ids: dict[int, int] = {}
         self._chat_types: dict[int, str] = {}
-        self._failures: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        self._failures: dict[str, list[Fault]] = {}
+        self._outage: tuple[float, int, frozenset[str] | None] | None = None
         self._cond = threading.Condition()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -120,7 +144,7 @@ class FakeBotApi:
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.requested_port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -168,8 +192,28 @@ class FakeBotApi:
 
     def fail_next(self, method: str, status: int, payload: dict[str, Any], times: int = 1) -> None:
         """Answer the next `times` calls of `method` with `status` and `payload` instead of success."""
+        self._queue_fault(method, Fault("status", status, payload), times)
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """Close the connection of the next `times` calls of `method` without answering (no effect)."""
+        self._queue_fault(method, Fault("drop"), times)
+
+    def garble_next(self, method: str, times: int = 1) -> None:
+        """Let the next `times` calls of `method` take effect, then answer with an unparseable body."""
+        self._queue_fault(method, Fault("garble"), times)
+
+    def stall_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Let the next `times` calls of `method` take effect, then hold the answer for `seconds`."""
+        self._queue_fault(method, Fault("stall", seconds=seconds), times)
+
+    def outage(self, seconds: float, status: int = 502, methods: tuple[str, ...] | None = None) -> None:
+        """For the next `seconds`, answer every call (or those of `methods`) with `status`, without effect."""
         with self._cond:
-            self._failures.setdefault(method, []).extend([(status, payload)] * times)
+            self._outage = (time.monotonic() + seconds, status, frozenset(methods) if methods else None)
+
+    def _queue_fault(self, method: str, fault: Fault, times: int) -> None:
+        with self._cond:
+            self._failures.setdefault(method, []).extend([fault] * times)
 
     def too_many_requests(self, method: str = "sendMessage", retry_after: int = 1, times: int = 1) -> None:
         """Queue Telegram's flood-control answer for `method`."""
@@ -228,21 +272,38 @@ class FakeBotApi:
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         prefix = f"/bot{self.token}/"
         if not request.path.startswith(prefix):
+            with self._cond:  # recorded without the token, so a test can count the refused calls
+                self.calls.append(Call(request.path.rsplit("/", 1)[-1].split("?")[0], {}, 401))
             self._reply(request, 401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
             return
         method = request.path[len(prefix) :].split("?")[0]
         params = self._params(request)
         with self._cond:
             failures = self._failures.get(method)
-            failure = failures.pop(0) if failures else None
+            fault = failures.pop(0) if failures else None
+            outage = self._outage
+        in_outage = outage is not None and time.monotonic() < outage[0] and (outage[2] is None or method in outage[2])
+        if fault is None and in_outage:  # queued faults come first, so a test can script "502, drop, then down"
+            description = "Bad Gateway" if outage[1] == 502 else "Internal Server Error"
+            fault = Fault("status", outage[1], {"ok": False, "error_code": outage[1], "description": description})
         if self.latency is not None:
             time.sleep(self.latency(method, params))
-        if failure is not None:
-            status, payload = failure
+        if fault is not None and fault.kind == "drop":
+            with self._cond:
+                self.calls.append(Call(method, params, 0))
+            request.close_connection = True  # no status line at all: the client sees a closed connection
+            return
+        if fault is not None and fault.kind == "status":
+            status, payload = fault.status, fault.payload or {}
         else:
             status, payload = self._answer(method, params)
         with self._cond:
             self.calls.append(Call(method, params, status))
+        if fault is not None and fault.kind == "stall":
+            time.sleep(fault.seconds)
+        if fault is not None and fault.kind == "garble":
+            self._reply_raw(request, 200, b"<html><body>502 Bad Gateway</body></html")
+            return
         self._reply(request, status, payload)
 
     @staticmethod
@@ -264,9 +325,12 @@ class FakeBotApi:
                 params[key] = value
         return params
 
+    @classmethod
+    def _reply(cls, request: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
+        cls._reply_raw(request, status, json.dumps(payload).encode())
+
     @staticmethod
-    def _reply(request: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
-        body = json.dumps(payload).encode()
+    def _reply_raw(request: BaseHTTPRequestHandler, status: int, body: bytes) -> None:
         try:
             request.send_response(status)
             request.send_header("Content-Type", "application/json")

@@ -11,8 +11,10 @@ import asyncio
 import datetime as dtm
 import itertools
 import re
+import tempfile
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
@@ -112,15 +114,26 @@ def sent_message(params: dict[str, Any], chat: Chat) -> Message:
 # --- the application ---------------------------------------------------------
 
 
+# Every test application gets its own data directory (the job journal lives there), removed at exit.
+_DATA_DIRS = tempfile.TemporaryDirectory(prefix="kutip-telegram-tests-")
+
+
+def fresh_data_dir() -> Path:
+    return Path(tempfile.mkdtemp(dir=_DATA_DIRS.name))
+
+
 def settings_for(api: FakeBotApi, **overrides: Any) -> Settings:
     """Settings pointing at the fake server, generous limits unless a test says otherwise."""
     values: dict[str, Any] = {
         "TELEGRAM_BOT_TOKEN": api.token,
-        "telegram_base_url": api.base_url,
         "queue_size": 64,
         "user_rate_per_minute": 1000,
     }
     values.update(overrides)
+    if "telegram_base_url" not in values:
+        values["telegram_base_url"] = api.base_url
+    if "data_dir" not in values:
+        values["data_dir"] = fresh_data_dir()
     return Settings(_env_file=None, **values)
 
 

@@ -153,6 +153,7 @@ def test_admin_commands_are_gated() -> None:
             assert "Latency p50/p95:" in stats and "Queue: 0 of 64" in stats and "fake-0.5b" in stats
 
             await feed(app, text_update("/reload", private_chat(999), admin))
+            await api.wait_for_messages(3, chat_id=999)  # the rebuild runs on its own thread
             assert [shown(p) for p in api.sent(999)[-2:]] == [
                 "Reloading the article and index…",
                 "Reloaded: Artikel baru, 6 sentences.",

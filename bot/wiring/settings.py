@@ -85,6 +85,14 @@ class Settings(BaseSettings):
     admins: IdList = Field(frozenset(), description="Comma-separated user ids allowed to run /stats and /reload.")
     queue_size: int = Field(16, description="Questions waiting for the model at once; more get a 'busy' reply.")
     user_rate_per_minute: int = Field(10, description="Questions one user may ask per minute.")
+    startup_retry_s: float = Field(
+        300.0, description="How long start-up keeps retrying an unreachable Bot API (with backoff) before giving up."
+    )
+    delivery_retry_s: float = Field(
+        300.0,
+        description="How long an answer is retried through Bot API faults (5xx, lost connections, 429s) "
+        "before it is given up.",
+    )
 
     # --- general ---
     offline: bool = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -12,23 +13,31 @@ from urllib.parse import urlsplit
 
 from telegram import Bot, BotCommand, Update
 from telegram.constants import ChatAction
+from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from base.errors import KutipError
 from bot.adapters.telegram import handlers, texts
+from bot.adapters.telegram.backoff import Backoff, retry_after_s
 from bot.adapters.telegram.chat_action import Typing
 from bot.adapters.telegram.desk import Desk
 from bot.adapters.telegram.followups import Followups
+from bot.adapters.telegram.jobs import restore
 from bot.adapters.telegram.limits import FloodLimiter
 from bot.adapters.telegram.ratelimit import SlidingWindow
+from bot.adapters.telegram.rebuild import Rebuilder
 from bot.adapters.telegram.state import KEY, State
 from bot.core.ports import AnswerCore
+from bot.storage import DATABASE_NAME, JobJournal, open_database
 from bot.wiring.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 # Kutip only reads new messages; asking for nothing else saves traffic.
 ALLOWED_UPDATES = [Update.MESSAGE]
+
+# Retries of PTB's own bootstrap (deleteWebhook / setWebhook), which runs right after getMe succeeded.
+BOOTSTRAP_RETRIES = 5
 
 # Loggers whose records can carry the token (PTB logs the API URL at DEBUG).
 _SECRET_BEARING_LOGGERS = ("httpx", "httpcore", "telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Updater")
@@ -109,15 +118,29 @@ async def _send_typing(bot: Bot, chat_id: int, thread_id: int | None) -> None:
 
 async def _post_init(application: Application) -> None:
     """Register the command menu, in English by default and in Indonesian for Indonesian clients."""
-    for language, language_code in (("en", None), ("id", "id")):
-        commands = [BotCommand(name, description) for name, description in texts.COMMANDS[language]]
-        await application.bot.set_my_commands(commands, language_code=language_code)
+    try:
+        for language, language_code in (("en", None), ("id", "id")):
+            commands = [BotCommand(name, description) for name, description in texts.COMMANDS[language]]
+            await application.bot.set_my_commands(commands, language_code=language_code)
+    except TelegramError as error:  # the menu is a convenience; answering matters more
+        logger.warning("could not register the command menu: %s", error)
     logger.info("Kutip is up as @%s", application.bot.username)
+    # Questions accepted before a stop: queued again in the background, so polling starts at once.
+    state = application.bot_data[KEY]
+    pending = state.journal.pending()
+    state.restoring = asyncio.create_task(restore(application.bot, state, pending), name="kutip-restore")
 
 
 async def _post_stop(application: Application) -> None:
-    """Let answers already on their way finish, then stop the model worker."""
-    await application.bot_data[KEY].desk.stop()
+    """Abandon a rebuild in flight, let answers already on their way finish, then stop the model worker."""
+    state = application.bot_data[KEY]
+    if state.restoring is not None:
+        state.restoring.cancel()  # what it did not queue yet is still in the journal
+        await asyncio.gather(state.restoring, return_exceptions=True)
+    if state.rebuilder is not None:
+        await state.rebuilder.stop()
+    await state.desk.stop()
+    state.journal.close()
 
 
 def build_application(
@@ -142,22 +165,94 @@ def build_application(
         settings=settings,
         desk=desk,
         followups=Followups(),
-        reload=reload,
+        journal=JobJournal(open_database(settings.data_dir / DATABASE_NAME)),
+        rebuilder=Rebuilder(reload) if reload is not None else None,
     )
     handlers.register(application)
     return application
 
 
+def redact(text: str, *secrets_: str) -> str:
+    """`text` with every secret replaced, for messages built from errors that may quote the token."""
+    for secret in secrets_:
+        if secret:
+            text = text.replace(secret, "[REDACTED]")
+    return text
+
+
+async def connect(application: Application, budget_s: float) -> None:
+    """Initialise the application (its first call is getMe), retrying with backoff while the Bot API is unreachable.
+
+    A rejected token is not retried. Every failure becomes a KutipError whose message never holds the token
+    (PTB's InvalidToken quotes it in full).
+    """
+    token = application.bot.token
+    backoff = Backoff(budget_s)
+    while True:
+        try:
+            await application.initialize()
+            return
+        except InvalidToken:
+            raise KutipError("Telegram rejected the bot token (401 Unauthorized): check TELEGRAM_BOT_TOKEN") from None
+        except (BadRequest, Forbidden) as error:  # answers, not outages: retrying cannot help
+            raise KutipError(f"the Telegram Bot API refused to start the bot: {redact(str(error), token)}") from None
+        except TelegramError as error:  # network errors, 5xx, timeouts, 429
+            reason = redact(f"{type(error).__name__}: {error}", token)
+            pause = backoff.pause(retry_after_s(error))
+            if pause is None:
+                raise KutipError(
+                    f"the Telegram Bot API was not reachable for {budget_s:g} s "
+                    f"({backoff.attempts} attempts; last: {reason})"
+                ) from None
+            logger.warning(
+                "the Telegram Bot API is not reachable (%s); retrying in %.1f s (attempt %d)",
+                reason,
+                pause,
+                backoff.attempts,
+            )
+            await asyncio.sleep(pause)
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """The loop run_polling / run_webhook will use: the current one, or a new one set as current (as PTB does)."""
+    try:
+        return asyncio.get_event_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        return loop
+
+
 def run(settings: Settings, core: AnswerCore, reload: Callable[[], AnswerCore] | None = None) -> None:
-    """Serve until interrupted: a webhook when settings.webhook_url is set, else long polling."""
+    """Serve until interrupted: a webhook when settings.webhook_url is set, else long polling.
+
+    Start-up failures (a rejected token, a Bot API still unreachable after KUTIP_STARTUP_RETRY_S, a webhook
+    port in use) raise KutipError with a redacted one-line message, never a traceback.
+    """
     application = build_application(settings, core, reload)
-    if settings.webhook_url:
-        options = webhook_options(settings)
-        protect_logs(_token(settings), options["secret_token"])  # the secret may have just been generated
-        logger.info(
-            "webhook on %s:%s, public URL %s/…", options["listen"], options["port"], settings.webhook_url.rstrip("/")
-        )
-        application.run_webhook(**options, allowed_updates=ALLOWED_UPDATES)
-    else:
-        logger.info("long polling for updates")
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    token = _token(settings)
+    loop = _event_loop()
+    try:
+        loop.run_until_complete(connect(application, settings.startup_retry_s))
+    except BaseException:
+        loop.close()
+        raise
+    # run_polling / run_webhook find the application initialised and go on with the same loop.
+    try:
+        if settings.webhook_url:
+            options = webhook_options(settings)
+            protect_logs(token, options["secret_token"])  # the secret may have just been generated
+            logger.info(
+                "webhook on %s:%s, public URL %s/…",
+                options["listen"],
+                options["port"],
+                settings.webhook_url.rstrip("/"),
+            )
+            application.run_webhook(**options, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=BOOTSTRAP_RETRIES)
+        else:
+            logger.info("long polling for updates")
+            application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=BOOTSTRAP_RETRIES)
+    except (TelegramError, OSError) as error:
+        raise KutipError(
+            f"the Telegram bot could not start: {redact(f'{type(error).__name__}: {error}', token)}"
+        ) from None

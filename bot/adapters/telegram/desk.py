@@ -24,16 +24,19 @@ from bot.core.ports import AnswerCore
 
 logger = logging.getLogger(__name__)
 
+# At a stop, how long the job with the model may take to finish (and then be delivered within the grace).
+MODEL_GRACE_S = 60.0
+
 
 @dataclass
 class Job:
-    kind: str  # "ask", "summary" or "reload"
+    kind: str  # "ask" or "summary"
     chat_id: int
     update: object  # handed to the error handler if the job fails unexpectedly
     work: Callable[[AnswerCore], Any]  # called in a thread with the current core; the only slow part
     deliver: Callable[[Any], Awaitable[None]]  # sends the result, or the KutipError raised instead
     thread_id: int | None = None
-    commit: Callable[[Any], None] | None = None  # applied before the next job starts (reload swaps the core)
+    settle: Callable[[], None] | None = None  # called once the delivery is over (not when a stop cancelled it)
     enqueued_at: float = field(default_factory=time.monotonic)
 
 
@@ -61,6 +64,11 @@ class Desk:
         self._worker: asyncio.Task[None] | None = None
         self._current: Job | None = None
         self._deliveries: dict[int, asyncio.Task[None]] = {}
+        self._closing = False
+
+    def swap(self, core: AnswerCore) -> None:
+        """Answer from `core` from the next job on (the job with the model keeps the core it started with)."""
+        self.core = core
 
     def snapshot(self) -> dict[str, object]:
         """The /stats counters with the queue's depth and capacity."""
@@ -92,6 +100,12 @@ class Desk:
         self.start()
         return True
 
+    async def put(self, job: Job) -> None:
+        """Queue `job`, waiting for room if the queue is full (for jobs already accepted, e.g. restored)."""
+        self.start()
+        await self._queue.put(job)
+        self._typing.hold(job.chat_id, job.thread_id)
+
     def start(self) -> None:
         """Start the worker if it is not running (idempotent; needs a running event loop)."""
         if self._worker is None or self._worker.done():
@@ -103,15 +117,19 @@ class Desk:
         while self._deliveries:
             await asyncio.wait(list(self._deliveries.values()))
 
-    async def stop(self, grace_s: float = 5.0) -> None:
-        """Stop taking jobs; give pending deliveries `grace_s` to finish, then cancel them."""
+    async def stop(self, grace_s: float = 5.0, model_grace_s: float = MODEL_GRACE_S) -> None:
+        """Stop taking jobs: the job with the model may finish (`model_grace_s`), the queued ones are left
+        (their journal keeps them for the restart); give pending deliveries `grace_s`, then cancel them."""
+        self._closing = True
         if self._worker is not None:
+            if self._current is not None:
+                await asyncio.wait([self._worker], timeout=model_grace_s)
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
-        dropped = self._queue.qsize()
-        if dropped:
-            logger.warning("stopping with %d unanswered job(s) in the queue", dropped)
+        left = self._queue.qsize()
+        if left:
+            logger.warning("stopping with %d job(s) still queued; they are answered after the restart", left)
         pending = list(self._deliveries.values())
         if pending:
             _, late = await asyncio.wait(pending, timeout=grace_s)
@@ -121,7 +139,7 @@ class Desk:
         await self._typing.stop()
 
     async def _work(self) -> None:
-        while True:
+        while not self._closing:
             job = await self._queue.get()
             self._current = job
             try:
@@ -142,8 +160,6 @@ class Desk:
             self._in_order(job, lambda failure=error: self._on_error(job.update, failure))
             return
         if not isinstance(result, KutipError):
-            if job.commit is not None:
-                job.commit(result)
             now = time.monotonic()
             self._stats.record(job.kind, now - job.enqueued_at, now - started, getattr(result, "refused", False))
         self._in_order(job, lambda: job.deliver(result))
@@ -173,3 +189,9 @@ class Desk:
                 await self._on_error(job.update, error)
         except Exception:  # the error handler itself failed: log, keep the desk running
             logger.exception("delivery to chat %s failed", job.chat_id)
+        # Not reached when a stop cancels the delivery: the job is then done again after the restart.
+        if job.settle is not None:
+            try:
+                job.settle()
+            except Exception:
+                logger.exception("could not strike off a delivered job in chat %s", job.chat_id)

@@ -6,9 +6,7 @@ No answering logic lives here: the core answers, render.py formats, desk.py sche
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
 
 from telegram import Message, Update
 from telegram.constants import ChatType
@@ -25,12 +23,13 @@ from telegram.ext import (
 from base.errors import KutipError
 from bot.adapters.telegram import render, texts, triggers
 from bot.adapters.telegram.access import is_admin, is_allowed
-from bot.adapters.telegram.desk import Job
-from bot.adapters.telegram.send import send_html, thread_of
+from bot.adapters.telegram.jobs import job_for
+from bot.adapters.telegram.send import is_delivery_failure, send_html, thread_of
 from bot.adapters.telegram.state import State, state_of
 from bot.core.ports import AnswerCore
 from bot.core.questions import check_question
-from bot.core.results import Answer, Summary, Turn
+from bot.core.results import Turn
+from bot.storage import PendingJob
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +38,10 @@ Context = ContextTypes.DEFAULT_TYPE
 # Only new messages: an edited question must not be answered twice.
 _NEW = filters.UpdateType.MESSAGE
 
+# How long a direct reply (help, "busy"...) is retried through Bot API faults. Short: handlers run one
+# update at a time, so a long retry here would hold up every chat. Answers get KUTIP_DELIVERY_RETRY_S.
+REPLY_RETRY_S = 10.0
+
 
 def language(update: Update) -> str:
     """The asker's interface language, from their Telegram client setting."""
@@ -46,23 +49,27 @@ def language(update: Update) -> str:
     return texts.language_of(user.language_code if user else None)
 
 
-async def reply(update: Update, context: Context, html_text: str) -> list[Message]:
-    """Reply to the update's message with short, trusted HTML."""
+def _retry_s(context: Context, patient: bool) -> float:
+    return state_of(context).settings.delivery_retry_s if patient else REPLY_RETRY_S
+
+
+async def reply(update: Update, context: Context, html_text: str, patient: bool = False) -> list[Message | None]:
+    """Reply to the update's message with short, trusted HTML; `patient` for the result of queued work."""
+    return await reply_blocks(update, context, [render.Block(raw=html_text)], patient)
+
+
+async def reply_blocks(
+    update: Update, context: Context, blocks: list[render.Block], patient: bool = False
+) -> list[Message | None]:
+    """Reply with rendered blocks, split into as many messages as needed (None: sent, outcome unknown)."""
     message = update.effective_message
     return await send_html(
         context.bot,
         message.chat_id,
-        render.to_messages([render.Block(raw=html_text)]),
-        reply_to=message.message_id,
-        thread_id=thread_of(message),
-    )
-
-
-async def reply_blocks(update: Update, context: Context, blocks: list[render.Block]) -> list[Message]:
-    """Reply with rendered blocks, split into as many messages as needed."""
-    message = update.effective_message
-    return await send_html(
-        context.bot, message.chat_id, render.to_messages(blocks), message.message_id, thread_of(message)
+        render.to_messages(blocks),
+        message.message_id,
+        thread_of(message),
+        retry_s=_retry_s(context, patient),
     )
 
 
@@ -92,46 +99,42 @@ def _history(state: State, message: Message, bot_id: int) -> Turn | None:
     """The earlier question and answer when `message` replies to one of our answers."""
     if not triggers.is_reply_to(message, bot_id):
         return None
-    return state.followups.get(message.chat_id, message.reply_to_message.message_id)
+    replied = message.reply_to_message
+    return state.followups.get(message.chat_id, replied.message_id, replied.text)
 
 
-async def enqueue(
-    update: Update,
-    context: Context,
-    kind: str,
-    work: Callable[[AnswerCore], Any],
-    deliver: Callable[[Any], Awaitable[None]],
-    commit: Callable[[Any], None] | None = None,
-    rate_limited: bool = True,
-    announce: str | None = None,
-) -> None:
-    """The one way to slow work: admit (busy, rate limit), build the job, queue it, or say why not.
-
-    `announce` is sent once the job is admitted and before it is queued, so it cannot arrive after
-    a quick result.
-    """
-    desk = state_of(context).desk
+def pending_job(update: Update, kind: str, text: str, history: Turn | None = None) -> PendingJob:
+    """The job asked for by `update`, as plain data: what the journal keeps and a restart restores."""
     message = update.effective_message
-    lang = language(update)
     user = update.effective_user
-    asker = (user.id if user else message.chat_id) if rate_limited else None
-    refusal = desk.admit(asker)
-    if refusal is not None:
-        await reply(update, context, texts.t(refusal, lang))
-        return
-    if announce:
-        await reply(update, context, announce)
-    job = Job(
+    return PendingJob(
         kind=kind,
         chat_id=message.chat_id,
-        update=update,
-        work=work,
-        deliver=deliver,
+        message_id=message.message_id,
+        language=language(update),
+        text=text,
         thread_id=thread_of(message),
-        commit=commit,
+        user_id=user.id if user else None,
+        history_question=history.question if history else None,
+        history_answer=history.answer if history else None,
     )
-    if not desk.submit(job):
-        await reply(update, context, texts.t("busy", lang))
+
+
+async def enqueue(update: Update, context: Context, pending: PendingJob) -> None:
+    """The one way to model work: admit (busy, rate limit), write it down, queue it, or say why not.
+
+    Written to the journal before it is queued, so a stop with jobs still queued loses none of them.
+    """
+    state = state_of(context)
+    desk = state.desk
+    refusal = desk.admit(pending.user_id if pending.user_id is not None else pending.chat_id)
+    if refusal is not None:
+        await reply(update, context, texts.t(refusal, pending.language))
+        return
+    pending = state.journal.add(pending)
+    if not desk.submit(job_for(context.bot, state, pending)):
+        state.journal.done(pending.id)
+        await reply(update, context, texts.t("busy", pending.language))
 
 
 async def submit_question(update: Update, context: Context, question: str) -> None:
@@ -148,26 +151,7 @@ async def submit_question(update: Update, context: Context, question: str) -> No
     except KutipError as error:
         await reply(update, context, texts.error_text(error, lang))
         return
-    history = _history(state, message, context.bot.id)
-    await enqueue(
-        update,
-        context,
-        "ask",
-        lambda core: core.ask(question, history=history),
-        partial(_deliver_answer, update, context, question),
-    )
-
-
-async def _deliver_answer(update: Update, context: Context, question: str, result: Answer | KutipError) -> None:
-    state = state_of(context)
-    if isinstance(result, KutipError):
-        await reply(update, context, texts.error_text(result, language(update)))
-        return
-    sent = await reply_blocks(update, context, render.answer_blocks(result))
-    # Every part of a split answer can be replied to for a follow-up.
-    state.followups.remember(
-        update.effective_message.chat_id, [m.message_id for m in sent], Turn(question, result.text)
-    )
+    await enqueue(update, context, pending_job(update, "ask", question, _history(state, message, context.bot.id)))
 
 
 async def ask_command(update: Update, context: Context) -> None:
@@ -215,20 +199,7 @@ async def summary_command(update: Update, context: Context) -> None:
     lang = language(update)
     wanted = (context.args or [""])[0].lower()
     summary_language = wanted if wanted in texts.LANGUAGES else lang
-    await enqueue(
-        update,
-        context,
-        "summary",
-        lambda core: core.summary(summary_language),
-        partial(_deliver_summary, update, context),
-    )
-
-
-async def _deliver_summary(update: Update, context: Context, result: Summary | KutipError) -> None:
-    if isinstance(result, KutipError):
-        await reply(update, context, texts.error_text(result, language(update)))
-        return
-    await reply_blocks(update, context, render.summary_blocks(result))
+    await enqueue(update, context, pending_job(update, "summary", summary_language))
 
 
 async def source_command(update: Update, context: Context) -> None:
@@ -275,40 +246,41 @@ async def stats_command(update: Update, context: Context) -> None:
 
 
 async def reload_command(update: Update, context: Context) -> None:
-    """/reload (admins): re-ingest and re-index, then answer from the new core."""
+    """/reload (admins): re-ingest and re-index, then answer from the new core.
+
+    The rebuild runs on its own thread (rebuild.py), not in the model queue: questions go on being
+    answered by the current core until the new one is ready.
+    """
     if not await _admin_only(update, context):
         return
     state = state_of(context)
     lang = language(update)
-    if state.reload is None:
+    if state.rebuilder is None:
         await reply(update, context, texts.t("reload_unavailable", lang))
         return
-    rebuild = state.reload
-
-    def swap(new_core: AnswerCore) -> None:
-        state.desk.core = new_core
-        state.followups.clear()  # earlier turns were about the old article
-
-    await enqueue(
-        update,
-        context,
-        "reload",
-        lambda _old_core: rebuild(),
-        partial(_deliver_reload, update, context),
-        commit=swap,
-        rate_limited=False,
-        announce=texts.t("reloading", lang),
-    )
+    if state.rebuilder.running:
+        await reply(update, context, texts.t("reload_running", lang))
+        return
+    # Announced before starting, so it cannot arrive after a quick result.
+    await reply(update, context, texts.t("reloading", lang))
+    state.rebuilder.start(partial(_reloaded, update, context))
 
 
-async def _deliver_reload(update: Update, context: Context, result: Any) -> None:
+async def _reloaded(update: Update, context: Context, result: AnswerCore | BaseException) -> None:
+    """The rebuild ended: swap the core in (between two model jobs) and say so, or explain why not."""
     lang = language(update)
     if isinstance(result, KutipError):
-        await reply(update, context, texts.error_text(result, lang))
+        await reply(update, context, texts.error_text(result, lang), patient=True)
         return
+    if isinstance(result, BaseException):
+        await context.application.process_error(update, result)
+        return
+    state = state_of(context)
+    state.desk.swap(result)
+    state.followups.clear()  # earlier turns were about the old article
     article = result.article
     title = article.title or texts.plain("untitled", lang)
-    await reply(update, context, texts.t("reloaded", lang, title=title, sentences=len(article.sentences)))
+    await reply(update, context, texts.t("reloaded", lang, title=title, sentences=len(article.sentences)), patient=True)
 
 
 # --- everything else ---------------------------------------------------------
@@ -325,15 +297,30 @@ async def non_text(update: Update, context: Context) -> None:
 
 
 async def on_error(update: object, context: Context) -> None:
-    """Log any unexpected error with its traceback, tell the user, and keep the bot running."""
-    where = f"update {update.update_id}" if isinstance(update, Update) else "outside an update"
-    logger.error("unexpected error %s", where, exc_info=context.error)
-    if not isinstance(update, Update) or update.effective_message is None:
+    """Log any unexpected error with its traceback, tell the user, and keep the bot running.
+
+    `update` is an Update (a handler failed) or a PendingJob (queued work failed).
+    """
+    if isinstance(update, Update):
+        where = f"update {update.update_id}"
+    elif isinstance(update, PendingJob):
+        where = f"{update.kind} job {update.id} in chat {update.chat_id}"
+    else:
+        where = "outside an update"
+    if is_delivery_failure(context.error):
+        # The Bot API did not take a message (already logged with its retries). A notice would be lost
+        # the same way, or arrive as a second, contradictory message later.
+        logger.warning("could not deliver a reply for %s: %s", where, context.error)
         return
+    logger.error("unexpected error %s", where, exc_info=context.error)
     try:
-        await reply(update, context, texts.t("internal_error", language(update)))
+        if isinstance(update, PendingJob):
+            notice = texts.t("internal_error", update.language)
+            await send_html(context.bot, update.chat_id, [notice], update.message_id, update.thread_id, REPLY_RETRY_S)
+        elif isinstance(update, Update) and update.effective_message is not None:
+            await reply(update, context, texts.t("internal_error", language(update)))
     except Exception as error:  # telling the user failed too; the log above is what matters
-        logger.warning("could not report the error to chat %s: %s", update.effective_chat.id, error)
+        logger.warning("could not report the error (%s): %s", where, error)
 
 
 def register(application: Application) -> None:

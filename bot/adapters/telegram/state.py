@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
 from dataclasses import dataclass
 
 from telegram.ext import CallbackContext
 
 from bot.adapters.telegram.desk import Desk
 from bot.adapters.telegram.followups import Followups
+from bot.adapters.telegram.rebuild import Rebuilder
 from bot.core.ports import AnswerCore
+from bot.storage import JobJournal
 from bot.wiring.settings import Settings
 
 KEY = "kutip"
@@ -20,11 +22,13 @@ class State:
     settings: Settings
     desk: Desk
     followups: Followups
-    reload: Callable[[], AnswerCore] | None = None
+    journal: JobJournal  # accepted jobs not answered yet, kept across restarts
+    rebuilder: Rebuilder | None = None  # /reload; None when the bot was started without a way to rebuild
+    restoring: asyncio.Task[int] | None = None  # re-queues the journal's jobs after a restart
 
     @property
     def core(self) -> AnswerCore:
-        """The current answer core; /reload swaps it on the desk."""
+        """The current answer core; /reload swaps it on the desk when a rebuild is ready."""
         return self.desk.core
 
 

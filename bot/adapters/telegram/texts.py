@@ -108,6 +108,11 @@ _TEXTS: dict[str, dict[str, str]] = {
         "id": "Maaf, terjadi kesalahan. Coba lagi nanti.",
         "en": "Sorry, something went wrong. Please try again later.",
     },
+    # --- faults and restarts (issue 12) ---
+    "reload_running": {
+        "id": "Artikel sedang dimuat ulang; tunggu sebentar.",
+        "en": "The article is already being reloaded; wait a moment.",
+    },
 }
 
 # Shown in Telegram's command menu; registered per language with setMyCommands.

@@ -1,0 +1,113 @@
+"""Model work as plain data: a PendingJob (bot/storage/jobs.py) becomes a desk Job the same way whether it
+was just asked or restored from the journal after a restart, and its result goes back as a reply to the
+asker's message, from the job's data alone (no Update is needed).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from telegram import Bot, Message
+
+from base.errors import KutipError
+from bot.adapters.telegram import render, texts
+from bot.adapters.telegram.desk import Job
+from bot.adapters.telegram.send import send_html
+from bot.adapters.telegram.state import State
+from bot.core.ports import AnswerCore
+from bot.core.results import Answer, Summary, Turn
+from bot.storage import PendingJob
+
+logger = logging.getLogger(__name__)
+
+
+def history_of(job: PendingJob) -> Turn | None:
+    if job.history_question is None or job.history_answer is None:
+        return None
+    return Turn(job.history_question, job.history_answer)
+
+
+def job_for(bot: Bot, state: State, pending: PendingJob) -> Job:
+    """The desk job doing `pending` with the current core and replying to its asker; struck off the
+    journal once the reply is out (or given up), never when a stop cancelled it."""
+    if pending.kind == "ask":
+        history = history_of(pending)
+
+        def work(core: AnswerCore) -> Any:
+            return core.ask(pending.text, history=history)
+
+        deliver = partial(_deliver_answer, bot, state, pending)
+    elif pending.kind == "summary":
+
+        def work(core: AnswerCore) -> Any:
+            return core.summary(pending.text)
+
+        deliver = partial(_deliver_summary, bot, state, pending)
+    else:
+        raise ValueError(f"unknown job kind {pending.kind!r}")
+    return Job(
+        kind=pending.kind,
+        chat_id=pending.chat_id,
+        update=pending,  # what the error handler gets: it replies from the job's data
+        work=work,
+        deliver=deliver,
+        thread_id=pending.thread_id,
+        settle=partial(state.journal.done, pending.id),
+    )
+
+
+async def restore(bot: Bot, state: State, pending: list[PendingJob]) -> int:
+    """Queue again the jobs a stop left in the journal; returns how many.
+
+    `pending` is read before any update is handled, so a job journaled since is not queued twice.
+    """
+    if pending:
+        logger.info("answering %d question(s) accepted before the restart", len(pending))
+    for job in pending:
+        try:
+            await state.desk.put(job_for(bot, state, job))
+        except ValueError as error:  # a row this version cannot do: drop it rather than retry it forever
+            logger.warning("dropping journaled job %s: %s", job.id, error)
+            state.journal.done(job.id)
+    return len(pending)
+
+
+async def reply_to_job(bot: Bot, state: State, job: PendingJob, messages: list[str]) -> list[Message | None]:
+    """Send `messages` as a reply to the asker's message, retried for KUTIP_DELIVERY_RETRY_S."""
+    return await send_html(
+        bot, job.chat_id, messages, job.message_id, job.thread_id, retry_s=state.settings.delivery_retry_s
+    )
+
+
+async def _explain(bot: Bot, state: State, job: PendingJob, error: KutipError) -> None:
+    """A domain error (a refused question...) as one line in the asker's language."""
+    await reply_to_job(bot, state, job, render.to_messages([render.Block(raw=texts.error_text(error, job.language))]))
+
+
+async def _deliver_answer(bot: Bot, state: State, job: PendingJob, result: Answer | KutipError) -> None:
+    if isinstance(result, KutipError):
+        await reply_to_job(
+            bot, state, job, render.to_messages([render.Block(raw=texts.error_text(result, job.language))])
+        )
+        return
+    parts = render.to_messages(render.answer_blocks(result))
+    sent = await reply_to_job(bot, state, job, parts)
+    # Every part of a split answer can be replied to for a follow-up; a part whose id is unknown
+    # (delivered, but the response was lost) is recognised by its text.
+    state.followups.remember(
+        job.chat_id,
+        [m.message_id for m in sent if m is not None],
+        Turn(job.text, result.text),
+        [render.plain(part) for part, m in zip(parts, sent, strict=True) if m is None],
+    )
+
+
+async def _deliver_summary(bot: Bot, state: State, job: PendingJob, result: Summary | KutipError) -> None:
+    if isinstance(result, KutipError):
+        await reply_to_job(
+            bot, state, job, render.to_messages([render.Block(raw=texts.error_text(result, job.language))])
+        )
+        return
+    await reply_to_job(bot, state, job, render.to_messages(render.summary_blocks(result)))

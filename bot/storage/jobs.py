@@ -1,0 +1,72 @@
+"""The job journal: work accepted from a chat is written down before it is queued and struck off once its
+answer is delivered, so jobs left in the queue by a stop are answered after the restart.
+
+Jobs are plain rows (never pickles): who asked what, where to reply, in which language, and the earlier
+turn when the question was a follow-up.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import asdict, dataclass, replace
+
+_COLUMNS = (
+    "kind",
+    "chat_id",
+    "message_id",
+    "thread_id",
+    "user_id",
+    "language",
+    "text",
+    "history_question",
+    "history_answer",
+)
+
+
+@dataclass(frozen=True)
+class PendingJob:
+    """A question or summary request, as plain data: enough to do it and to reply to the asker."""
+
+    kind: str  # "ask" or "summary"
+    chat_id: int
+    message_id: int  # the asker's message; the answer replies to it
+    language: str  # the asker's interface language
+    text: str  # the question, or the summary's language
+    thread_id: int | None = None
+    user_id: int | None = None
+    history_question: str | None = None  # the earlier turn, for a follow-up
+    history_answer: str | None = None
+    id: int | None = None  # set by JobJournal.add
+
+
+class JobJournal:
+    """Pending jobs in the `jobs` table, in the order they were accepted."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    def add(self, job: PendingJob) -> PendingJob:
+        """Write `job` down; returns it with its id."""
+        values = {name: value for name, value in asdict(job).items() if name in _COLUMNS}
+        cursor = self._db.execute(
+            f"INSERT INTO jobs ({', '.join(_COLUMNS)}, created_at) VALUES ({', '.join('?' * len(_COLUMNS))}, ?)",
+            (*(values[name] for name in _COLUMNS), time.time()),
+        )
+        return replace(job, id=cursor.lastrowid)
+
+    def done(self, job_id: int | None) -> None:
+        """Strike a job off: it was answered (or given up), and must not be done again after a restart."""
+        if job_id is not None:
+            self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    def pending(self) -> list[PendingJob]:
+        rows = self._db.execute(f"SELECT id, {', '.join(_COLUMNS)} FROM jobs ORDER BY id").fetchall()
+        return [PendingJob(**dict(row)) for row in rows]
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
+
+    def close(self) -> None:
+        """Close the database connection (at shutdown; every write is already committed)."""
+        self._db.close()

@@ -1,0 +1,72 @@
+"""The SQLite database: migrations from nothing, refusals of files it cannot use, and the job journal."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from base.errors import KutipError
+from bot.storage import DATABASE_NAME, SCHEMA_VERSION, JobJournal, PendingJob, open_database
+from bot.storage.database import MIGRATIONS, migrate, schema_version
+
+
+def tables(connection: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+@pytest.mark.parametrize("start", ["missing", "empty file"])
+def test_an_empty_database_is_migrated_to_the_current_schema(tmp_path: Path, start: str) -> None:
+    path = tmp_path / "data" / DATABASE_NAME
+    if start == "empty file":
+        path.parent.mkdir()
+        path.write_bytes(b"")
+    connection = open_database(path)
+    assert schema_version(connection) == SCHEMA_VERSION == len(MIGRATIONS) >= 1
+    assert "jobs" in tables(connection)
+    connection.close()
+    again = open_database(path)  # reopening migrates nothing and keeps the version
+    assert schema_version(again) == SCHEMA_VERSION
+    again.close()
+
+
+def test_migrations_run_in_order_from_any_version_and_a_failed_one_leaves_the_previous(tmp_path: Path) -> None:
+    connection = sqlite3.connect(tmp_path / DATABASE_NAME, isolation_level=None)
+    steps = ("CREATE TABLE a (x INTEGER);", "ALTER TABLE a ADD COLUMN y TEXT;")
+    migrate(connection, steps[:1])
+    assert schema_version(connection) == 1
+    migrate(connection, steps)
+    assert schema_version(connection) == 2
+    assert [row[1] for row in connection.execute("PRAGMA table_info(a)")] == ["x", "y"]
+    with pytest.raises(KutipError, match="migration 3 failed"):
+        migrate(connection, (*steps, "CREATE TABLE b (x); CREATE TABLE a (x);"))
+    assert schema_version(connection) == 2 and "b" not in tables(connection)
+
+
+def test_a_newer_or_foreign_database_is_refused_in_one_line(tmp_path: Path) -> None:
+    newer = tmp_path / "newer.sqlite3"
+    with sqlite3.connect(newer) as connection:
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(KutipError, match="newer than this Kutip"):
+        open_database(newer)
+    foreign = tmp_path / "foreign.sqlite3"
+    foreign.write_bytes(b"this is not a database at all, just some text" * 100)
+    with pytest.raises(KutipError, match="not a readable SQLite database"):
+        open_database(foreign)
+
+
+def test_the_job_journal_keeps_plain_jobs_in_order_across_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / DATABASE_NAME
+    journal = JobJournal(open_database(path))
+    first = journal.add(PendingJob("ask", 111, 7, "id", "Apa tujuan OpenAI?", user_id=111))
+    follow = journal.add(
+        PendingJob("ask", -100, 9, "en", "And when?", thread_id=3, history_question="What?", history_answer="X.")
+    )
+    summary = journal.add(PendingJob("summary", 222, 11, "en", "id"))
+    assert first.id is not None and first.id < follow.id < summary.id
+    journal.done(first.id)
+
+    reopened = JobJournal(open_database(path))
+    assert reopened.pending() == [follow, summary]
+    assert len(reopened) == 2
