@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from bot.core.ports import Embedder
@@ -18,13 +20,23 @@ class CachingEmbedder:
         self.inner = inner
         self.name = inner.name
         self.dimension = inner.dimension
-        self._cache: dict[str, np.ndarray] = {}
+        # Queries and passages apart: a model with prefixes (e5) embeds the same text differently as each.
+        self._passages: dict[str, np.ndarray] = {}
+        self._queries: dict[str, np.ndarray] = {}
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        return self._cached(texts, self._passages, self.inner.embed)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._cached(texts, self._queries, self.inner.embed_queries)
+
+    def _cached(
+        self, texts: list[str], cache: dict[str, np.ndarray], compute: Callable[[list[str]], np.ndarray]
+    ) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
         if missing:
-            for text, row in zip(missing, self.inner.embed(missing), strict=True):
-                self._cache[text] = row
+            for text, row in zip(missing, compute(missing), strict=True):
+                cache[text] = row
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.vstack([self._cache[t] for t in texts]).astype(np.float32)
+        return np.vstack([cache[t] for t in texts]).astype(np.float32)

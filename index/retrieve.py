@@ -68,7 +68,7 @@ class HybridRetriever:
         if not sentences:
             return []
         c = self.config
-        query_vector = self.embedder.embed([query])
+        query_vector = self.embedder.embed_queries([query])
         dense = _dense(self.stored.sentence_index, query_vector)
         para_dense = _dense(self.stored.paragraph_index, query_vector)
         query_tokens = content_tokens(query)

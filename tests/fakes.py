@@ -29,6 +29,7 @@ class FakeEmbedder:
         self.name = name
         self.dimension = dimension
         self.calls: list[list[str]] = []
+        self.query_calls: list[list[str]] = []
 
     def _word(self, word: str) -> np.ndarray:
         seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little")
@@ -36,6 +37,14 @@ class FakeEmbedder:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         self.calls.append(list(texts))
+        return self._vectors(texts)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """The same vectors as `embed` (no prefix), recorded apart so tests see which side asked."""
+        self.query_calls.append(list(texts))
+        return self._vectors(texts)
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
         rows = []
         for text in texts:
             v = sum((self._word(w) for w in content_tokens(text)), np.zeros(self.dimension, dtype=np.float32))

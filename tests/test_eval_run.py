@@ -133,7 +133,7 @@ def test_retrieval_config_override_parses_and_rejects_unknown_names():
 
 def test_kutip_eval_command_writes_metrics_and_records(bench, tmp_path, monkeypatch, capsys):
     # The command loads the configured embedder by name: put the fake in its place, no model is read.
-    monkeypatch.setattr("index.embedder.SentenceTransformerEmbedder", lambda spec: FakeEmbedder(name=spec))
+    monkeypatch.setattr("index.embedder.SentenceTransformerEmbedder", lambda spec, **_: FakeEmbedder(name=spec))
     out = tmp_path / "out" / "eval.json"
     assert "eval" not in build_parser().format_help()  # a development tool, not a product command
     code = eval_main(["--bench", str(bench), "--split", "dev", "--retrieval-only", "--json", str(out)])

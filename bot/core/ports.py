@@ -65,7 +65,11 @@ class Embedder(Protocol):
     dimension: int
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Return one L2-normalised float32 row per text."""
+        """Return one L2-normalised float32 row per text: article sentences and paragraphs (passages)."""
+        ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Like `embed`, for questions: models trained with a query prefix (e5: "query: ") add it here."""
         ...
 
 

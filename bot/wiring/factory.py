@@ -47,7 +47,7 @@ def load_embedder(settings: Settings) -> Embedder:
     from index.embedder import SentenceTransformerEmbedder
 
     settings.apply_offline()
-    return SentenceTransformerEmbedder(settings.embedding_model)
+    return SentenceTransformerEmbedder(settings.embedding_model, cache_dir=settings.data_dir / "models")
 
 
 def load_index(settings: Settings, progress: bool = True) -> tuple[StoredIndex, Embedder]:
