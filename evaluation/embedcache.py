@@ -20,6 +20,7 @@ class CachingEmbedder:
         self.inner = inner
         self.name = inner.name
         self.dimension = inner.dimension
+        self.multilingual = inner.multilingual
         # Queries and passages apart: a model with prefixes (e5) embeds the same text differently as each.
         self._passages: dict[str, np.ndarray] = {}
         self._queries: dict[str, np.ndarray] = {}

@@ -67,6 +67,8 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
 
         self.name = spec
+        # Multilingual models say so in their names (multilingual-e5-*, paraphrase-multilingual-*).
+        self.multilingual = "multilingual" in spec.lower()
         location = resolve_embedding_model(spec, cache_dir)
         try:
             self._model = SentenceTransformer(location, device="cpu")

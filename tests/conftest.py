@@ -16,6 +16,8 @@ from tests.fakes import FakeEmbedder, FakeGenerator
 from tests.netguard import loopback_only  # noqa: F401 (autouse: no test leaves 127.0.0.1)
 
 SEED = DEFAULT_ARTICLE
+# The core configuration `make run` uses: Settings' defaults, no .env.
+DEFAULT_CONFIG = core_config(Settings(_env_file=None))
 
 
 @pytest.fixture(autouse=True)

@@ -25,9 +25,10 @@ from index.article import Article, Sentence
 class FakeEmbedder:
     """Deterministic bag-of-words vectors: texts sharing words are similar, others are not."""
 
-    def __init__(self, dimension: int = 256, name: str = "fake-embedder") -> None:
+    def __init__(self, dimension: int = 256, name: str = "fake-embedder", multilingual: bool = False) -> None:
         self.name = name
         self.dimension = dimension
+        self.multilingual = multilingual
         self.calls: list[list[str]] = []
         self.query_calls: list[list[str]] = []
 

@@ -178,3 +178,17 @@ def test_a_question_in_a_third_language_is_answered_in_english(fake_core, fake_g
     answer = fake_core.ask("Microsoft và OpenAI bắt đầu hợp tác khi nào?")
     assert not answer.refused and answer.language == "en" and answer.citations[0].id == "8.1"
     assert "Translate this question into Indonesian" in fake_generator.history[0][0].user
+
+
+def test_with_a_multilingual_embedder_an_english_question_is_not_translated(seed_article, fake_generator):
+    from bot.wiring.factory import assemble_core
+    from index.build import build_index
+    from tests.conftest import DEFAULT_CONFIG
+    from tests.fakes import FakeEmbedder
+
+    embedder = FakeEmbedder(multilingual=True)
+    core = assemble_core(build_index(seed_article, embedder), embedder, fake_generator, DEFAULT_CONFIG)
+    fake_generator.enqueue(reply(["8.1"], "In 2019."))
+    answer = core.ask("When did Microsoft and OpenAI start their collaboration?")
+    assert answer.language == "en" and len(fake_generator.history) == 1  # the answer call only
+    assert "Write the answer in English" in fake_generator.history[0][0].user

@@ -46,6 +46,9 @@ class CoreConfig:
     max_tokens: int
     max_question_chars: int
     max_citations: int = 3
+    # Translate a question that is not in the article's language before retrieval; needed only when
+    # the embedder is English-only (see bot/wiring/factory.assemble_core).
+    translate_questions: bool = True
 
 
 def find_source(article: Article, sentence_id: str) -> tuple[Sentence, tuple[Sentence, ...]]:
@@ -130,7 +133,8 @@ class Kutip:
                 hit.sentence,
                 rank,
                 asked,
-                query,
+                # Word coverage means something only when the query is in the article's language.
+                query if language == self.article.language or self.config.translate_questions else None,
                 answer_logprob(completion.tokens, reply.answer_start),
                 earlier_answer=history.answer if history else "",
             )
@@ -163,11 +167,11 @@ class Kutip:
     def _query(self, question: str, language: str) -> str:
         """Retrieval text: the question, or its translation when it is not in the article's language.
 
-        The embedded MiniLM is English-only, and BM25 matches words, so an English question about an
-        Indonesian article finds little until it is said in Indonesian. The translation shares the cached
-        article prefix, so it costs only the question's tokens.
+        An English-only embedder (MiniLM) finds little for an English question about an Indonesian
+        article until it is said in Indonesian; a multilingual one (e5) needs no translation, which
+        saves a model call. The translation shares the cached article prefix.
         """
-        if language == self.article.language:
+        if language == self.article.language or not self.config.translate_questions:
             return question
         user = render("translate", language=LANGUAGE_NAMES[self.article.language], question=question)
         reply = self.generator.complete(

@@ -62,7 +62,7 @@ class Support:
     verified: float | None = None
     answer_logprob: float | None = None
     missing_specifics: tuple[str, ...] = ()
-    coverage: float = 0.0
+    coverage: float | None = None  # None: the question is not in the article's language, so words can't match
     unsupported: str | None = None
     supported: bool = False
 
@@ -74,7 +74,7 @@ class Support:
             "verified": None if self.verified is None else round(self.verified, 4),
             "answer_logprob": None if self.answer_logprob is None else round(self.answer_logprob, 4),
             "missing_specifics": list(self.missing_specifics),
-            "coverage": round(self.coverage, 4),
+            "coverage": None if self.coverage is None else round(self.coverage, 4),
             "unsupported": self.unsupported,
             "supported": self.supported,
         }
@@ -188,7 +188,7 @@ class GroundingPolicy:
         sentence: Sentence,
         rank: int,
         asked: str,
-        query: str,
+        query: str | None,
         logprob: float | None,
         earlier_answer: str = "",
     ) -> Support:
@@ -199,7 +199,7 @@ class GroundingPolicy:
             rank=rank,
             answer_logprob=logprob,
             missing_specifics=self.missing_specifics(asked, sentence),
-            coverage=self.coverage(query, sentence),
+            coverage=None if query is None else self.coverage(query, sentence),
             unsupported=unsupported_reason(answer, [sentence], asked, earlier_answer=earlier_answer),
         )
 
@@ -217,7 +217,7 @@ def passes_cheap_checks(support: Support, t: GroundingThresholds) -> bool:
         support.unsupported is None
         and (support.answer_logprob is None or support.answer_logprob >= t.min_answer_logprob)
         and len(support.missing_specifics) <= t.max_missing_specifics
-        and support.coverage >= t.min_coverage
+        and (support.coverage is None or support.coverage >= t.min_coverage)
     )
 
 

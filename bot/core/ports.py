@@ -63,6 +63,7 @@ class Generator(Protocol):
 class Embedder(Protocol):
     name: str
     dimension: int
+    multilingual: bool  # a question in one language finds sentences in another (no translation needed)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Return one L2-normalised float32 row per text: article sentences and paragraphs (passages)."""

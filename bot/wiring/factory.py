@@ -6,6 +6,7 @@ This is the only place that builds things; every other module receives what it n
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from bot.core.answer import ROOM_FOR_QUESTION, CoreConfig, Kutip
@@ -85,6 +86,7 @@ def assemble_core(
     vectors = stored.sentence_index.reconstruct_n(0, stored.sentence_index.ntotal)
     summariser = Summariser(article, vectors, generator, prompt, grounding.thresholds, summary_cache_dir)
     retriever = retriever or HybridRetriever(stored, embedder, retrieval)
+    config = replace(config, translate_questions=not embedder.multilingual)
     return Kutip(article, retriever, grounding, generator, prompt, summariser, config)
 
 
