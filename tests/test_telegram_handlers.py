@@ -182,11 +182,12 @@ def test_allowlists_keep_out_other_chats_and_users() -> None:
                 text_update("/ask apa A?", GROUP, user(111)),  # allowed chat and user
                 text_update("/ask apa B?", other_group, user(111)),  # chat not allowed
                 text_update("/ask apa C?", GROUP, user(333)),  # user not allowed
-                text_update("Apa D?", private_chat(111)),  # a private chat is not an allowed chat
+                text_update("Apa D?", private_chat(111)),  # a listed user's private chat is allowed
+                text_update("Apa F?", private_chat(333)),  # an unlisted user's private chat is not
                 text_update("/ask apa E?", other_group, user(999)),  # admins always pass
             )
-            assert asked(core) == ["apa A?", "apa E?"]
-            assert {p["chat_id"] for p in api.sent()} == {GROUP.id, other_group.id}
+            assert asked(core) == ["apa A?", "Apa D?", "apa E?"]
+            assert {p["chat_id"] for p in api.sent()} == {GROUP.id, other_group.id, 111}
             # Only /start in a private chat learns why.
             await feed(app, text_update("/start", private_chat(444), user(444, "en")))
             assert shown(api.sent(444)[0]) == "Sorry, this Kutip is for selected users only."
