@@ -452,3 +452,17 @@ def test_the_network_guard_stops_a_bot_pointed_at_the_real_telegram() -> None:
         assert "network" in repr(caught.value) or "resolve" in repr(caught.value)
 
     run_async(scenario())
+
+
+def test_an_unknown_source_id_is_echoed_capped() -> None:
+    async def scenario() -> None:
+        async with bot_session() as (api, app, core):
+            await feed(app, text_update("/source " + "7" * 5000), text_update("/source <b>1.1&</b>"))
+            capped, markup = api.sent()
+            assert (
+                shown(capped)
+                == f"Tidak ada kalimat {'7' * 20}…. Nomor kalimat berbentuk paragraf.kalimat, misalnya 3.2."
+            )
+            assert shown(markup).startswith("Tidak ada kalimat <b>1.1&</b>.")
+
+    run_async(scenario())
