@@ -60,3 +60,10 @@ def test_source_prints_the_sentence_in_its_paragraph(capsys, monkeypatch, tmp_pa
     assert ">>> Berdasarkan perjanjian saat ini" in out and "Microsoft dan OpenAI memulai" in out
     code, _, err = run(capsys, "source", "99.1")
     assert code == 2 and "no sentence '99.1'" in err
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/", "http://[::1/x"])
+def test_malformed_urls_are_one_line_and_exit_2(capsys, url):
+    code, out, err = run(capsys, "index", "--article", url)
+    assert code == 2 and out == ""
+    assert err.startswith("kutip: Article URL refused") and err.count("\n") == 1
