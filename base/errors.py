@@ -20,7 +20,7 @@ class NoArticleText(ArticleError):
     def __init__(self, origin: str, sentences: int, words: int, min_sentences: int, min_words: int) -> None:
         super().__init__(
             f"no article text in {origin or 'the input'}: {sentences} sentences and {words} words after "
-            f"extraction, fewer than the {min_sentences} sentences and {min_words} words an article needs"
+            f"extraction; an article needs at least {min_sentences} sentences and {min_words} words"
         )
         self.origin, self.sentences, self.words = origin, sentences, words
         self.min_sentences, self.min_words = min_sentences, min_words

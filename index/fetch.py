@@ -84,7 +84,9 @@ def _pinned(url: str, address: str) -> tuple[httpx.URL, dict[str, str], dict[str
     server (Host header) and for certificate checks (SNI)."""
     target = httpx.URL(url)
     headers = {"Host": target.netloc.decode("ascii")}
-    extensions: dict[str, object] = {"sni_hostname": target.raw_host.decode("ascii")} if target.scheme == "https" else {}
+    extensions: dict[str, object] = (
+        {"sni_hostname": target.raw_host.decode("ascii")} if target.scheme == "https" else {}
+    )
     return target.copy_with(host=address), headers, extensions
 
 

@@ -13,7 +13,10 @@ from tests.local_http import serve
 PAGE = (
     b"<html><head><title>Pelabuhan dibuka</title></head><body><nav>Beranda | Dunia</nav><article>"
     b"<h1>Pelabuhan dibuka kembali</h1><p>Pelabuhan dibuka kembali pada hari Senin setelah dua minggu perbaikan.</p>"
-    b"<p>Petugas mengatakan 40 kapal menunggu di luar.</p></article><footer>Hak cipta</footer></body></html>"
+    b"<p>Petugas mengatakan 40 kapal menunggu di luar.</p>"
+    b"<p>Kapal-kapal itu membawa beras, semen dan bahan bakar untuk pulau-pulau di sekitar pelabuhan. "
+    b"Pemerintah daerah berjanji bahwa antrean akan selesai sebelum akhir pekan ini.</p></article>"
+    b"<footer>Hak cipta</footer></body></html>"
 )
 
 

@@ -17,7 +17,12 @@ def caught(call) -> Exception:
 
 @pytest.mark.parametrize(
     "error",
-    [QuestionTooLong(2400, 2000), QuestionEmpty(), NoArticleText("x.html", 1, 3, 3, 40), ArticleTooLarge("a.txt", 9, 5, "bytes")],
+    [
+        QuestionTooLong(2400, 2000),
+        QuestionEmpty(),
+        NoArticleText("x.html", 1, 3, 3, 40),
+        ArticleTooLarge("a.txt", 9, 5, "bytes"),
+    ],
 )
 def test_user_errors_are_wholly_indonesian_for_an_indonesian_user(error):
     text = message_for(error, "id")
@@ -35,9 +40,7 @@ def test_other_errors_keep_the_prefix_and_detail():
     assert message_for(QuestionError("odd"), "en") == "Cannot take that question: odd"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs bot/core/questions.py (lead's) to raise QuestionTooLong/QuestionEmpty"
-)
+@pytest.mark.xfail(strict=True, reason="needs bot/core/questions.py (lead's) to raise QuestionTooLong/QuestionEmpty")
 def test_the_core_question_check_raises_the_structured_errors():
     assert isinstance(caught(lambda: check_question("x" * 51, 50)), QuestionTooLong)
     assert isinstance(caught(lambda: check_question("  ", 50)), QuestionEmpty)
