@@ -92,7 +92,9 @@ def assemble(parts: list[Path], sha256: str, target: Path) -> Path:
     A marker records the verified content fingerprint, so start-up does not re-hash a gigabyte; a
     fingerprint mismatch means the full SHA-256, and a corrupted file is assembled again.
     """
-    marker = target.with_suffix(".verified")
+    # Not the older size-and-mtime ".verified" marker: a checkout still running that code shares
+    # data/models and would take the other format for a mismatch and assemble the model again.
+    marker = target.with_suffix(".checked")
     if _verified(target, sha256, marker):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -126,7 +128,7 @@ def verify_file(path: Path, expected_sha256: str, cache_dir: Path | None = None)
     hashing the whole file again at each start while its content fingerprint is unchanged."""
     if cache_dir is not None:
         key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
-        if _verified(path, expected_sha256, cache_dir / f"local-{key}.verified"):
+        if _verified(path, expected_sha256, cache_dir / f"local-{key}.checked"):
             return
     actual = sha256_file(path)
     if actual != expected_sha256.lower():
