@@ -16,6 +16,18 @@ from tests.fakes import FakeEmbedder, FakeGenerator
 from tests.netguard import loopback_only  # noqa: F401 (autouse: no test leaves 127.0.0.1)
 
 SEED = DEFAULT_ARTICLE
+FUZZ_DIR = Path(__file__).resolve().parent / "fuzz"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fuzz", action="store_true", help="run the property-based fuzz tests in tests/fuzz (make fuzz)")
+
+
+def pytest_ignore_collect(collection_path, config):
+    """tests/fuzz runs only with --fuzz, so `make test` stays fast."""
+    if not config.getoption("--fuzz") and collection_path.is_relative_to(FUZZ_DIR):
+        return True
+    return None
 
 
 @pytest.fixture(autouse=True)
