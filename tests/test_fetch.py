@@ -8,7 +8,7 @@ from bot.wiring.factory import fetch_policy
 from bot.wiring.settings import Settings
 from index.fetch import FetchPolicy, check_url
 from index.ingest import load_article
-from tests.local_http import serve
+from tests.local_http import self_signed, serve
 
 PAGE = (
     b"<html><head><title>Pelabuhan dibuka</title></head><body><nav>Beranda | Dunia</nav><article>"
@@ -131,10 +131,37 @@ def test_the_checked_address_is_used_with_the_original_host_header(monkeypatch):
         return real_getaddrinfo(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
-    with serve({"/news": (200, "text/html", PAGE)}) as base:
+    hits: list[str] = []
+    with serve({"/news": (200, "text/html", PAGE)}, requests=hits) as base:
         port = base.rsplit(":", 1)[1]
         article = load_article(f"http://news.example:{port}/news", LOOPBACK_OK)
     assert article.origin == f"http://news.example:{port}/news"
+    assert hits == [f"news.example:{port} /news"]
+
+
+def test_https_to_the_checked_address_verifies_the_certificate_of_the_hostname(monkeypatch, tmp_path):
+    """SNI and certificate checks use the hostname although the connection goes to the pinned IP."""
+    import httpx
+
+    server_tls, client_tls = self_signed(tmp_path, "news.example")
+    real_getaddrinfo, real_client = socket.getaddrinfo, httpx.AsyncClient
+
+    def resolver(host, port, *args, **kwargs):
+        if host in ("news.example", "other.example"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port or 443))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setattr("index.fetch.httpx.AsyncClient", lambda **kw: real_client(verify=client_tls, **kw))
+    hits: list[str] = []
+    with serve({"/news": (200, "text/html", PAGE)}, requests=hits, tls=server_tls) as base:
+        port = base.rsplit(":", 1)[1]
+        article = load_article(f"https://news.example:{port}/news", LOOPBACK_OK)
+        assert article.origin == f"https://news.example:{port}/news"
+        assert hits == [f"news.example:{port} /news"]
+        # The same server under a name its certificate does not carry is refused.
+        with pytest.raises(FetchFailed, match="certificate|CERTIFICATE|hostname"):
+            load_article(f"https://other.example:{port}/news", LOOPBACK_OK)
 
 
 def test_a_slow_drip_is_cut_off_at_the_total_deadline():
