@@ -77,3 +77,23 @@ def test_a_state_without_its_checksum_is_not_restored(tmp_path, fake_state_file)
     llm = FakeLlama()
     assert not kvstate.load_prefix(llm, path, TOKENS)
     assert llm.resets == 1
+
+
+@pytest.mark.e2e
+def test_garbage_in_the_real_saved_state_is_discarded_and_saved_again(real_settings, real_core, real_generator):
+    """The issue's case on the real model: a saved prefix state whose payload is garbage (tokens intact)."""
+    import hashlib
+    import os
+
+    (state,) = (real_settings.data_dir / "kv").glob("*.kv")
+    data = bytearray(state.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 4096] = os.urandom(4096)
+    state.write_bytes(bytes(data))
+    real_generator.llama.reset()  # the next warm() must come from disk or from evaluating
+    real_core.warm()
+    fresh = state.read_bytes()
+    assert fresh != bytes(data), "the corrupted state was restored and kept"
+    assert state.with_name(state.name + ".sha256").read_text() == hashlib.sha256(fresh).hexdigest()
+    answer = real_core.ask("Kapan Microsoft dan OpenAI mulai bekerja sama?")
+    assert not answer.refused and "2019" in answer.text
