@@ -60,6 +60,7 @@ def _extract_html(html: str, url: str = "") -> tuple[str, str]:
 
 
 def _refuse_binary(text: str, origin: str) -> None:
+    """Text never holds NUL; a PDF, an image or UTF-16 does. Sent on, it would be indexed as garbage."""
     if "\x00" in text:
         raise ArticleError(f"{origin} is a binary file, not text (it holds NUL bytes)")
 
@@ -73,7 +74,8 @@ def _read_file(path: Path, max_bytes: int) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise ArticleError(f"cannot read article {path}: {exc}") from exc
-    _refuse_binary(data[:65536].decode("latin-1"), str(path))
+    if b"\x00" in data:
+        raise ArticleError(f"{path} is a binary file, not text (it holds NUL bytes)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

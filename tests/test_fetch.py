@@ -3,7 +3,7 @@ from dataclasses import replace
 
 import pytest
 
-from base.errors import FetchFailed, FetchRefused
+from base.errors import ArticleError, FetchFailed, FetchRefused
 from bot.wiring.factory import fetch_policy
 from bot.wiring.settings import Settings
 from index.fetch import FetchPolicy, check_url
@@ -181,3 +181,9 @@ def test_a_slow_drip_is_cut_off_at_the_total_deadline():
 def test_malformed_urls_are_refused(url):
     with pytest.raises(FetchRefused, match="malformed"):
         load_article(url, policy())
+
+
+def test_a_binary_download_is_refused():
+    body = b"%PDF-1.7\n\x00\x01\x02" + b"stream " * 100
+    with serve({"/a.pdf": (200, "application/pdf", body)}) as base, pytest.raises(ArticleError, match="binary"):
+        load_article(f"{base}/a.pdf", LOOPBACK_OK)
