@@ -5,7 +5,7 @@ PIP    := $(VENV)/bin/pip
 KUTIP  := $(VENV)/bin/kutip
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint format index bench eval clean
+.PHONY: install run test test-fast fuzz lint format index bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,6 +37,11 @@ format: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not e2e"
+
+## Property-based hostile input (Hypothesis) through the core and the Telegram handlers, on 127.0.0.1
+## only, with fake models; bounded by KUTIP_FUZZ_EXAMPLES per property (default 150) and 15 minutes.
+fuzz: $(STAMP)
+	timeout 900 $(PY) -m pytest -q -s --fuzz tests/fuzz
 
 index: $(STAMP)
 	$(KUTIP) index

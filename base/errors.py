@@ -1,4 +1,9 @@
-"""Domain errors. Raised in the core; turned into user messages only at the edges (CLI, Telegram)."""
+"""Domain errors. Raised in the core; turned into user messages only at the edges (CLI, Telegram).
+
+`str(error)` is the English detail for logs and operators. Errors a user can cause on purpose also
+carry their facts as attributes, so the edges can word the whole message in the user's language
+(bot/adapters/messages.py).
+"""
 
 
 class KutipError(Exception):
@@ -7,6 +12,26 @@ class KutipError(Exception):
 
 class ArticleError(KutipError):
     """The article is missing, unreadable, empty or of an unsupported kind."""
+
+
+class NoArticleText(ArticleError):
+    """The page or file holds no article: navigation only, a paywall stub, a few words."""
+
+    def __init__(self, origin: str, sentences: int, words: int, min_sentences: int, min_words: int) -> None:
+        super().__init__(
+            f"no article text in {origin or 'the input'}: {sentences} sentences and {words} words after "
+            f"extraction; an article needs at least {min_sentences} sentences and {min_words} words"
+        )
+        self.origin, self.sentences, self.words = origin, sentences, words
+        self.min_sentences, self.min_words = min_sentences, min_words
+
+
+class ArticleTooLarge(ArticleError):
+    """The article is over the byte or sentence bound (KUTIP_ARTICLE_MAX_BYTES, KUTIP_ARTICLE_MAX_SENTENCES)."""
+
+    def __init__(self, origin: str, size: int, limit: int, unit: str) -> None:
+        super().__init__(f"{origin or 'the article'} has {size} {unit}, over the {limit}-{unit} limit")
+        self.origin, self.size, self.limit, self.unit = origin, size, limit, unit
 
 
 class FetchRefused(ArticleError):
@@ -31,6 +56,17 @@ class ChecksumMismatch(ModelError):
 
 class QuestionError(KutipError):
     """The question is empty or too long."""
+
+
+class QuestionEmpty(QuestionError):
+    def __init__(self) -> None:
+        super().__init__("the question is empty")
+
+
+class QuestionTooLong(QuestionError):
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(f"the question is {length} characters; the limit is {limit}")
+        self.length, self.limit = length, limit
 
 
 class UnknownSentence(KutipError):

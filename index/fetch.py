@@ -1,12 +1,21 @@
-"""Fetches an article URL safely: http(s) only, public addresses only, with a timeout and a size cap."""
+"""Fetches an article URL safely: http(s) only, public addresses only, one deadline, and a size cap.
+
+Every hop (the first URL and each redirect) is resolved once, every address it resolves to is checked,
+and the connection goes to a checked address, with the hostname kept in the Host header and in TLS
+SNI. A second lookup by the HTTP client could answer differently (DNS rebinding) and is never made.
+The whole download, redirects included, runs under one asyncio deadline: a server that drips one
+byte at a time is cut off at `timeout_s`, not at `timeout_s` per read.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import ipaddress
 import logging
 import socket
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import httpx
 
@@ -15,6 +24,7 @@ from base.errors import FetchFailed, FetchRefused
 logger = logging.getLogger(__name__)
 
 _MAX_REDIRECTS = 5
+_USER_AGENT = "Kutip/0.1 (article QA)"
 
 
 @dataclass(frozen=True)
@@ -33,52 +43,113 @@ class Fetched:
     content_type: str
 
 
-def check_url(url: str, policy: FetchPolicy) -> None:
-    """Refuse schemes other than http(s), and hosts resolving to non-public addresses unless allowed."""
-    parts = urlsplit(url)
+def _split(url: str) -> tuple[SplitResult, str, int | None]:
+    """(parts, hostname, port) of `url`; a malformed URL (bad port, broken IPv6 literal) is refused."""
+    try:
+        parts = urlsplit(url)
+        hostname, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise FetchRefused(f"malformed URL {url[:200]!r}: {exc}") from exc
     if parts.scheme not in ("http", "https"):
         raise FetchRefused(f"only http and https URLs can be fetched, not {parts.scheme or 'a bare path'!r}")
-    if not parts.hostname:
-        raise FetchRefused(f"the URL has no host: {url}")
-    if policy.allow_private:
-        return
+    if not hostname:
+        raise FetchRefused(f"the URL has no host: {url[:200]}")
+    return parts, hostname, port
+
+
+def check_url(url: str, policy: FetchPolicy) -> list[str]:
+    """The checked addresses to connect to for `url`, resolved once.
+
+    Refuses schemes other than http(s), malformed URLs, and hosts with any non-public address.
+    """
+    _, hostname, port = _split(url)
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 0, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise FetchFailed(f"cannot resolve {parts.hostname}: {exc}") from exc
+        infos = socket.getaddrinfo(hostname, port or 0, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchFailed(f"cannot resolve {hostname}: {exc}") from exc
+    addresses: list[str] = []
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            raise FetchRefused(f"{parts.hostname} resolves to a non-public address ({address}); refused")
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not policy.allow_private and (not address.is_global or address.is_multicast):
+            raise FetchRefused(f"{hostname} resolves to a non-public address ({address}); refused")
+        if str(address) not in addresses:
+            addresses.append(str(address))
+    if not addresses:
+        raise FetchFailed(f"cannot resolve {hostname}: no address")
+    return addresses
+
+
+def _pinned(url: str, address: str) -> tuple[httpx.URL, dict[str, str], dict[str, object]]:
+    """The request for `url` sent to `address`: the URL's host swapped for the IP, the name kept for the
+    server (Host header) and for certificate checks (SNI)."""
+    target = httpx.URL(url)
+    headers = {"Host": target.netloc.decode("ascii")}
+    extensions: dict[str, object] = (
+        {"sni_hostname": target.raw_host.decode("ascii")} if target.scheme == "https" else {}
+    )
+    return target.copy_with(host=address), headers, extensions
+
+
+async def _get(client: httpx.AsyncClient, url: str, policy: FetchPolicy) -> tuple[str | None, Fetched | None]:
+    """One hop: (redirect target, None) or (None, the page)."""
+    addresses = check_url(url, policy)
+    attempts = [_pinned(url, a) for a in addresses]
+    for i, (target, headers, extensions) in enumerate(attempts):
+        request = client.build_request(
+            "GET", target, headers={"User-Agent": _USER_AGENT, **headers}, extensions=extensions
+        )
+        try:
+            response = await client.send(request, stream=True)
+        except httpx.ConnectError:
+            if i + 1 < len(attempts):
+                continue  # the next checked address of the same host
+            raise
+        try:
+            if response.is_redirect and "location" in response.headers:
+                return urljoin(url, response.headers["location"]), None
+            if response.status_code >= 400:
+                raise FetchFailed(f"{url} answered HTTP {response.status_code}")
+            declared = int(response.headers.get("content-length") or 0)
+            if declared > policy.max_bytes:
+                raise FetchRefused(f"{url} is {declared} bytes, over the {policy.max_bytes}-byte limit")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body.extend(chunk)
+                if len(body) > policy.max_bytes:
+                    raise FetchRefused(f"{url} is over the {policy.max_bytes}-byte limit")
+            encoding = response.encoding or "utf-8"
+            logger.info("fetched %s (%d bytes)", url, len(body))
+            text = body.decode(encoding, errors="replace")
+            return None, Fetched(url=url, body=text, content_type=response.headers.get("content-type", ""))
+        finally:
+            await response.aclose()
+    raise FetchFailed(f"cannot fetch {url}: no address to connect to")  # check_url returns at least one
+
+
+async def _fetch(url: str, policy: FetchPolicy) -> Fetched:
+    try:
+        async with asyncio.timeout(policy.timeout_s):
+            async with httpx.AsyncClient(timeout=policy.timeout_s, follow_redirects=False) as client:
+                for _ in range(_MAX_REDIRECTS + 1):
+                    try:
+                        redirect, fetched = await _get(client, url, policy)
+                    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                        raise FetchFailed(f"cannot fetch {url}: {exc.__class__.__name__}: {exc}") from exc
+                    if fetched is not None:
+                        return fetched
+                    url = redirect or url
+    except TimeoutError as exc:
+        raise FetchFailed(f"{url} did not finish within {policy.timeout_s:.1f} s") from exc
+    raise FetchFailed(f"{url}: more than {_MAX_REDIRECTS} redirects")
 
 
 def fetch(url: str, policy: FetchPolicy) -> Fetched:
-    """GET `url`, following redirects by hand so that every hop is checked."""
-    with httpx.Client(timeout=policy.timeout_s, follow_redirects=False) as client:
-        for _ in range(_MAX_REDIRECTS + 1):
-            check_url(url, policy)
-            try:
-                with client.stream("GET", url, headers={"User-Agent": "Kutip/0.1 (article QA)"}) as response:
-                    if response.is_redirect and "location" in response.headers:
-                        url = urljoin(url, response.headers["location"])
-                        continue
-                    if response.status_code >= 400:
-                        raise FetchFailed(f"{url} answered HTTP {response.status_code}")
-                    declared = int(response.headers.get("content-length") or 0)
-                    if declared > policy.max_bytes:
-                        raise FetchRefused(f"{url} is {declared} bytes, over the {policy.max_bytes}-byte limit")
-                    body = bytearray()
-                    for chunk in response.iter_bytes():
-                        body.extend(chunk)
-                        if len(body) > policy.max_bytes:
-                            raise FetchRefused(f"{url} is over the {policy.max_bytes}-byte limit")
-                    encoding = response.encoding or "utf-8"
-                    logger.info("fetched %s (%d bytes)", url, len(body))
-                    return Fetched(
-                        url=url,
-                        body=body.decode(encoding, errors="replace"),
-                        content_type=response.headers.get("content-type", ""),
-                    )
-            except httpx.HTTPError as exc:
-                raise FetchFailed(f"cannot fetch {url}: {exc.__class__.__name__}: {exc}") from exc
-    raise FetchFailed(f"{url}: more than {_MAX_REDIRECTS} redirects")
+    """GET `url`, following redirects by hand so that every hop is checked, all within `policy.timeout_s`."""
+    _split(url)  # a malformed URL is refused before anything starts
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_fetch(url, policy))
+    # Called from inside an event loop's thread: run on a loop of its own instead of nesting.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _fetch(url, policy)).result()

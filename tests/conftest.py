@@ -20,6 +20,20 @@ SEED = DEFAULT_ARTICLE
 DEFAULT_CONFIG = core_config(Settings(_env_file=None))
 
 
+FUZZ_DIR = Path(__file__).resolve().parent / "fuzz"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fuzz", action="store_true", help="run the property-based fuzz tests in tests/fuzz (make fuzz)")
+
+
+def pytest_ignore_collect(collection_path, config):
+    """tests/fuzz runs only with --fuzz, so `make test` stays fast."""
+    if not config.getoption("--fuzz") and collection_path.is_relative_to(FUZZ_DIR):
+        return True
+    return None
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path_factory):
     """No test reads the developer's .env or touches a model hub."""

@@ -19,7 +19,7 @@ def run(capsys, *argv):
 @pytest.mark.parametrize("question, message", [("   ", "the question is empty"), ("x" * 2001, "limit is 2000")])
 def test_bad_questions_exit_2_with_a_message(capsys, question, message):
     code, out, err = run(capsys, "ask", question)
-    assert code == 2 and message in err and out == ""
+    assert code == 2 and message in err.lower() and out == ""
 
 
 def test_missing_article(capsys, tmp_path):
@@ -82,3 +82,10 @@ def test_the_local_chat_shows_the_conversation_and_sends_logs_to_a_file(monkeypa
     assert "Jawaban: Apa tujuan OpenAI?" in out
     assert "index loaded" not in out + err
     assert "index loaded" in (tmp_path / "kutip.log").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/", "http://[::1/x"])
+def test_malformed_urls_are_one_line_and_exit_2(capsys, url):
+    code, out, err = run(capsys, "index", "--article", url)
+    assert code == 2 and out == ""
+    assert err.startswith("kutip: Article URL refused") and err.count("\n") == 1

@@ -3,17 +3,20 @@ from dataclasses import replace
 
 import pytest
 
-from base.errors import FetchFailed, FetchRefused
+from base.errors import ArticleError, FetchFailed, FetchRefused
 from bot.wiring.factory import fetch_policy
 from bot.wiring.settings import Settings
 from index.fetch import FetchPolicy, check_url
 from index.ingest import load_article
-from tests.local_http import serve
+from tests.local_http import self_signed, serve
 
 PAGE = (
     b"<html><head><title>Pelabuhan dibuka</title></head><body><nav>Beranda | Dunia</nav><article>"
     b"<h1>Pelabuhan dibuka kembali</h1><p>Pelabuhan dibuka kembali pada hari Senin setelah dua minggu perbaikan.</p>"
-    b"<p>Petugas mengatakan 40 kapal menunggu di luar.</p></article><footer>Hak cipta</footer></body></html>"
+    b"<p>Petugas mengatakan 40 kapal menunggu di luar.</p>"
+    b"<p>Kapal-kapal itu membawa beras, semen dan bahan bakar untuk pulau-pulau di sekitar pelabuhan. "
+    b"Pemerintah daerah berjanji bahwa antrean akan selesai sebelum akhir pekan ini.</p></article>"
+    b"<footer>Hak cipta</footer></body></html>"
 )
 
 
@@ -83,3 +86,104 @@ def test_http_errors_and_unreachable_hosts_are_clear_failures():
 def test_slow_servers_time_out():
     with serve({"/slow": (200, "text/plain", b"late")}, delay_s=1.5) as base, pytest.raises(FetchFailed):
         load_article(f"{base}/slow", policy(allow_private=True, timeout_s=0.3))
+
+
+PUBLIC = "93.184.216.34"
+
+
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_not_fetched(monkeypatch):
+    """DNS rebinding: the first answer is public, every later one 127.0.0.1. Kutip must connect to
+    the address it checked, never to what a second lookup says."""
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
+    lookups, connects = [], []
+
+    def rebinding(host, port, *args, **kwargs):
+        if host != "rebind.example":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        lookups.append(host)
+        address = PUBLIC if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 80))]
+
+    def connect(sock, address):
+        connects.append(address[0])
+        if address[0] == PUBLIC:  # stands in for the public host, which a test cannot reach
+            raise ConnectionRefusedError("refused")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    hits: list[str] = []
+    with serve({"/news": (200, "text/html", PAGE)}, requests=hits) as base:
+        port = base.rsplit(":", 1)[1]
+        with pytest.raises(FetchFailed):
+            load_article(f"http://rebind.example:{port}/news", policy(timeout_s=2))
+    assert hits == [], "the page was fetched from loopback"
+    assert connects and set(connects) == {PUBLIC}
+
+
+def test_the_checked_address_is_used_with_the_original_host_header(monkeypatch):
+    """The pinned connection still names the site: Host header (and SNI for https) are the hostname."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolver(host, port, *args, **kwargs):
+        if host == "news.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port or 80))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    hits: list[str] = []
+    with serve({"/news": (200, "text/html", PAGE)}, requests=hits) as base:
+        port = base.rsplit(":", 1)[1]
+        article = load_article(f"http://news.example:{port}/news", LOOPBACK_OK)
+    assert article.origin == f"http://news.example:{port}/news"
+    assert hits == [f"news.example:{port} /news"]
+
+
+def test_https_to_the_checked_address_verifies_the_certificate_of_the_hostname(monkeypatch, tmp_path):
+    """SNI and certificate checks use the hostname although the connection goes to the pinned IP."""
+    import httpx
+
+    server_tls, client_tls = self_signed(tmp_path, "news.example")
+    real_getaddrinfo, real_client = socket.getaddrinfo, httpx.AsyncClient
+
+    def resolver(host, port, *args, **kwargs):
+        if host in ("news.example", "other.example"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port or 443))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    monkeypatch.setattr("index.fetch.httpx.AsyncClient", lambda **kw: real_client(verify=client_tls, **kw))
+    hits: list[str] = []
+    with serve({"/news": (200, "text/html", PAGE)}, requests=hits, tls=server_tls) as base:
+        port = base.rsplit(":", 1)[1]
+        article = load_article(f"https://news.example:{port}/news", LOOPBACK_OK)
+        assert article.origin == f"https://news.example:{port}/news"
+        assert hits == [f"news.example:{port} /news"]
+        # The same server under a name its certificate does not carry is refused.
+        with pytest.raises(FetchFailed, match="certificate|CERTIFICATE|hostname"):
+            load_article(f"https://other.example:{port}/news", LOOPBACK_OK)
+
+
+def test_a_slow_drip_is_cut_off_at_the_total_deadline():
+    import time
+
+    from tests.local_http import drip
+
+    with drip(every_s=0.2, chunks=25) as base:  # 5 s in all
+        started = time.monotonic()
+        with pytest.raises(FetchFailed, match="2.0 s"):
+            load_article(f"{base}/drip", policy(allow_private=True, timeout_s=2))
+        elapsed = time.monotonic() - started
+    assert elapsed < 3, f"the fetch ran {elapsed:.1f} s past a 2 s deadline"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999/", "http://[::1/x", "http://example.org:port/"])
+def test_malformed_urls_are_refused(url):
+    with pytest.raises(FetchRefused, match="malformed"):
+        load_article(url, policy())
+
+
+def test_a_binary_download_is_refused():
+    body = b"%PDF-1.7\n\x00\x01\x02" + b"stream " * 100
+    with serve({"/a.pdf": (200, "application/pdf", body)}) as base, pytest.raises(ArticleError, match="binary"):
+        load_article(f"{base}/a.pdf", LOOPBACK_OK)

@@ -1,10 +1,14 @@
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from base.errors import ArticleError
+from base.errors import ArticleError, ArticleTooLarge
+from bot.wiring.factory import article_limits
+from bot.wiring.settings import Settings
 from index.clean import clean_text
-from index.ingest import load_article, parse_article
+from index.ingest import ArticleLimits, check_article, load_article, parse_article
 from index.segment import segment
 from tests.conftest import SEED
 
@@ -80,7 +84,10 @@ def test_html_file_is_extracted(tmp_path):
     page.write_text(
         "<html><head><title>Harbour news</title></head><body><nav>Home | World</nav>"
         "<article><h1>Harbour reopens</h1><p>The harbour reopened on Monday after two weeks of repairs.</p>"
-        "<p>Officials said 40 ships were waiting outside.</p></article><footer>Copyright</footer></body></html>",
+        "<p>Officials said 40 ships were waiting outside.</p>"
+        "<p>The ships carry rice, cement and fuel for the islands around the harbour, and the local "
+        "government promised that the queue would be cleared before the end of the week.</p></article>"
+        "<footer>Copyright</footer></body></html>",
         encoding="utf-8",
     )
     article = load_article(str(page))
@@ -116,3 +123,64 @@ def test_question_language(text, language):
     from base.language import detect_language
 
     assert detect_language(text, default="id") == language
+
+
+# --- pages without an article, and articles too large (issue 12) -------------------------------------
+
+NAV_ONLY = (
+    "<html><head><title>X</title></head><body><nav><a href='/'>Home</a> | <a href='/x'>X</a></nav>"
+    "<footer>Home | X</footer></body></html>"
+)
+PAYWALL = (
+    "<html><head><title>Harbour reopens</title></head><body><article><h1>Harbour reopens</h1>"
+    "<p>Subscribe to continue reading.</p><p>Already a subscriber? Log in.</p>"
+    "<p>Support independent journalism from 1 euro a month.</p></article></body></html>"
+)
+
+
+@pytest.mark.parametrize("page", [NAV_ONLY, PAYWALL], ids=["navigation-only", "paywall-stub"])
+def test_a_page_without_article_text_is_refused(tmp_path, page):
+    path = tmp_path / "page.html"
+    path.write_text(page, encoding="utf-8")
+    with pytest.raises(ArticleError, match="no article text"):
+        load_article(str(path))
+
+
+def test_the_seed_and_every_bench_article_are_long_enough(seed_article):
+    check_article(seed_article, ArticleLimits())
+    docs = sorted((Path(__file__).resolve().parents[2] / "shared" / "bench").glob("*/docs.jsonl"))
+    if not docs:
+        pytest.skip("shared/bench is not beside this checkout")
+    checked = 0
+    for path in docs:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            doc = json.loads(line)
+            check_article(parse_article(doc["text"], title=doc.get("title", ""), origin=doc["id"]), ArticleLimits())
+            checked += 1
+    assert checked > 100
+
+
+def test_the_limits_defaults_are_the_settings_defaults():
+    assert article_limits(Settings(_env_file=None)) == ArticleLimits()
+
+
+def test_a_file_over_the_byte_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    path = tmp_path / "huge.txt"
+    path.write_text("Satu kalimat yang panjang sekali. " * 200, encoding="utf-8")
+    monkeypatch.setattr("index.ingest.segment", lambda text: pytest.fail("segmented a file over the limit"))
+    with pytest.raises(ArticleTooLarge, match="bytes"):
+        load_article(str(path), limits=replace(ArticleLimits(), max_bytes=1000))
+
+
+def test_an_article_with_too_many_sentences_is_refused(tmp_path):
+    path = tmp_path / "long.txt"
+    path.write_text(" ".join(f"Kalimat nomor {i} berisi beberapa kata." for i in range(60)), encoding="utf-8")
+    with pytest.raises(ArticleTooLarge, match="60 sentences"):
+        load_article(str(path), limits=replace(ArticleLimits(), max_sentences=50))
+
+
+def test_a_binary_file_is_refused_with_a_clear_line(tmp_path):
+    path = tmp_path / "photo.txt"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"Kalimat. " * 50)
+    with pytest.raises(ArticleError, match="binary"):
+        load_article(str(path))

@@ -1,4 +1,5 @@
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,59 @@ def test_the_default_pack_and_the_small_one_are_pinned():
     assert len(default.distributions) == 22
     assert small.sha256 == "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
     assert len(small.distributions) == 6
+
+
+# --- content checks (issue 12): a corrupted file with its mtime kept -------------------------------
+
+
+def _big_parts(tmp_path: Path, size: int = 3 * 1024 * 1024) -> tuple[list[Path], bytes, str]:
+    data = bytes(range(256)) * (size // 256)
+    half = len(data) // 2
+    parts = [tmp_path / "p1.bin", tmp_path / "p2.bin"]
+    parts[0].write_bytes(data[:half])
+    parts[1].write_bytes(data[half:])
+    return parts, data, hashlib.sha256(data).hexdigest()
+
+
+def _corrupt_keeping_mtime(path: Path, offset: int, garbage: bytes = b"\xde\xad\xbe\xef" * 16) -> None:
+    stat = path.stat()
+    with path.open("r+b") as f:
+        f.seek(offset)
+        f.write(garbage)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+
+
+@pytest.mark.parametrize("where", ["head", "middle", "tail"])
+def test_a_corrupted_pack_file_with_its_mtime_kept_is_reassembled(tmp_path, where):
+    parts, data, sha = _big_parts(tmp_path)
+    target = assemble(parts, sha, tmp_path / "cache" / "m.gguf")
+    offset = {"head": 8, "middle": len(data) // 2, "tail": len(data) - 100}[where]
+    _corrupt_keeping_mtime(target, offset)
+    assert assemble(parts, sha, target).read_bytes() == data
+
+
+def test_a_corrupted_pinned_local_file_is_refused_at_the_next_start(tmp_path):
+    _, data, sha = _big_parts(tmp_path)
+    model = tmp_path / "local.gguf"
+    model.write_bytes(data)
+    assert resolve_model(str(model), tmp_path / "cache", sha)[0] == model
+    _corrupt_keeping_mtime(model, len(data) // 2)
+    with pytest.raises(ChecksumMismatch):
+        resolve_model(str(model), tmp_path / "cache", sha)
+
+
+def test_an_unchanged_file_is_checked_without_hashing_it_whole(tmp_path, monkeypatch):
+    parts, data, sha = _big_parts(tmp_path)
+    target = assemble(parts, sha, tmp_path / "cache" / "m.gguf")
+    monkeypatch.setattr("bot.llm.source.sha256_file", lambda path: pytest.fail("hashed the whole file"))
+    assert assemble(parts, sha, target) == target
+
+
+def test_an_unloadable_model_file_is_one_model_error(tmp_path):
+    from bot.llm.llama import LlamaGenerator
+
+    garbage = tmp_path / "garbage.gguf"
+    garbage.write_bytes(b"GGUF\x03\x00\x00\x00" + bytes(range(256)) * 64)
+    with pytest.raises(ModelError, match="garbage.gguf"):
+        LlamaGenerator(garbage, "garbage", n_ctx=256, n_threads=1)

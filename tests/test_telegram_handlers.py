@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import pytest
 from telegram import Update
 
 from bot.adapters.telegram import chat_action
@@ -183,11 +184,12 @@ def test_allowlists_keep_out_other_chats_and_users() -> None:
                 text_update("/ask apa A?", GROUP, user(111)),  # allowed chat and user
                 text_update("/ask apa B?", other_group, user(111)),  # chat not allowed
                 text_update("/ask apa C?", GROUP, user(333)),  # user not allowed
-                text_update("Apa D?", private_chat(111)),  # a private chat is not an allowed chat
+                text_update("Apa D?", private_chat(111)),  # a listed user's private chat is allowed
+                text_update("Apa F?", private_chat(333)),  # an unlisted user's private chat is not
                 text_update("/ask apa E?", other_group, user(999)),  # admins always pass
             )
-            assert asked(core) == ["apa A?", "apa E?"]
-            assert {p["chat_id"] for p in api.sent()} == {GROUP.id, other_group.id}
+            assert asked(core) == ["apa A?", "Apa D?", "apa E?"]
+            assert {p["chat_id"] for p in api.sent()} == {GROUP.id, other_group.id, 111}
             # Only /start in a private chat learns why.
             await feed(app, text_update("/start", private_chat(444), user(444, "en")))
             assert shown(api.sent(444)[0]) == "Sorry, this Kutip is for selected users only."
@@ -334,8 +336,17 @@ def test_empty_and_too_long_questions_are_explained_without_the_model() -> None:
             await feed(app, text_update("/ask"), text_update("/ask " + "x" * 51, sender=user(111, "en")))
             usage, too_long = (shown(p) for p in api.sent())
             assert usage.startswith("Tulis pertanyaannya setelah perintah")
-            assert too_long.startswith("Cannot take that question") and "51" in too_long
+            assert "51" in too_long and "50" in too_long
             assert core.calls == []
+
+    run_async(scenario())
+
+
+def test_a_too_long_question_is_refused_wholly_in_the_askers_language() -> None:
+    async def scenario() -> None:
+        async with bot_session(max_question_chars=50) as (api, app, core):
+            await feed(app, text_update("/ask " + "x" * 51, sender=user(111, "id")))
+            assert shown(api.sent()[0]) == "Pertanyaan terlalu panjang: 51 karakter, batasnya 50."
 
     run_async(scenario())
 
@@ -440,7 +451,6 @@ def test_typing_repeats_while_the_model_works_and_stops_after(monkeypatch) -> No
 
 
 def test_the_network_guard_stops_a_bot_pointed_at_the_real_telegram() -> None:
-    import pytest
 
     from bot.adapters.telegram import build_application
     from bot.wiring.settings import Settings
@@ -450,5 +460,19 @@ def test_the_network_guard_stops_a_bot_pointed_at_the_real_telegram() -> None:
         with pytest.raises(Exception) as caught:
             await app.initialize()  # getMe against Telegram's default host: the guard must stop the lookup
         assert "network" in repr(caught.value) or "resolve" in repr(caught.value)
+
+    run_async(scenario())
+
+
+def test_an_unknown_source_id_is_echoed_capped() -> None:
+    async def scenario() -> None:
+        async with bot_session() as (api, app, core):
+            await feed(app, text_update("/source " + "7" * 5000), text_update("/source <b>1.1&</b>"))
+            capped, markup = api.sent()
+            assert (
+                shown(capped)
+                == f"Tidak ada kalimat {'7' * 20}…. Nomor kalimat berbentuk paragraf.kalimat, misalnya 3.2."
+            )
+            assert shown(markup).startswith("Tidak ada kalimat <b>1.1&</b>.")
 
     run_async(scenario())

@@ -1,20 +1,51 @@
-"""User-facing texts for refusals and domain errors, in Indonesian and English."""
+"""User-facing texts for refusals and domain errors, in Indonesian and English.
+
+Errors a user can cause (a question, an article they sent) are worded whole, per kind and language,
+from the facts the error carries. Other errors keep a localised prefix before their English detail,
+which is meant for the operator.
+"""
 
 from __future__ import annotations
 
 from base.errors import (
     ArticleError,
+    ArticleTooLarge,
     ChecksumMismatch,
     FetchFailed,
     FetchRefused,
     IndexStale,
     KutipError,
     ModelError,
+    NoArticleText,
+    QuestionEmpty,
     QuestionError,
+    QuestionTooLong,
     UnknownSentence,
 )
 
 LANGUAGES = ("id", "en")
+
+# Whole messages, filled from the error's attributes.
+_WHOLE = {
+    QuestionEmpty: {"id": "Pertanyaannya kosong.", "en": "The question is empty."},
+    QuestionTooLong: {
+        "id": "Pertanyaan terlalu panjang: {length} karakter, batasnya {limit}.",
+        "en": "The question is too long: {length} characters; the limit is {limit}.",
+    },
+    NoArticleText: {
+        "id": "Tidak ada teks artikel di {origin}: hanya {sentences} kalimat dan {words} kata, mungkin hanya "
+        "menu halaman atau halaman berbayar. Sebuah artikel perlu minimal {min_sentences} kalimat dan "
+        "{min_words} kata.",
+        "en": "No article text in {origin}: only {sentences} sentences and {words} words, perhaps just page "
+        "navigation or a paywall. An article needs at least {min_sentences} sentences and {min_words} words.",
+    },
+    ArticleTooLarge: {
+        "id": "Artikel terlalu besar: {origin} berisi {size} {unit_id}, batasnya {limit}.",
+        "en": "The article is too large: {origin} has {size} {unit}; the limit is {limit}.",
+    },
+}
+
+_UNITS_ID = {"bytes": "bita", "sentences": "kalimat"}
 
 _PREFIX = {
     QuestionError: {"id": "Pertanyaan tidak dapat diproses", "en": "Cannot take that question"},
@@ -31,6 +62,14 @@ _PREFIX = {
 def message_for(error: KutipError, language: str = "en") -> str:
     """A one-line explanation of a domain error for the person who hit it."""
     lang = language if language in LANGUAGES else "en"
+    whole = _WHOLE.get(type(error))
+    if whole is not None:
+        facts = dict(vars(error))
+        if "unit" in facts:
+            facts["unit_id"] = _UNITS_ID.get(facts["unit"], facts["unit"])
+        if not facts.get("origin"):
+            facts["origin"] = {"id": "masukan", "en": "the input"}[lang]
+        return whole[lang].format(**facts)
     for kind in type(error).__mro__:
         if kind in _PREFIX:
             return f"{_PREFIX[kind][lang]}: {error}"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from base.errors import QuestionError
+from base.errors import QuestionEmpty, QuestionTooLong
 
 
 def check_question(question: str, max_chars: int) -> str:
     """The question with its white space folded; empty or over-long questions are refused."""
     question = " ".join(question.split())
     if not question:
-        raise QuestionError("the question is empty")
+        raise QuestionEmpty()
     if len(question) > max_chars:
-        raise QuestionError(f"the question is {len(question)} characters; the limit is {max_chars}")
+        raise QuestionTooLong(len(question), max_chars)
     return question

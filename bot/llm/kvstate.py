@@ -21,15 +21,42 @@ def state_key(model_path: Path, n_ctx: int, tokens: list[int]) -> str:
     return digest.hexdigest()[:32]
 
 
+def _checksum_file(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _intact(path: Path) -> bool:
+    """The state file has the SHA-256 recorded when it was saved. llama.cpp checks only the token list,
+    so without this a garbage KV payload would be restored and spoil every answer until deleted."""
+    checksum = _checksum_file(path)
+    return checksum.is_file() and checksum.read_text().strip() == _sha256(path)
+
+
+def _discard(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    _checksum_file(path).unlink(missing_ok=True)
+
+
 def save_prefix(llm, path: Path, tokens: list[int]) -> None:
     import llama_cpp
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     array = (llama_cpp.llama_token * len(tokens))(*tokens)
-    # The library's own session-file format: KV cache plus tokens, checked again when loaded.
+    # The library's own session-file format: KV cache plus tokens; the tokens are checked again when
+    # loaded, the payload by the checksum written beside it.
     if llama_cpp.llama_state_save_file(llm._ctx.ctx, str(tmp).encode(), array, len(tokens)):
+        _checksum_file(path).unlink(missing_ok=True)  # never a new state with an old checksum
         os.replace(tmp, path)
+        _checksum_file(path).write_text(_sha256(path))
     else:
         tmp.unlink(missing_ok=True)
         logger.warning("could not save the prompt prefix state to %s", path)
@@ -40,6 +67,11 @@ def load_prefix(llm, path: Path, tokens: list[int]) -> bool:
     import llama_cpp
 
     if not path.is_file():
+        return False
+    if not _intact(path):
+        logger.warning("discarding prefix state %s: its checksum is missing or does not match", path.name)
+        _discard(path)
+        llm.reset()
         return False
     capacity = llm.n_ctx()
     out = (llama_cpp.llama_token * capacity)()

@@ -64,15 +64,22 @@ class LlamaGenerator:
         self.name = name
         self._model_path = model_path
         self._state_dir = state_dir
-        self._llm = Llama(
-            model_path=str(model_path),
-            n_ctx=n_ctx,
-            n_threads=n_threads,
-            n_threads_batch=n_threads,
-            n_batch=512,
-            seed=0,
-            verbose=False,
-        )
+        try:
+            self._llm = Llama(
+                model_path=str(model_path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                n_batch=512,
+                seed=0,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            # A truncated or corrupted GGUF: llama.cpp says only "failed to load"; say which file and what next.
+            raise ModelError(
+                f"cannot load the model file {model_path}: {exc}. Delete it to have it assembled again, "
+                "or check KUTIP_LLM_MODEL"
+            ) from exc
         self._lock = threading.Lock()
         self._prefix_tokens: dict[Pieces, list[int]] = {}
         self._grammars: dict[str, object] = {}

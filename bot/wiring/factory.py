@@ -17,7 +17,7 @@ from bot.core.summary import Summariser
 from bot.wiring.settings import Settings
 from index.build import ensure_index
 from index.fetch import FetchPolicy
-from index.ingest import load_article
+from index.ingest import ArticleLimits, load_article
 from index.retrieve import HybridRetriever, RetrievalConfig
 from index.store import StoredIndex
 
@@ -29,6 +29,15 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
         timeout_s=settings.fetch_timeout_s,
         max_bytes=settings.fetch_max_bytes,
         allow_private=settings.allow_private_urls,
+    )
+
+
+def article_limits(settings: Settings) -> ArticleLimits:
+    return ArticleLimits(
+        max_bytes=settings.fetch_max_bytes,
+        max_sentences=settings.article_max_sentences,
+        min_sentences=settings.article_min_sentences,
+        min_words=settings.article_min_words,
     )
 
 
@@ -53,7 +62,7 @@ def load_embedder(settings: Settings) -> Embedder:
 
 def load_index(settings: Settings, progress: bool = True) -> tuple[StoredIndex, Embedder]:
     """Read the configured article and return its index, rebuilding it when stale."""
-    article = load_article(settings.article, fetch_policy(settings))
+    article = load_article(settings.article, fetch_policy(settings), article_limits(settings))
     embedder = load_embedder(settings)
     return ensure_index(article, embedder, index_dir(settings), progress=progress), embedder
 

@@ -31,8 +31,19 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(
         False, description="Allow fetching from loopback, private and link-local addresses."
     )
-    fetch_timeout_s: float = Field(15.0, description="Timeout for fetching an article URL, in seconds.")
-    fetch_max_bytes: int = Field(5_000_000, description="Largest article download accepted, in bytes.")
+    fetch_timeout_s: float = Field(
+        15.0, description="Deadline for fetching an article URL, redirects and the whole download included, in seconds."
+    )
+    fetch_max_bytes: int = Field(
+        5_000_000, description="Largest article accepted, downloaded or a local file, in bytes."
+    )
+    article_max_sentences: int = Field(
+        2000, description="Articles with more sentences are refused before embedding (2000 takes minutes to index)."
+    )
+    article_min_sentences: int = Field(
+        3, description="Fewer sentences than this is not an article (a navigation bar, a paywall stub): refused."
+    )
+    article_min_words: int = Field(40, description="Fewer words than this is not an article: refused.")
 
     # --- LLM ---
     llm_model: str = Field(

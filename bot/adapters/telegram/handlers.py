@@ -214,7 +214,7 @@ async def source_command(update: Update, context: Context) -> None:
         # A dictionary lookup, not a model call: no need to queue it.
         sentence, paragraph = core.source(sentence_id)
     except KutipError:
-        await reply(update, context, texts.t("unknown_sentence", lang, id=sentence_id))
+        await reply(update, context, texts.t("unknown_sentence", lang, id=texts.echo(sentence_id)))
         return
     await reply_blocks(update, context, render.source_blocks(core.article, sentence, paragraph, lang))
 

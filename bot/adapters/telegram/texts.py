@@ -134,6 +134,15 @@ COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+# What a user typed is shown back at most this long: a 5,000-digit "id" must not come back as pages.
+ECHO_CHARS = 20
+
+
+def echo(value: str, limit: int = ECHO_CHARS) -> str:
+    """`value` cut to `limit` characters with an ellipsis, for quoting user input back in a reply."""
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
 def language_of(language_code: str | None) -> str:
     """Telegram's language_code "id", "id-ID"... means Indonesian; anything else gets English."""
     return "id" if (language_code or "").lower().startswith("id") else "en"
