@@ -53,14 +53,22 @@ def decided(record: dict, thresholds: GroundingThresholds) -> dict:
     }
 
 
+# An answer under the right quote that misses part of the gold string (a partial answer to "what is
+# X?", whose gold is a whole definition) is a lesser fault than a refusal: the reader has the sentence.
+PARTIAL_COST = 0.5
+
+
 def cost(records: list[dict], wrong_answer_cost: float) -> float:
-    """Wrong answers (to either kind of question) weigh `wrong_answer_cost`; wrong refusals weigh 1."""
+    """A wrong quote (an answer to an unanswerable question, or one citing a sentence without the gold)
+    weighs `wrong_answer_cost`; a wrong refusal weighs 1; a partial answer under the right quote 0.5."""
     total = 0.0
     for r in records:
         if r["refused"]:
             total += 1.0 if r["answerable"] else 0.0
-        elif not r["answerable"] or not contains_gold(r["answer"], r["gold"]):
+        elif not r["answerable"] or not any(contains_gold(c["text"], r["gold"]) for c in r["citations"]):
             total += wrong_answer_cost
+        elif not contains_gold(r["answer"], r["gold"]):
+            total += PARTIAL_COST
     return total
 
 

