@@ -192,3 +192,21 @@ def test_with_a_multilingual_embedder_an_english_question_is_not_translated(seed
     answer = core.ask("When did Microsoft and OpenAI start their collaboration?")
     assert answer.language == "en" and len(fake_generator.history) == 1  # the answer call only
     assert "Write the answer in English" in fake_generator.history[0][0].user
+
+
+def test_a_sentence_case_first_word_is_not_a_made_up_name():
+    from bot.core.grounding import specifics, unsupported_reason
+    from index.article import Sentence
+
+    sentence = Sentence(5, 2, "Situasi mencapai puncaknya dalam beberapa minggu terakhir.", 0, 10)
+    assert unsupported_reason("Dalam beberapa minggu terakhir", [sentence], "Kapan?") is None
+    assert unsupported_reason("Sam Altman", [sentence], "Siapa?") is not None  # a real name from nowhere
+    assert specifics("Through which cloud service does Microsoft sell it?") == {"microsoft"}
+    assert specifics("OpenAI ingin apa?") == {"openai"}  # a name inside is still a name
+
+
+def test_a_follow_up_answered_from_its_earlier_question_is_not_an_echo(fake_core, fake_generator):
+    fake_generator.enqueue(reply(["8.1"], "Microsoft"))
+    earlier = Turn("Kapan Microsoft dan OpenAI mulai bekerja sama?", "Tahun 2019")
+    answer = fake_core.ask("Siapa yang berinvestasi saat itu?", history=earlier)
+    assert not answer.refused and answer.text == "Microsoft"

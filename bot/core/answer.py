@@ -121,9 +121,6 @@ class Kutip:
         reply = parse_reply(completion.text)
         by_id = {h.sentence.id: h for h in offered}
         chosen = [by_id[i] for i in reply.ids if i in by_id]
-        # The checks read the asker's own words: a model-made translation may carry names the
-        # article never had, and would make a right answer look like a repeat of the question.
-        asked = f"{history.question} {question}" if history else question
         support = None
         hit = None if is_no_answer(reply.answer) else self.grounding.citation(reply.answer, chosen, top)
         if hit is not None:
@@ -132,11 +129,12 @@ class Kutip:
                 reply.answer,
                 hit.sentence,
                 rank,
-                asked,
+                question,
+                history,
                 # Word coverage means something only when the query is in the article's language.
                 query if language == self.article.language or self.config.translate_questions else None,
                 answer_logprob(completion.tokens, reply.answer_start),
-                earlier_answer=history.answer if history else "",
+                same_language=language == self.article.language,
             )
             if self.grounding.worth_verifying(support):
                 with _timed(timings, "verify"):

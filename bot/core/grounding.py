@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, replace
 
 from base.words import STOPWORDS, content_tokens, found_in, stems, tokenize
+from bot.core.results import Turn
 from index.article import Sentence
 from index.lexical import BM25
 from index.retrieve import Hit
@@ -44,10 +45,11 @@ _QUESTION_WORDS = frozenset(
 class GroundingThresholds:
     """Chosen on the dev splits by `python -m evaluation.tune`; see README, "Trust"."""
 
-    min_verified: float = 0.5  # P("yes") that the cited sentence states the answer
-    min_answer_logprob: float = -10.0  # mean log-probability of the answer's tokens
+    # Chosen by `python -m evaluation.tune --wrong-answer-cost 2` on idkmrc-id dev (200) and the seed dev set.
+    min_verified: float = 0.6  # P("yes") that the cited sentence states the answer
+    min_answer_logprob: float = -1.0  # mean log-probability of the answer's tokens
     max_missing_specifics: int = 0  # the question's names, numbers and titles the cited paragraph may lack
-    min_coverage: float = 0.0  # rarity-weighted share of the question's words in the cited paragraph
+    min_coverage: float = 0.2  # rarity-weighted share of the question's words in the cited paragraph
     min_summary_overlap: float = 0.5  # a summary bullet: share of its words found in its sentence
     min_bullet_verified: float = 0.5  # a summary bullet: P("yes") that its sentence states it
 
@@ -80,6 +82,13 @@ class Support:
         }
 
 
+def _names(text: str) -> list[str]:
+    """Capitalised words. The opening word is capitalised by sentence case, so it counts only when it
+    looks like a name inside too ("OpenAI", "WSJ")."""
+    words = re.findall(r"[\w'’-]+", text)
+    return [w for i, w in enumerate(words) if w[:1].isupper() and (i > 0 or any(c.isupper() for c in w[1:]))]
+
+
 def numbers(text: str) -> set[str]:
     return {n.replace(",", "").replace(".", "") for n in _NUMBER.findall(text)}
 
@@ -88,19 +97,29 @@ def is_no_answer(text: str) -> bool:
     return not text.strip() or bool(_NO_ANSWER.match(text.strip()))
 
 
-def specifics(question: str) -> set[str]:
-    """The question's own names, numbers and quoted titles: what a near-miss question swaps."""
-    words = re.findall(r"[\w'’-]+", question)
-    names = {w for i, w in enumerate(words) if w[:1].isupper() and (i > 0 or w.lower() not in _QUESTION_WORDS)}
-    names = {t for w in names for t in tokenize(w)[:1] if t not in STOPWORDS and t not in _QUESTION_WORDS}
-    titles = {t for q in _QUOTED.findall(question) for t in content_tokens(q)}
+def specifics(question: str, same_language: bool = True) -> set[str]:
+    """The question's own names, numbers and quoted titles: what a near-miss question swaps.
+
+    Quoted titles are words, so they count only when the question is in the article's language.
+    """
+    names = {t for w in _names(question) for t in tokenize(w)[:1] if t not in STOPWORDS and t not in _QUESTION_WORDS}
+    titles = {t for q in _QUOTED.findall(question) for t in content_tokens(q)} if same_language else set()
     return names | titles | numbers(question)
 
 
 def unsupported_reason(
-    answer: str, cited: list[Sentence], question: str, min_overlap: float = 0.0, earlier_answer: str = ""
+    answer: str,
+    cited: list[Sentence],
+    question: str,
+    min_overlap: float = 0.0,
+    earlier_answer: str = "",
+    context: str = "",
 ) -> str | None:
-    """Why the cited sentences cannot back `answer`, or None: numbers and names from nowhere, an echo."""
+    """Why the cited sentences cannot back `answer`, or None: numbers and names from nowhere, an echo.
+
+    `context` (an earlier question) may supply names and numbers, but an answer drawn from it is not
+    an echo of the question now asked.
+    """
     if not cited:
         return "no citation"
     if is_no_answer(answer):
@@ -110,16 +129,16 @@ def unsupported_reason(
         return "the answer repeats the earlier answer"
     evidence = " ".join(s.text for s in cited)
     asked = stems(question)
-    known = stems(evidence) | asked
+    known = stems(evidence) | asked | stems(context)
     answer_words = content_tokens(answer)
     if all(found_in(w, asked) for w in answer_words):
         return "the answer only repeats the question"
-    missing_numbers = numbers(answer) - numbers(evidence) - numbers(question)
+    missing_numbers = numbers(answer) - numbers(evidence) - numbers(question) - numbers(context)
     if missing_numbers:
         return f"numbers not in the cited sentences: {sorted(missing_numbers)}"
     # A capitalised word is a name unless it is a function word opening a sentence ("The", "Pada");
     # a name the evidence never mentions came from somewhere else.
-    names = {t for w in _NAME.findall(answer) for t in tokenize(w)[:1]} - STOPWORDS
+    names = {t for w in _names(answer) for t in tokenize(w)[:1]} - STOPWORDS
     missing_names = sorted(n for n in names if not found_in(n, known))
     if missing_names:
         return f"names not in the cited sentences: {missing_names}"
@@ -169,9 +188,9 @@ class GroundingPolicy:
         found = self._paragraph_stems[sentence.paragraph - 1]
         return sum(w for t, w in weights.items() if found_in(t, found)) / total
 
-    def missing_specifics(self, question: str, sentence: Sentence) -> tuple[str, ...]:
+    def missing_specifics(self, question: str, sentence: Sentence, same_language: bool = True) -> tuple[str, ...]:
         found = self._paragraph_stems[sentence.paragraph - 1]
-        return tuple(sorted(s for s in specifics(question) if not _found_loosely(s, found)))
+        return tuple(sorted(s for s in specifics(question, same_language) if not _found_loosely(s, found)))
 
     def citation(self, answer: str, chosen: list[Hit], candidates: list[Hit]) -> Hit | None:
         """The sentence to judge and quote: the model's first pick that could back the answer, else the
@@ -187,20 +206,32 @@ class GroundingPolicy:
         answer: str,
         sentence: Sentence,
         rank: int,
-        asked: str,
+        question: str,
+        history: Turn | None,
         query: str | None,
         logprob: float | None,
-        earlier_answer: str = "",
+        same_language: bool = True,
     ) -> Support:
-        """Every signal but the model's verification, which costs a model call (see `worth_verifying`)."""
+        """Every signal but the model's verification, which costs a model call (see `worth_verifying`).
+
+        The checks read the asker's own words (with the earlier question of a follow-up): a model-made
+        translation may carry names the article never had.
+        """
+        asked = f"{history.question} {question}" if history else question
         return Support(
             answer=answer,
             sentence_id=sentence.id,
             rank=rank,
             answer_logprob=logprob,
-            missing_specifics=self.missing_specifics(asked, sentence),
+            missing_specifics=self.missing_specifics(asked, sentence, same_language),
             coverage=None if query is None else self.coverage(query, sentence),
-            unsupported=unsupported_reason(answer, [sentence], asked, earlier_answer=earlier_answer),
+            unsupported=unsupported_reason(
+                answer,
+                [sentence],
+                question,
+                earlier_answer=history.answer if history else "",
+                context=history.question if history else "",
+            ),
         )
 
     def worth_verifying(self, support: Support) -> bool:
