@@ -210,3 +210,16 @@ def test_a_follow_up_answered_from_its_earlier_question_is_not_an_echo(fake_core
     earlier = Turn("Kapan Microsoft dan OpenAI mulai bekerja sama?", "Tahun 2019")
     answer = fake_core.ask("Siapa yang berinvestasi saat itu?", history=earlier)
     assert not answer.refused and answer.text == "Microsoft"
+
+
+def test_a_reply_is_never_cut_inside_a_word():
+    from bot.core.answer import parse_reply
+    from bot.core.grammar import ANSWER_WORDS
+
+    cut = parse_reply('{"ids": ["8.1"], "answer": "Pada tahun 2019 ketika raksa')  # the token limit struck
+    assert cut.ids == ("8.1",) and cut.answer == "Pada tahun 2019 ketika"
+    words = " ".join(f"kata{n}" for n in range(ANSWER_WORDS - 1))
+    capped = parse_reply('{"ids": [], "answer": "' + words + ' danmeningkatkanskala"}')
+    assert capped.answer == words + " …"  # the glued last word is dropped
+    assert parse_reply('{"ids": ["1.1"], "answer": "Tahun 2019"}').answer == "Tahun 2019"
+    assert parse_reply("not json").answer == ""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from base.errors import UnknownSentence
 from base.language import detect_language
-from bot.core.grammar import answer_grammar, text_grammar
+from bot.core.grammar import ANSWER_WORDS, answer_grammar, text_grammar
 from bot.core.grounding import GroundingPolicy, answer_logprob, is_no_answer
 from bot.core.ports import Generator, Prompt, Retriever
 from bot.core.prompts import LANGUAGE_NAMES, ArticlePrompt, render
@@ -213,4 +213,8 @@ def parse_reply(raw: str) -> Reply:
     answer = match["answer"]
     if match["end"] is None:
         answer = answer.rsplit(" ", 1)[0] if " " in answer else ""
+    elif len(answer.split()) >= ANSWER_WORDS:
+        # At the word cap the grammar allows no more spaces, so a model still talking glues its next
+        # words into the last one ("danmeningkatkanskala"): drop it and say the answer goes on.
+        answer = answer.rsplit(" ", 1)[0] + " …"
     return Reply(ids, answer.strip(), match.start("answer"))
