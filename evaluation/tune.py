@@ -24,7 +24,7 @@ from bot.core.grounding import GroundingThresholds, Support, decide
 from evaluation.metrics import answer_metrics, contains_gold
 
 GRID = {
-    "min_verified": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98],
+    "min_verified": [0.0, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9],
     "min_answer_logprob": [-100.0, -3.0, -2.0, -1.5, -1.0, -0.75, -0.5, -0.3],
     "max_missing_specifics": [0, 1, 99],
     "min_coverage": [0.0, 0.1, 0.2, 0.3],

@@ -46,7 +46,7 @@ class GroundingThresholds:
     """Chosen on the dev splits by `python -m evaluation.tune`; see README, "Trust"."""
 
     # Chosen by `python -m evaluation.tune --wrong-answer-cost 2` on idkmrc-id dev (200) and the seed dev set.
-    min_verified: float = 0.6  # P("yes") that the cited sentence states the answer
+    min_verified: float = 0.55  # P("yes") that the cited sentence states the answer
     min_answer_logprob: float = -1.0  # mean log-probability of the answer's tokens
     max_missing_specifics: int = 0  # the question's names, numbers and titles the cited paragraph may lack
     min_coverage: float = 0.2  # rarity-weighted share of the question's words in the cited paragraph
