@@ -55,6 +55,27 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(2000, description="Longer questions are refused.")
 
+    # --- LLM behind an OpenAI-compatible server (instead of the GGUF above) ---
+    llm_url: str = Field(
+        "",
+        description="OpenAI-compatible server base URL, e.g. http://127.0.0.1:8080/v1 (llama.cpp llama-server, "
+        "llama-cpp-python's server). Set: no GGUF is loaded. Empty: the in-process model.",
+    )
+    llm_api_key: SecretStr | None = Field(None, description="Bearer key for KUTIP_LLM_URL, if the server wants one.")
+    llm_server_model: str = Field(
+        "", description="Model name sent to the server (vLLM and OpenAI need it; llama.cpp servers ignore it)."
+    )
+    llm_timeout_s: float = Field(60.0, description="Longest wait for one reply from the model server, in seconds.")
+    llm_connect_timeout_s: float = Field(5.0, description="Longest wait to connect to the model server, in seconds.")
+    llm_retries: int = Field(2, description="Retries of a request the model server answered with 429 or 5xx.")
+    llm_max_concurrent: int = Field(
+        2, description="Requests in flight to the model server at once from this process (its slot count)."
+    )
+    llm_server_logprobs: bool = Field(
+        True,
+        description="Ask the server for token log-probabilities; false: the yes/no check becomes a hard verdict.",
+    )
+
     # --- Telegram ---
     telegram_bot_token: SecretStr | None = Field(
         None,
