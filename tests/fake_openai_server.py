@@ -7,7 +7,6 @@ body, and how many requests were being served at once.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections import deque
@@ -16,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from evaluation.llama_server import free_port  # noqa: F401 (re-exported for the tests)
 
 
 @dataclass
@@ -67,12 +68,6 @@ class FakeOpenAIServer:
             if path.endswith("/chat/completions"):
                 return self.script.popleft() if self.script else self.default
             return self.routes.get(path, Reply(404, {"error": "not found"}))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

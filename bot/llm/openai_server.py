@@ -166,6 +166,8 @@ class OpenAIServerGenerator:
             body["logprobs"] = True
             body["top_logprobs"] = top_logprobs
         data = self._json("/chat/completions", body)
+        # llama-server reports how much of the prompt came from its cache; llama-cpp-python only token usage.
+        logger.debug("model server: timings %s, usage %s", data.get("timings"), data.get("usage"))
         try:
             choice = data["choices"][0]
         except (KeyError, IndexError, TypeError) as error:
