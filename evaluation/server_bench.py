@@ -29,9 +29,10 @@ logger = logging.getLogger(__name__)
 SEED_BENCH = REPO_ROOT / "bench" / "seed"
 RESULTS = REPO_ROOT / "bench" / "results"
 
-# A serving process with KUTIP_LLM_URL set: builds the core (no GGUF), warms it, answers once, reports its peak RSS.
+# A serving process with KUTIP_LLM_URL set: builds the core (no GGUF), warms it, answers once, reports its peak
+# RSS as VmHWM, since ru_maxrss survives exec on Linux and would report the parent's peak at the fork.
 _NO_MODEL_CHILD = """
-import json, resource, time
+import json, time
 t0 = time.perf_counter()
 from bot.wiring.factory import build_core
 from bot.wiring.settings import Settings
@@ -39,8 +40,9 @@ core = build_core(Settings(), progress=False)
 core.warm()
 ready = time.perf_counter() - t0
 answer = core.ask("Kapan Microsoft dan OpenAI mulai bekerja sama?")
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"ready_s": round(ready, 3), "refused": answer.refused,
-                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+                  "peak_rss_mb": round(int(hwm.split()[1]) / 1024, 1)}))
 """
 
 
@@ -80,7 +82,9 @@ def server_speed(stored, embedder, settings: Settings, questions, in_process_row
 
     model, _ = resolve_model(settings.llm_model, settings.data_dir / "models", settings.llm_sha256)
     out: dict = {"server": "llama-cpp-python (python -m llama_cpp.server)", "load_average_start": os.getloadavg()}
-    with llama_cpp_server(model, threads=settings.llm_threads, n_ctx=settings.llm_context) as server:
+    logits_all = settings.llm_server_logprobs != "none"  # without it llama-cpp-python returns no logprobs
+    out["logits_all"] = logits_all
+    with llama_cpp_server(model, settings.llm_threads, settings.llm_context, logits_all) as server:
         served = settings.model_copy(update={"llm_url": server.url, "llm_timeout_s": 300.0})
         generator = load_generator(served)
         core = assemble_core(stored, embedder, generator, core_config(served))
@@ -145,17 +149,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation.server_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=0, help="only the first N seed dev questions")
     parser.add_argument("--no-in-process", action="store_true", help="skip the in-process pass (no ratio)")
+    parser.add_argument(
+        "--logprobs", choices=("all", "verify", "none"), default="all", help="KUTIP_LLM_SERVER_LOGPROBS for the run"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     from bot.wiring.factory import assemble_core, core_config, load_generator, load_index
 
-    settings = Settings()
+    settings = Settings(llm_server_logprobs=args.logprobs)
     settings.apply_offline()
     stored, embedder = load_index(settings, progress=False)
     questions = [q for g in load_bench(SEED_BENCH, "dev") for q in g.questions]
     questions = questions[: args.limit] if args.limit else questions
-    result: dict = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "threads": settings.llm_threads}
+    result: dict = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "threads": settings.llm_threads,
+        "logprobs": settings.llm_server_logprobs,
+    }
     in_process_rows = None
     if not args.no_in_process:
         generator = load_generator(settings)

@@ -204,12 +204,20 @@ def test_choice_probabilities_add_up_the_spellings_of_each_option(fake, server):
 
 
 def test_without_logprobs_the_verdict_is_hard(fake, server):
-    generator = OpenAIServerGenerator(config(server, logprobs=False))
+    generator = OpenAIServerGenerator(config(server, logprobs="none"))
     fake.enqueue(chat("no"), chat("Well, perhaps"))
     assert generator.choice_probabilities(PROMPT, ("yes", "no")) == {"yes": 0.0, "no": 1.0}
     assert fake.chats[0]["grammar"] == 'root ::= "yes" | "no"' and "logprobs" not in fake.chats[0]
     # A server that ignored the grammar and said neither: nothing passes a "yes" threshold.
     assert generator.choice_probabilities(PROMPT, ("yes", "no")) == {"yes": 0.0, "no": 0.0}
+
+
+def test_verify_mode_scores_the_yes_no_check_but_not_the_answer_tokens(fake, server):
+    generator = OpenAIServerGenerator(config(server, logprobs="verify"))
+    fake.enqueue(answer(["8.1"], "2019"), verdict(0.8))
+    assert generator.complete(PROMPT, "", 40).text
+    assert generator.choice_probabilities(PROMPT, ("yes", "no"))["yes"] == pytest.approx(0.8)
+    assert ["logprobs" in b for b in fake.chats] == [False, True]
 
 
 def test_a_server_that_sends_no_logprobs_gets_the_hard_verdict_from_then_on(fake, server):

@@ -46,7 +46,7 @@ class ServerConfig:
     retries: int = 2
     max_concurrent: int = 2
     context_size: int = 4096  # used when the server does not say (llama-cpp-python's server does not)
-    logprobs: bool = True
+    logprobs: str = "all"  # "all": answer tokens and the yes/no check; "verify": the check only; "none"
     backoff_s: float = 0.5  # first retry's wait; doubles per retry, with jitter
     max_wait_s: float = 30.0  # a Retry-After longer than this is not waited for
 
@@ -92,7 +92,9 @@ class OpenAIServerGenerator:
             limits=httpx.Limits(max_connections=max(1, config.max_concurrent)),
         )
         self._slots = threading.BoundedSemaphore(max(1, config.max_concurrent))
-        self._logprobs = config.logprobs
+        self._logprobs = config.logprobs in ("all", "verify")
+        # Answer-token scores feed the min_answer_logprob check; llama-cpp-python's server pays dearly for them.
+        self._token_logprobs = config.logprobs == "all"
         self._tokenize_path: str | None | bool = None  # None: not probed yet; False: the server has none
         self._context: int | None = None
 
@@ -174,7 +176,7 @@ class OpenAIServerGenerator:
             raise ModelError(f"model server reply has no choices: {str(data)[:200]}") from error
         if top_logprobs and self._logprobs and not (choice.get("logprobs") or {}).get("content"):
             logger.warning("model server sends no logprobs: the yes/no check falls back to a hard verdict")
-            self._logprobs = False
+            self._logprobs = self._token_logprobs = False
         return choice
 
     # --- the Generator protocol -----------------------------------------------
@@ -228,7 +230,7 @@ class OpenAIServerGenerator:
             logger.warning("model server not ready at start: %s", error)
 
     def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> Completion:
-        choice = self._chat(prompt, max_tokens, grammar=grammar, top_logprobs=1)
+        choice = self._chat(prompt, max_tokens, grammar=grammar, top_logprobs=1 if self._token_logprobs else 0)
         text = (choice.get("message") or {}).get("content") or ""
         scored = (choice.get("logprobs") or {}).get("content") or []
         tokens = tuple((str(t["token"]), float(t["logprob"])) for t in scored if "token" in t and "logprob" in t)

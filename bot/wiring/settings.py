@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -71,9 +71,10 @@ class Settings(BaseSettings):
     llm_max_concurrent: int = Field(
         2, description="Requests in flight to the model server at once from this process (its slot count)."
     )
-    llm_server_logprobs: bool = Field(
-        True,
-        description="Ask the server for token log-probabilities; false: the yes/no check becomes a hard verdict.",
+    llm_server_logprobs: Literal["all", "verify", "none"] = Field(
+        "all",
+        description="Log-probabilities asked of the server: 'all' (answer tokens and the yes/no check), 'verify' "
+        "(the check only; the answer-confidence check is skipped), 'none' (the check becomes a hard verdict).",
     )
 
     # --- Telegram ---
