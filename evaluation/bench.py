@@ -155,7 +155,10 @@ def run(cold_runs: int, large_bench: Path, server: bool = True) -> dict:
         # After the RSS reading: the server and no-model processes are children too, and would count.
         from evaluation.server_bench import server_speed
 
-        result["server"] = server_speed(stored, embedder, settings, questions, result["answers"]["rows"])
+        # "verify": llama-cpp-python's server spends seconds per answer on answer-token scores (README,
+        # "The model behind a server"); `python -m evaluation.server_bench --logprobs all` measures that.
+        served = settings.model_copy(update={"llm_server_logprobs": "verify"})
+        result["server"] = server_speed(stored, embedder, served, questions, result["answers"]["rows"])
     result["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
