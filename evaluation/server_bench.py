@@ -60,8 +60,8 @@ def ask_all(core, questions) -> list[dict]:
     return rows
 
 
-def no_model_process(url: str, timeout_s: float = 300.0) -> dict:
-    env = {**os.environ, "KUTIP_LLM_URL": url}
+def no_model_process(url: str, logprobs: str, timeout_s: float = 300.0) -> dict:
+    env = {**os.environ, "KUTIP_LLM_URL": url, "KUTIP_LLM_SERVER_LOGPROBS": logprobs}
     done = subprocess.run(
         [sys.executable, "-c", _NO_MODEL_CHILD],
         cwd=REPO_ROOT,
@@ -101,7 +101,7 @@ def server_speed(stored, embedder, settings: Settings, questions, in_process_row
             "warm_again_s": round(second_warm, 3),
             "first_question_after_warm_s": round(first_ask, 3),
         }
-        out["no_model_process"] = no_model_process(server.url)
+        out["no_model_process"] = no_model_process(server.url, settings.llm_server_logprobs)
         out["server_peak_rss_mb"] = server.peak_rss_mb()
     asked = [r["ask_s"] for r in rows]
     out.update(

@@ -228,6 +228,17 @@ def test_a_server_that_sends_no_logprobs_gets_the_hard_verdict_from_then_on(fake
     assert [("logprobs" in b, "grammar" in b) for b in fake.chats] == [(True, False), (False, True), (False, True)]
 
 
+def test_a_server_that_refuses_logprobs_is_asked_again_without_them(fake, server):
+    refusal = {"error": {"message": "logprobs is not supported for models created with logits_all=False"}}
+    fake.enqueue(Reply(500, refusal), chat("Yes"), chat("yes"), answer(["8.1"], "2019"))
+    generator = OpenAIServerGenerator(config(server))
+    assert generator.choice_probabilities(PROMPT, ("yes", "no")) == {"yes": 1.0, "no": 0.0}
+    assert "2019" in generator.complete(PROMPT, "", 40).text
+    # Not retried as a 5xx; asked once more without logprobs (that free reply is unused), then the verdict.
+    sent = [("logprobs" in b, "grammar" in b) for b in fake.chats]
+    assert sent == [(True, False), (False, False), (False, True), (False, True)]
+
+
 def test_when_neither_option_is_among_the_top_tokens_the_verdict_is_asked_for(fake, server):
     fake.enqueue(chat("The", [("The", -0.1, {"The": -0.1, "Based": -2.0})]), chat("no"))
     p = OpenAIServerGenerator(config(server)).choice_probabilities(PROMPT, ("yes", "no"))

@@ -76,6 +76,11 @@ def retry_after(response: httpx.Response) -> float | None:
         return max(0.0, when.timestamp() - time.time())
 
 
+def refuses_logprobs(response: httpx.Response, body: dict[str, Any]) -> bool:
+    """An error that is about the log-probabilities asked for: retrying the same request cannot help."""
+    return response.status_code >= 400 and bool(body.get("logprobs")) and "logprobs" in response.text.lower()
+
+
 class OpenAIServerGenerator:
     """Implements the Generator protocol over HTTP. Thread-safe; at most `max_concurrent` requests in flight."""
 
@@ -124,7 +129,7 @@ class OpenAIServerGenerator:
                 logger.info("model server %s: %s; retrying in %.1f s", host, type(error).__name__, wait)
                 time.sleep(wait)
                 continue
-            if response.status_code not in RETRIED_STATUSES:
+            if response.status_code not in RETRIED_STATUSES or refuses_logprobs(response, body):
                 return response
             asked = retry_after(response)
             if asked is not None and asked > self.config.max_wait_s:
@@ -136,8 +141,7 @@ class OpenAIServerGenerator:
             time.sleep(wait)
         raise AssertionError("unreachable")
 
-    def _json(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self._post(url, body)
+    def _parse(self, response: httpx.Response) -> dict[str, Any]:
         if response.status_code >= 400:
             raise ModelError(f"model server refused the request: HTTP {response.status_code} {response.text[:200]}")
         try:
@@ -167,7 +171,14 @@ class OpenAIServerGenerator:
         if top_logprobs and self._logprobs:
             body["logprobs"] = True
             body["top_logprobs"] = top_logprobs
-        data = self._json("/chat/completions", body)
+        response = self._post("/chat/completions", body)
+        if refuses_logprobs(response, body):
+            # llama-cpp-python's server without logits_all answers 500 "logprobs is not supported".
+            logger.warning("model server refuses logprobs: the yes/no check falls back to a hard verdict")
+            self._logprobs = self._token_logprobs = False
+            body = {k: v for k, v in body.items() if k not in ("logprobs", "top_logprobs")}
+            response = self._post("/chat/completions", body)
+        data = self._parse(response)
         # llama-server reports how much of the prompt came from its cache; llama-cpp-python only token usage.
         logger.debug("model server: timings %s, usage %s", data.get("timings"), data.get("usage"))
         try:
