@@ -79,8 +79,10 @@ def test_the_article_goes_first_with_the_grammar_and_cache_prompt(fake, server):
 
 
 def test_the_api_key_is_sent_as_a_bearer_token(fake, server):
-    OpenAIServerGenerator(config(server, api_key="sk-test")).complete(PROMPT, "", 4)
+    generator = OpenAIServerGenerator(config(server, api_key="sk-test"))
+    generator.complete(PROMPT, "", 4)
     assert fake.requests[0][2]["Authorization"] == "Bearer sk-test"
+    assert "sk-test" not in repr(generator.config)
 
 
 def test_chatml_markers_in_a_question_stay_words(fake, server):

@@ -15,7 +15,7 @@ import math
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -40,7 +40,7 @@ class ServerConfig:
 
     url: str  # the OpenAI base URL, usually ending in /v1
     model: str = ""
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never in a log line
     timeout_s: float = 60.0
     connect_timeout_s: float = 5.0
     retries: int = 2
