@@ -54,6 +54,10 @@ class ChecksumMismatch(ModelError):
     """A model file's SHA-256 differs from the pinned value."""
 
 
+class ModelUnavailable(ModelError):
+    """The model server did not answer in time, or at all; a later question may succeed."""
+
+
 class QuestionError(KutipError):
     """The question is empty or too long."""
 

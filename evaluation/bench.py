@@ -24,6 +24,7 @@ from evaluation.barecall import BareLlama
 from evaluation.coldstart import cold_start
 from evaluation.dataset import load_bench
 from evaluation.recording import RecordingGenerator
+from evaluation.server_bench import lines as server_lines
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def answer_speed(core, recorder: RecordingGenerator, bare: BareLlama, questions)
     }
 
 
-def run(cold_runs: int, large_bench: Path) -> dict:
+def run(cold_runs: int, large_bench: Path, server: bool = True) -> dict:
     from bot.wiring.factory import assemble_core, core_config, load_generator, load_index
 
     settings = Settings()
@@ -150,6 +151,14 @@ def run(cold_runs: int, large_bench: Path) -> dict:
         "bench": _rss_mb(resource.RUSAGE_SELF),
         "cold_start_child": _rss_mb(resource.RUSAGE_CHILDREN),
     }
+    if server:
+        # After the RSS reading: the server and no-model processes are children too, and would count.
+        from evaluation.server_bench import server_speed
+
+        # "verify": llama-cpp-python's server spends seconds per answer on answer-token scores (README,
+        # "The model behind a server"); `python -m evaluation.server_bench --logprobs all` measures that.
+        served = settings.model_copy(update={"llm_server_logprobs": "verify"})
+        result["server"] = server_speed(stored, embedder, served, questions, result["answers"]["rows"])
     result["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
@@ -193,6 +202,7 @@ def table(r: dict) -> str:
             "peak RSS bench / cold-start child (MB)",
             f"{r['peak_rss_mb']['bench']:.0f} / {r['peak_rss_mb']['cold_start_child']:.0f}",
         ),
+        *(server_lines(r["server"]) if "server" in r else []),
         ("models", f"{r['embedding_model']}, {r['llm_model']}, {r['threads']} threads"),
         ("load average start / end", f"{r['load_average_start']} / {r['load_average_end']}"),
     ]
@@ -216,9 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         "--large-bench", type=Path, default=LARGE_BENCH, help="benchmark whose dev docs make the long article"
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    parser.add_argument("--no-server", action="store_true", help="skip the pass through llama-cpp-python's server")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    result = run(args.cold_runs, args.large_bench)
+    result = run(args.cold_runs, args.large_bench, server=not args.no_server)
     print("Kutip bench (seed article)")
     print(table(result))
     print(f"wrote {save(result, args.out)} and latest.json")

@@ -16,6 +16,7 @@ from base.errors import (
     IndexStale,
     KutipError,
     ModelError,
+    ModelUnavailable,
     NoArticleText,
     QuestionEmpty,
     QuestionError,
@@ -54,6 +55,10 @@ _PREFIX = {
     FetchFailed: {"id": "Artikel tidak dapat diambil", "en": "Cannot fetch the article"},
     ArticleError: {"id": "Artikel tidak dapat dibaca", "en": "Cannot read the article"},
     ChecksumMismatch: {"id": "Berkas model rusak", "en": "The model file failed its checksum"},
+    ModelUnavailable: {
+        "id": "Server model sedang tidak tersedia, coba lagi sebentar lagi",
+        "en": "The model server is not available right now, try again shortly",
+    },
     ModelError: {"id": "Model tidak dapat dimuat", "en": "Cannot load the model"},
     IndexStale: {"id": "Indeks tidak dapat dipakai", "en": "The index cannot be used"},
 }

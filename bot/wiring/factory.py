@@ -67,7 +67,30 @@ def load_index(settings: Settings, progress: bool = True) -> tuple[StoredIndex, 
     return ensure_index(article, embedder, index_dir(settings), progress=progress), embedder
 
 
+def server_generator(settings: Settings) -> Generator:
+    """The model behind KUTIP_LLM_URL. Nothing is contacted yet: a server that is down does not stop the bot."""
+    from bot.llm.openai_server import OpenAIServerGenerator, ServerConfig
+
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    return OpenAIServerGenerator(
+        ServerConfig(
+            url=settings.llm_url,
+            model=settings.llm_server_model,
+            api_key=key or None,
+            timeout_s=settings.llm_timeout_s,
+            connect_timeout_s=settings.llm_connect_timeout_s,
+            retries=settings.llm_retries,
+            max_concurrent=settings.llm_max_concurrent,
+            context_size=settings.llm_context,
+            logprobs=settings.llm_server_logprobs,
+        )
+    )
+
+
 def load_generator(settings: Settings) -> Generator:
+    """An OpenAI-compatible server when KUTIP_LLM_URL is set (no GGUF is loaded), else the in-process model."""
+    if settings.llm_url:
+        return server_generator(settings)
     from bot.llm.llama import LlamaGenerator
     from bot.llm.source import resolve_model
 

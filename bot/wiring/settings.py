@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -65,6 +65,28 @@ class Settings(BaseSettings):
         "article is too long to inline).",
     )
     max_question_chars: int = Field(2000, description="Longer questions are refused.")
+
+    # --- LLM behind an OpenAI-compatible server (instead of the GGUF above) ---
+    llm_url: str = Field(
+        "",
+        description="OpenAI-compatible server base URL, e.g. http://127.0.0.1:8080/v1 (llama.cpp llama-server, "
+        "llama-cpp-python's server). Set: no GGUF is loaded. Empty: the in-process model.",
+    )
+    llm_api_key: SecretStr | None = Field(None, description="Bearer key for KUTIP_LLM_URL, if the server wants one.")
+    llm_server_model: str = Field(
+        "", description="Model name sent to the server (vLLM and OpenAI need it; llama.cpp servers ignore it)."
+    )
+    llm_timeout_s: float = Field(60.0, description="Longest wait for one reply from the model server, in seconds.")
+    llm_connect_timeout_s: float = Field(5.0, description="Longest wait to connect to the model server, in seconds.")
+    llm_retries: int = Field(2, description="Retries of a request the model server answered with 429 or 5xx.")
+    llm_max_concurrent: int = Field(
+        2, description="Requests in flight to the model server at once from this process (its slot count)."
+    )
+    llm_server_logprobs: Literal["all", "verify", "none"] = Field(
+        "all",
+        description="Log-probabilities asked of the server: 'all' (answer tokens and the yes/no check), 'verify' "
+        "(the check only; the answer-confidence check is skipped), 'none' (the check becomes a hard verdict).",
+    )
 
     # --- Telegram ---
     telegram_bot_token: SecretStr | None = Field(
