@@ -42,7 +42,7 @@ def test_ask_json_answers_2019_citing_the_sentence(real_settings, real_core):
     for c in answer["citations"]:
         assert c["text"] in ARTICLE
         assert c["id"] == f"{c['paragraph']}.{c['sentence']}"
-    assert set(answer["timings_ms"]) == {"retrieve", "generate", "total"}
+    assert set(answer["timings_ms"]) == {"retrieve", "generate", "verify", "total"}
 
 
 @pytest.mark.parametrize("question", ["Who is the CEO of OpenAI?", "What is the capital of France?"])
