@@ -16,43 +16,35 @@ from index.retrieve import RetrievalConfig
 logger = logging.getLogger(__name__)
 
 
-def parse_retrieval_config(spec: str, base: RetrievalConfig | None = None) -> RetrievalConfig:
-    """'dense=1,lexical=0.5' -> RetrievalConfig with those fields replaced; unknown names are an error."""
-    base = base or RetrievalConfig()
-    names = {f.name for f in dataclasses.fields(RetrievalConfig)}
+def parse_overrides(spec: str, base):
+    """'name=1,other=0.5' -> the dataclass `base` with those numeric fields replaced; unknown names are an error."""
+    types = {f.name: f.type for f in dataclasses.fields(base)}
     values: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in spec.split(","))):
         name, sep, raw = part.partition("=")
         name = name.strip()
-        if not sep or name not in names:
-            raise argparse.ArgumentTypeError(f"expected NAME=NUMBER with NAME in {sorted(names)}, got {part!r}")
+        if not sep or name not in types:
+            raise argparse.ArgumentTypeError(f"expected NAME=NUMBER with NAME in {sorted(types)}, got {part!r}")
         try:
-            values[name] = float(raw)
+            values[name] = int(raw) if types[name] in ("int", int) else float(raw)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(f"{name}: {raw!r} is not a number") from exc
     return dataclasses.replace(base, **values)
 
 
+def parse_retrieval_config(spec: str) -> RetrievalConfig:
+    """'dense=1,lexical=0.5' -> RetrievalConfig with those fields replaced."""
+    return parse_overrides(spec, RetrievalConfig())
+
+
 # Every cheap check passes, so the model verifies every proposed answer and all signals are recorded
-# for evaluation.tune; only the verdict still decides.
+# for evaluation.tune; only the verdict still decides (and its value is recorded whatever it is).
 PERMISSIVE = "min_answer_logprob=-1000,max_missing_specifics=1000,min_coverage=0,min_verified=0.5"
 
 
 def parse_thresholds(spec: str) -> GroundingThresholds:
     """'permissive' or 'min_verified=0.7,...' -> GroundingThresholds with those fields replaced."""
-    spec = PERMISSIVE if spec == "permissive" else spec
-    names = {f.name: f.type for f in dataclasses.fields(GroundingThresholds)}
-    values: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        name, sep, raw = part.partition("=")
-        name = name.strip()
-        if not sep or name not in names:
-            raise argparse.ArgumentTypeError(f"expected NAME=NUMBER with NAME in {sorted(names)}, got {part!r}")
-        try:
-            values[name] = int(raw) if names[name] in ("int", int) else float(raw)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"{name}: {raw!r} is not a number") from exc
-    return dataclasses.replace(GroundingThresholds(), **values)
+    return parse_overrides(PERMISSIVE if spec == "permissive" else spec, GroundingThresholds())
 
 
 def build_parser() -> argparse.ArgumentParser:
