@@ -98,3 +98,11 @@ def test_sentence_choice_starts_with_the_lead_and_avoids_repeats():
     assert chosen[0] == 0 and len(set(chosen)) == 3
     assert not {1, 2} <= set(chosen)
     assert [bullet_count(n) for n in (5, 17, 40)] == [3, 4, 5]
+
+
+def test_a_summary_reply_cut_by_the_token_limit_keeps_its_finished_bullets():
+    from bot.core.summary import parse_bullets
+
+    cut = '[{"id": "1.1", "text": "Kemitraan di ambang titik kritis."}, {"id": "3.2", "text": "OpenAI ingin IPO dan'
+    assert parse_bullets(cut) == {"1.1": "Kemitraan di ambang titik kritis."}
+    assert parse_bullets("garbage") == {}

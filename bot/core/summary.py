@@ -55,6 +55,18 @@ def choose_sentences(vectors: np.ndarray, count: int, lead_bonus: float = LEAD_B
     return sorted(chosen)
 
 
+_BULLET = re.compile(r'\{"id": "(?P<id>[^"]+)", "text": "(?P<text>[^"]*)"\}')
+
+
+def parse_bullets(reply: str) -> dict[str, str]:
+    """Sentence id -> bullet text, for every bullet the reply completed; a reply cut off by the token
+    limit keeps its finished bullets (the grammar makes each one well-formed JSON)."""
+    bullets = {m["id"]: m["text"].strip() for m in _BULLET.finditer(reply)}
+    if not bullets and reply.strip():
+        logger.warning("unparseable summary reply %r", reply)
+    return bullets
+
+
 def fit_bullet(text: str, limit: int = MAX_BULLET_CHARS) -> str:
     """`text` within `limit` characters, cut only between words."""
     text = " ".join(text.split())
@@ -157,13 +169,9 @@ class Summariser:
         reply = self.generator.complete(
             Prompt(system=self.prompt.system, user=user),
             summary_grammar([s.id for s in chosen]),
-            max_tokens=60 * len(chosen),
+            max_tokens=80 * len(chosen),
         )
-        try:
-            texts = {str(b["id"]): str(b["text"]).strip() for b in json.loads(reply.text)}
-        except (ValueError, TypeError, KeyError):
-            logger.warning("unparseable summary reply %r", reply.text)
-            texts = {}
+        texts = parse_bullets(reply.text)
         checked = {s.id: self._checked(texts.get(s.id, ""), s, language) for s in chosen}
         if sum(1 for text in checked.values() if text) < MIN_BULLETS and language == article.language:
             # Too few restatements held: fill with the opening clauses of the sentences that failed.
