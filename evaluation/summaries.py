@@ -18,8 +18,6 @@ import statistics
 import sys
 from pathlib import Path
 
-from bot.core.ports import Prompt
-from bot.core.prompts import render
 from bot.core.summary import LEAD_BONUS, bullet_count, choose_sentences
 from bot.wiring.factory import assemble_core, core_config, load_embedder, load_generator
 from bot.wiring.settings import Settings
@@ -73,12 +71,10 @@ def evaluate(docs, embedder, generator=None, settings: Settings | None = None, l
             core.warm()
             summary = core.summary(article.language)
             bullets = [b.text for b in summary.bullets]
-            supported = []
-            for b in summary.bullets:
-                c = b.citations[0]
-                user = render("check_bullet", id=c.id, sentence=c.text, bullet=b.text)
-                verdict = generator.choice_probabilities(Prompt(system=core.prompt.system, user=user), ("yes", "no"))
-                supported.append(verdict["yes"] >= 0.5)
+            # The summariser's own yes/no check, asked again of the bullets it kept.
+            supported = [
+                core.summariser.verdict(b.text, article.sentence(b.citations[0].id)) >= 0.5 for b in summary.bullets
+            ]
             row["bullets"] = bullets
             row["copies"] = sum(b.text == b.citations[0].text for b in summary.bullets)
         row.update(rouge(" ".join(bullets), reference))

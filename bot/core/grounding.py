@@ -28,7 +28,6 @@ from index.retrieve import Hit
 from index.store import StoredIndex
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NAME = re.compile(r"\b[A-Z][\w'’-]*")
 _QUOTED = re.compile(r"[\"“”«»']([^\"“”«»']{2,60})[\"“”«»']")
 # Replies that mean "not in the article" whatever the ids say.
 _NO_ANSWER = re.compile(

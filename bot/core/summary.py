@@ -88,9 +88,12 @@ def extract_bullet(sentence: Sentence, limit: int = MAX_BULLET_CHARS) -> str | N
     return None
 
 
+def _fold(text: str) -> str:
+    return " ".join(text.lower().strip(" .!?").split())
+
+
 def is_copy(bullet: str, sentence: Sentence) -> bool:
-    fold = lambda t: " ".join(t.lower().strip(" .!?").split())  # noqa: E731
-    return fold(bullet) == fold(sentence.text)
+    return _fold(bullet) == _fold(sentence.text)
 
 
 class Summariser:
@@ -182,6 +185,11 @@ class Summariser:
         # The spare goes: the latest bullet, so the lede stays first.
         return Summary(language=language, bullets=tuple(bullets[:count]), model=self.generator.name)
 
+    def verdict(self, bullet: str, sentence: Sentence) -> float:
+        """P("yes"): the model, asked plainly, finds that `sentence` says what `bullet` says."""
+        user = render("check_bullet", sentence=sentence.text, bullet=bullet)
+        return self.generator.choice_probabilities(Prompt(system=self.prompt.system, user=user), ("yes", "no"))["yes"]
+
     def _checked(self, text: str, sentence: Sentence, language: str) -> str | None:
         """The model's bullet if its sentence backs it, else nothing."""
         text = fit_bullet(text)
@@ -190,10 +198,9 @@ class Summariser:
         if reason is None and is_copy(text, sentence):
             reason = "a copy of the whole sentence"
         if reason is None:
-            user = render("check_bullet", id=sentence.id, sentence=sentence.text, bullet=text)
-            verdict = self.generator.choice_probabilities(Prompt(system=self.prompt.system, user=user), ("yes", "no"))
-            if verdict["yes"] < self.thresholds.min_bullet_verified:
-                reason = f"the model doubts it (P(yes) {verdict['yes']:.2f})"
+            yes = self.verdict(text, sentence)
+            if yes < self.thresholds.min_bullet_verified:
+                reason = f"the model doubts it (P(yes) {yes:.2f})"
         if reason is None:
             return text
         logger.debug("summary bullet %s left out: %s", sentence.id, reason)
