@@ -75,3 +75,15 @@ class QuestionTooLong(QuestionError):
 
 class UnknownSentence(KutipError):
     """No sentence has the id asked for."""
+
+
+class UnknownArticle(KutipError):
+    """No article in the library has that id, number or URL."""
+
+
+class ReadLimit(KutipError):
+    """A chat added more articles this hour than KUTIP_LIBRARY_READS_PER_HOUR allows."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} new articles per chat per hour")
+        self.limit = limit

@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from bot.core.results import Answer, Summary, Turn
+    from bot.library.entry import ArticleEntry, ReadStage
     from index.article import Article, Sentence
     from index.retrieve import Hit
 
@@ -103,4 +106,42 @@ class AnswerCore(Protocol):
 
     def source(self, sentence_id: str) -> tuple[Sentence, tuple[Sentence, ...]]:
         """The sentence with that id and the paragraph it stands in; UnknownSentence otherwise."""
+        ...
+
+
+class ArticleLibrary(Protocol):
+    """Articles kept on disk (data/articles/<id>/), each chat's current and recent ones, and a core per article.
+
+    Implemented by bot/library (issue 10); the Telegram handlers and the CLI use only this. Slow calls
+    (read, the first core of an article) are synchronous: the Telegram adapter runs them off the event loop.
+    """
+
+    def read(
+        self,
+        source: str,
+        *,
+        chat_id: int | None = None,
+        document: bytes | None = None,
+        progress: Callable[[ReadStage], None] | None = None,
+    ) -> ArticleEntry:
+        """Fetch (URL), open (path) or parse (`document` bytes, `source` being its file name) an article, index
+        it once (same cleaned text, same id) and make it `chat_id`'s current article. Raises ArticleError
+        subclasses, ReadLimit; on any failure the chat's current article stays as it was."""
+        ...
+
+    def current(self, chat_id: int | None) -> ArticleEntry:
+        """The chat's current article; the default article for a chat that never chose (or None: the CLI)."""
+        ...
+
+    def recent(self, chat_id: int | None, limit: int = 10) -> list[ArticleEntry]:
+        """The chat's articles, most recently chosen first; `/use N` picks the N-th (1-based) of this list."""
+        ...
+
+    def use(self, chat_id: int | None, choice: str) -> ArticleEntry:
+        """Make an article current: `choice` is a number from `recent`, an article id (or its prefix) or a URL
+        already read. UnknownArticle otherwise."""
+        ...
+
+    def core(self, article_id: str) -> AnswerCore:
+        """The answer core for that article, built on first use and cached; thread-safe. UnknownArticle if evicted."""
         ...

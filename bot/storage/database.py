@@ -34,6 +34,58 @@ MIGRATIONS: tuple[str, ...] = (
         created_at       REAL    NOT NULL   -- Unix time
     );
     """,
+    # 2: the article library (issue 10): articles keyed by the SHA-256 of their cleaned text, and each
+    # chat's articles. The index, KV state and summary cache live in data/articles/<id>/.
+    """
+    CREATE TABLE articles (
+        id         TEXT    PRIMARY KEY,         -- SHA-256 (hex) of the cleaned article text
+        title      TEXT    NOT NULL,
+        origin     TEXT    NOT NULL,            -- the URL, file name or path it was read from
+        language   TEXT    NOT NULL,
+        sentences  INTEGER NOT NULL,
+        added_at   REAL    NOT NULL,            -- Unix time
+        added_by   INTEGER,                     -- the chat that first read it; NULL from the CLI or the default
+        used_at    REAL    NOT NULL,            -- last read, chosen or asked about: the eviction order (LRU)
+        is_default INTEGER NOT NULL DEFAULT 0   -- the shipped/configured article, never evicted
+    );
+    CREATE TABLE chat_articles (
+        chat_id    INTEGER NOT NULL,
+        article_id TEXT    NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        chosen_at  REAL    NOT NULL,            -- when it was last read or made current in this chat
+        is_current INTEGER NOT NULL DEFAULT 0,  -- at most one per chat (enforced by the store)
+        PRIMARY KEY (chat_id, article_id)
+    );
+    CREATE TABLE article_reads (                -- what a chat added and when: the per-hour bound
+        chat_id INTEGER NOT NULL,
+        at      REAL    NOT NULL
+    );
+    CREATE INDEX article_reads_by_chat ON article_reads (chat_id, at);
+    """,
+    # 3: follow-up context (issue 10): which of our messages answered what, kept across restarts.
+    """
+    CREATE TABLE followups (
+        chat_id    INTEGER NOT NULL,
+        key        TEXT    NOT NULL,            -- "m:<message_id>", or "t:<shown text>" when the id is unknown
+        question   TEXT    NOT NULL,
+        answer     TEXT    NOT NULL,
+        article_id TEXT,                        -- the article the answer came from
+        created_at REAL    NOT NULL,
+        PRIMARY KEY (chat_id, key)
+    );
+    CREATE INDEX followups_by_age ON followups (created_at);
+    """,
+    # 4: the counters and recent latencies behind /stats (issue 10), kept across restarts.
+    """
+    CREATE TABLE counters (
+        name  TEXT    PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    CREATE TABLE latencies (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        total_s REAL    NOT NULL,               -- from enqueue to result
+        model_s REAL    NOT NULL                -- inside the core
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -46,6 +98,7 @@ def open_database(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, isolation_level=None)
     connection.row_factory = sqlite3.Row
+    connection.execute("PRAGMA foreign_keys = ON")  # chats' rows go with an evicted article
     try:
         migrate(connection)
     except BaseException:
