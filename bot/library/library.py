@@ -66,8 +66,11 @@ class Library:
         generator: Generator,
         assemble: Assemble,
         config: LibraryConfig,
+        default: Callable[[], Article] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`default` reads the shipped or configured article; it is registered on first need (a command that
+        reads another article never waits for it), or at once by `register_default`."""
         self._dir = directory
         self._store = store
         self._embedder = embedder
@@ -81,7 +84,9 @@ class Library:
         self._article_locks: dict[str, threading.Lock] = {}
         self._reads_lock = threading.Lock()
         self._evict_lock = threading.Lock()
-        self._default: ArticleEntry | None = store.default()
+        self._default: ArticleEntry | None = None
+        self._default_source = default
+        self._default_lock = threading.Lock()
         directory.mkdir(parents=True, exist_ok=True)
         self._sweep()
 
@@ -152,18 +157,38 @@ class Library:
 
     @property
     def default(self) -> ArticleEntry:
-        if self._default is None:
-            raise UnknownArticle("the library has no default article (register_default was never called)")
-        return self._default
+        """The default article, read and registered on first need."""
+        with self._default_lock:
+            if self._default is None:
+                if self._default_source is None:
+                    stored = self._store.default()
+                    if stored is None:
+                        raise UnknownArticle("the library has no default article")
+                    self._default = stored
+                else:
+                    self._default = self._set_default(self._default_source())
+            return self._default
 
     def register_default(self, article: Article) -> ArticleEntry:
         """Make `article` (the shipped or configured one) the default: indexed now, never evicted."""
+        with self._default_lock:
+            self._default = self._set_default(article)
+            return self._default
+
+    def _set_default(self, article: Article) -> ArticleEntry:
         check_article(article, self._config.limits)
         entry = self._register(article, added_by=None)
         self._store.set_default(entry.id)
-        self._default = self._store.get(entry.id)
         self._evict(protect=set())
-        return self.default
+        stored = self._store.get(entry.id)
+        assert stored is not None
+        return stored
+
+    def article(self, article_id: str) -> Article:
+        """The article's cleaned text and sentences, from disk (no model needed: `kutip source`)."""
+        if self._store.get(article_id) is None:
+            raise UnknownArticle(f"no article {article_id[:8]} in the library")
+        return self._load_article(article_id)
 
     def lookup(self, choice: str, chat_id: int | None = None) -> ArticleEntry:
         """The article `choice` names: a number from `recent(chat_id)`, an id or id prefix, or a URL (or path)
