@@ -23,7 +23,7 @@ from pathlib import Path
 
 from base.errors import ArticleError, ReadLimit, UnknownArticle
 from bot.core.answer import Kutip
-from bot.core.ports import Embedder, Generator
+from bot.core.ports import AnswerCore, Embedder, Generator
 from bot.library.entry import ArticleEntry, ReadStage
 from bot.library.turns import ArticleCore, ModelTurns
 from bot.storage.articles import ArticleStore
@@ -135,7 +135,8 @@ class Library:
         self._store.choose(chat_id, entry.id, self._clock())
         return entry
 
-    def core(self, article_id: str) -> ArticleCore:
+    def core(self, article_id: str) -> AnswerCore:
+        """The article's core (an ArticleCore), built on first use and cached; UnknownArticle if not kept."""
         with self._cores_lock:
             core = self._cores.get(article_id)
             if core is not None:
