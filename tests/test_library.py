@@ -4,6 +4,7 @@ failures that keep the chat's article, progress, switching articles on one model
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -241,8 +242,11 @@ def test_a_directory_without_a_row_is_swept_at_start(world: World) -> None:
     stray = world.root / "articles" / ("ab" * 32)
     (stray / "index").mkdir(parents=True)
     (stray / "prefix.txt").write_text("old system prompt", encoding="utf-8")
+    fresh = world.root / "articles" / ("cd" * 32)
+    fresh.mkdir()  # perhaps another process's read in progress: left alone
+    os.utime(stray, (time.time() - 7200, time.time() - 7200))
     world.reopen()
-    assert not stray.exists() and world.generator.forgotten == ["old system prompt"]
+    assert not stray.exists() and world.generator.forgotten == ["old system prompt"] and fresh.is_dir()
 
 
 def test_questions_about_other_articles_are_answered_while_an_article_is_read(world: World) -> None:
