@@ -171,3 +171,14 @@ def test_the_local_chat_reads_and_switches_articles(capsys, tmp_path, fake_model
     assert "indexing…" in text and "now: " in text and "pasar ikan" in text
     assert "Microsoft dan OpenAI memulai kolaborasi" in text  # quoted from the default after /use 2
     assert "/read needs an argument" in text
+
+
+def test_listing_and_source_load_no_language_model(capsys, monkeypatch, fake_models):
+    def no_model(settings):
+        raise AssertionError("the LLM was loaded")
+
+    monkeypatch.setattr("bot.wiring.factory.load_generator", no_model)
+    code, out, _ = run(capsys, "articles")
+    assert code == 0 and "default" in out
+    code, out, _ = run(capsys, "source", "8.1")
+    assert code == 0 and "Microsoft dan OpenAI memulai" in out
