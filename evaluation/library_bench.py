@@ -163,9 +163,9 @@ def lines(r: dict) -> list[tuple[str, str]]:
             rows.append(
                 (
                     f"link to ready, {label} on 127.0.0.1 (s)",
-                    f"{x['ready_s']:.2f} ({x['sentences']} sentences: fetch {x.get('until_fetching_s', 0):.2f}, "
-                    f"clean {x.get('until_cleaning_s', 0):.2f}, index {x.get('until_indexing_s', 0):.2f}, "
-                    f"index+warm {x.get('until_ready_s', 0):.2f})",
+                    # Each stage is reported as it starts: the time until the next one is the stage's own.
+                    f"{x['ready_s']:.2f} ({x['sentences']} sentences: fetch {x.get('until_cleaning_s', 0):.2f}, "
+                    f"clean {x.get('until_indexing_s', 0):.2f}, index and warm {x.get('until_ready_s', 0):.2f})",
                 )
             )
     if "switch" in r:
