@@ -20,9 +20,13 @@ class Settings(BaseSettings):
 
     # --- article and index ---
     article: str = Field(
-        str(DEFAULT_ARTICLE), description="Article to answer about: a .txt or .html path, or an http(s) URL."
+        str(DEFAULT_ARTICLE),
+        description="The default article (for chats that never chose one): a .txt or .html path, or an http(s) URL.",
     )
-    data_dir: Path = Field(REPO_ROOT / "data", description="Where the index, the model cache and summaries are kept.")
+    data_dir: Path = Field(
+        REPO_ROOT / "data",
+        description="Where the article library, the database, saved model states and the model cache are kept.",
+    )
     embedding_model: str = Field(
         "embedded:multilingual-e5-small",
         description="Sentence-transformers model: 'embedded:multilingual-e5-small' (converted once from the pinned "
@@ -44,6 +48,17 @@ class Settings(BaseSettings):
         3, description="Fewer sentences than this is not an article (a navigation bar, a paywall stub): refused."
     )
     article_min_words: int = Field(40, description="Fewer words than this is not an article: refused.")
+
+    # --- the article library (articles read from chats and `kutip read`) ---
+    library_max_articles: int = Field(
+        20,
+        ge=2,
+        description="Most articles kept, the default included; past it the least recently used one is deleted "
+        "with its index and saved model state (up to ~100 MB each).",
+    )
+    library_reads_per_hour: int = Field(
+        10, ge=1, description="Articles one chat may ask Kutip to read per hour (failed reads count too)."
+    )
 
     # --- LLM ---
     llm_model: str = Field(
