@@ -16,6 +16,7 @@ from bot.adapters.telegram.chat_action import Typing
 from bot.adapters.telegram.desk import Desk, Job
 from bot.adapters.telegram.ratelimit import SlidingWindow
 from bot.wiring.settings import Settings
+from evaluation.slots_bench import schedule, through_desk
 from tests.telegram_helpers import FakeCore, bot_session, desk_of, private_chat, run_async, text_update, user
 
 
@@ -173,3 +174,12 @@ def test_through_telegram_the_in_process_model_answers_one_at_a_time() -> None:
 async def _until(condition: Any, every_s: float = 0.01) -> None:
     while not condition():
         await asyncio.sleep(every_s)
+
+
+def test_the_slots_bench_checks_each_chats_order_and_collects_every_reply() -> None:
+    core = GatedCore(set())
+    asked = schedule([f"Kapan {n}?" for n in range(20)])
+    run = run_async(through_desk(core, asked, workers=2))
+    assert run["delivered"] == 20 and run["all_in_order"] and len(run["order_ok"]) == 5
+    assert [r["text"] for r in run["replies"]] == [f"Jawaban: Kapan {n}?" for n in range(20)]
+    assert run["failures"] == [] and core.most_inside <= 2
