@@ -96,6 +96,44 @@ async def through_desk(core: Any, asked: list[tuple[int, str]], workers: int) ->
     }
 
 
+def prefix_reuse(url: str, system: str) -> list[dict]:
+    """The article-only request the generator's warm() sends, twice: llama-server's `timings` say how many
+    prompt tokens came from the slot's cache (`cache_n`) and how many were evaluated (`prompt_n`)."""
+    import httpx
+
+    from bot.llm.openai_server import plain
+
+    body = {
+        "messages": [{"role": "system", "content": plain(system)}, {"role": "user", "content": ""}],
+        "max_tokens": 1,
+        "temperature": 0.0,
+        "cache_prompt": True,
+    }
+    seen = []
+    for _ in range(2):
+        started = time.monotonic()
+        reply = httpx.post(f"{url}/chat/completions", json=body, timeout=600).json()
+        timings = reply.get("timings") or {}
+        seen.append(
+            {
+                "s": round(time.monotonic() - started, 3),
+                **{k: timings.get(k) for k in ("cache_n", "prompt_n", "prompt_ms") if k in timings},
+            }
+        )
+    return seen
+
+
+def _slots_of(url: str) -> list[dict]:
+    """llama-server's GET /slots: each slot's id and context (empty for servers without it)."""
+    import httpx
+
+    try:
+        response = httpx.get(url.removesuffix("/v1") + "/slots", timeout=10)
+        return [{"id": s.get("id"), "n_ctx": s.get("n_ctx")} for s in response.json()]
+    except (httpx.HTTPError, ValueError, AttributeError, TypeError):
+        return []
+
+
 def _servers(settings: Settings, model: Path, slots: int) -> AbstractContextManager[RunningServer]:
     if LLAMA_SERVER_BINARY.is_file():
         return llama_cpp_llama_server(LLAMA_SERVER_BINARY, model, slots, settings.llm_threads, settings.llm_context)
@@ -127,6 +165,8 @@ def slots_speed(stored: Any, embedder: Any, settings: Settings, questions: list[
             )
             generator = load_generator(served)
             core = assemble_core(stored, embedder, generator, core_config(served))
+            reuse = prefix_reuse(server.url, core.prompt.system) if built else []
+            server_slots = _slots_of(server.url)
             core.warm()
             sequential_started = time.monotonic()
             one_by_one = [signature(_ask(core, q)) for q in questions]
@@ -146,6 +186,8 @@ def slots_speed(stored: Any, embedder: Any, settings: Settings, questions: list[
                     if not s
                 ],
                 server_peak_rss_mb=server.peak_rss_mb(),
+                server_slots=server_slots,
+                prefix_reuse=reuse,
             )
             out["runs"].append(run)
             getattr(generator, "close", lambda: None)()
