@@ -66,7 +66,7 @@ class Desk:
         self._typing = typing
         self._on_error = on_error
         self._queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=self.capacity)
-        self._workers: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._busy: set[asyncio.Task[None]] = set()  # the workers with a job now
         self._deliveries: dict[int, asyncio.Task[None]] = {}
         self._closing = False
@@ -113,9 +113,9 @@ class Desk:
 
     def start(self) -> None:
         """Start the workers that are not running (idempotent; needs a running event loop)."""
-        self._workers = {worker for worker in self._workers if not worker.done()}
-        while len(self._workers) < self.workers and not self._closing:
-            self._workers.add(asyncio.create_task(self._work(), name=f"kutip-desk-{len(self._workers)}"))
+        self._tasks = {worker for worker in self._tasks if not worker.done()}
+        while len(self._tasks) < self.workers and not self._closing:
+            self._tasks.add(asyncio.create_task(self._work(), name=f"kutip-desk-{len(self._tasks)}"))
 
     async def join(self) -> None:
         """Wait until every queued job has been answered and delivered."""
@@ -127,7 +127,7 @@ class Desk:
         """Stop taking jobs: the jobs with the model may finish (`model_grace_s`), the queued ones are left
         (their journal keeps them for the restart); give pending deliveries `grace_s`, then cancel them."""
         self._closing = True
-        workers, self._workers = list(self._workers), set()
+        workers, self._tasks = list(self._tasks), set()
         if workers:
             busy = [worker for worker in workers if worker in self._busy]
             if busy:
