@@ -5,7 +5,7 @@ PIP    := $(VENV)/bin/pip
 KUTIP  := $(VENV)/bin/kutip
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast fuzz lint format index bench eval clean
+.PHONY: install run test test-fast fuzz lint format index bench eval clean llama-server
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -49,6 +49,26 @@ index: $(STAMP)
 ## Speed and memory on the seed article; prints a table and saves JSON under bench/results/.
 bench: $(STAMP)
 	$(PY) -m evaluation.bench
+
+## llama.cpp's own `llama-server` (several slots), built from the llama.cpp sources vendored in the
+## llama-cpp-python sdist of the installed version (PyPI only; no curl, no OpenSSL, no web UI download).
+## Not part of `make test`; ~10 min on 2 cores. `make bench` uses it for the 1- and 2-slot run when it exists.
+LLAMA_SERVER_DIR := data/llama-server
+LLAMA_SERVER     := $(LLAMA_SERVER_DIR)/bin/llama-server
+llama-server: $(LLAMA_SERVER)
+
+$(LLAMA_SERVER): | $(STAMP)
+	rm -rf $(LLAMA_SERVER_DIR)/src && mkdir -p $(LLAMA_SERVER_DIR)/src $(LLAMA_SERVER_DIR)/bin
+	version=$$($(PY) -c 'import llama_cpp; print(llama_cpp.__version__)') && \
+	$(PIP) download --quiet --no-binary :all: --no-deps "llama-cpp-python==$$version" -d $(LLAMA_SERVER_DIR)/src && \
+	tar -xzf $(LLAMA_SERVER_DIR)/src/llama_cpp_python-$$version.tar.gz -C $(LLAMA_SERVER_DIR)/src && \
+	cmake -S $(LLAMA_SERVER_DIR)/src/llama_cpp_python-$$version/vendor/llama.cpp -B $(LLAMA_SERVER_DIR)/build \
+		-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
+		-DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+	cmake --build $(LLAMA_SERVER_DIR)/build --target llama-server -j 2
+	cp $(LLAMA_SERVER_DIR)/build/bin/llama-server $(LLAMA_SERVER)
+	rm -rf $(LLAMA_SERVER_DIR)/src $(LLAMA_SERVER_DIR)/build
+	$(LLAMA_SERVER) --version
 
 eval: $(STAMP)
 	$(VENV)/bin/kutip-eval --bench ../shared/bench/xquad-en --split dev --retrieval-only

@@ -28,6 +28,8 @@ from evaluation.library_bench import library_speed
 from evaluation.library_bench import lines as library_lines
 from evaluation.recording import RecordingGenerator
 from evaluation.server_bench import lines as server_lines
+from evaluation.slots_bench import CHATS, PER_CHAT
+from evaluation.slots_bench import lines as slots_lines
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +166,14 @@ def run(cold_runs: int, large_bench: Path, server: bool = True) -> dict:
         # "The model behind a server"); `python -m evaluation.server_bench --logprobs all` measures that.
         served = settings.model_copy(update={"llm_server_logprobs": "verify"})
         result["server"] = server_speed(stored, embedder, served, questions, result["answers"]["rows"])
+        # 20 questions from 5 chats at once through the desk, 1 and 2 server slots (evaluation/slots_bench.py).
+        # llama-server scores tokens cheaply, so it runs with every log-probability, as the bot does by default.
+        from evaluation.llama_server import LLAMA_SERVER_BINARY
+        from evaluation.slots_bench import slots_speed
+
+        asked = [q.question for q in questions][: CHATS * PER_CHAT]
+        slotted = settings if LLAMA_SERVER_BINARY.is_file() else served
+        result["slots"] = slots_speed(stored, embedder, slotted, asked)
     result["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
@@ -209,6 +219,7 @@ def table(r: dict) -> str:
         ),
         *(library_lines(r["library"]) if "library" in r else []),
         *(server_lines(r["server"]) if "server" in r else []),
+        *(slots_lines(r["slots"]) if "slots" in r else []),
         ("models", f"{r['embedding_model']}, {r['llm_model']}, {r['threads']} threads"),
         ("load average start / end", f"{r['load_average_start']} / {r['load_average_end']}"),
     ]

@@ -3,7 +3,8 @@
 `make bench` calls `server_speed()` after its in-process pass. Run alone, `python -m evaluation.server_bench`
 does both passes (without the cold starts and index builds) and writes bench/results/server-<time>.json.
 The server is llama-cpp-python's own (the one installed with Kutip), started here on 127.0.0.1 with the
-same GGUF and thread count; a llama.cpp llama-server would be faster, but is not installed here.
+same GGUF and thread count. llama.cpp's llama-server (`make llama-server`) is measured with several slots by
+evaluation/slots_bench.py.
 """
 
 from __future__ import annotations

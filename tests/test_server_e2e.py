@@ -1,4 +1,5 @@
-"""Kutip with its model behind llama-cpp-python's own OpenAI-compatible server, on 127.0.0.1.
+"""Kutip with its model behind an OpenAI-compatible server on 127.0.0.1: llama-cpp-python's own, and
+llama.cpp's llama-server with 2 slots when `make llama-server` has built it (skipped otherwise).
 
 The server runs the same embedded GGUF with 2 threads; KUTIP_LLM_URL points the core at it, so no
 GGUF is loaded in this process. Heavy: run under the shared lock (HELPERS.md).
@@ -15,7 +16,7 @@ from bot.llm.openai_server import OpenAIServerGenerator
 from bot.llm.source import resolve_model
 from bot.wiring.factory import assemble_core, core_config, load_generator, load_index
 from bot.wiring.settings import DEFAULT_ARTICLE
-from evaluation.llama_server import llama_cpp_server
+from evaluation.llama_server import LLAMA_SERVER_BINARY, llama_cpp_llama_server, llama_cpp_server
 from tests.telegram_helpers import ask_through_fake_server, run_async
 
 pytestmark = pytest.mark.e2e
@@ -23,11 +24,19 @@ pytestmark = pytest.mark.e2e
 TEST_TIMEOUT_S = 600
 
 
-@pytest.fixture(scope="module")
-def llama_server(real_settings):
+@pytest.fixture(scope="module", params=["llama_cpp.server", "llama-server"])
+def llama_server(request, real_settings):
     """The server's OpenAI base URL; the process is always stopped, whatever the tests did."""
     model, _ = resolve_model(real_settings.llm_model, real_settings.data_dir / "models", real_settings.llm_sha256)
-    with llama_cpp_server(model, threads=2, n_ctx=real_settings.llm_context) as server:
+    if request.param == "llama-server":
+        if not LLAMA_SERVER_BINARY.is_file():
+            pytest.skip("llama.cpp's llama-server is not built (make llama-server)")
+        serving = llama_cpp_llama_server(
+            LLAMA_SERVER_BINARY, model, slots=2, threads=2, n_ctx=real_settings.llm_context
+        )
+    else:
+        serving = llama_cpp_server(model, threads=2, n_ctx=real_settings.llm_context)
+    with serving as server:
         yield server.url
 
 

@@ -95,7 +95,9 @@ class Settings(BaseSettings):
     llm_connect_timeout_s: float = Field(5.0, description="Longest wait to connect to the model server, in seconds.")
     llm_retries: int = Field(2, description="Retries of a request the model server answered with 429 or 5xx.")
     llm_max_concurrent: int = Field(
-        2, description="Requests in flight to the model server at once from this process (its slot count)."
+        2,
+        description="The model server's slot count: requests in flight to it from this process, and questions "
+        "answered at once (the in-process model answers one at a time). 1 for llama-cpp-python's server.",
     )
     llm_server_logprobs: Literal["all", "verify", "none"] = Field(
         "all",
@@ -156,6 +158,12 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return frozenset({value})
         return value
+
+    @property
+    def answer_slots(self) -> int:
+        """Questions the bot answers at once: the server's slots, or 1 for the in-process model (one llama.cpp
+        context cannot run two completions; load_generator picks the server exactly when llm_url is set)."""
+        return max(1, self.llm_max_concurrent) if self.llm_url else 1
 
     def apply_offline(self) -> None:
         """Tell huggingface libraries not to reach a hub; must run before they are imported."""

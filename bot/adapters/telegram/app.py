@@ -160,6 +160,7 @@ def build_application(
         typing=Typing(partial(_send_typing, application.bot)),
         on_error=application.process_error,
         rate=SlidingWindow(settings.user_rate_per_minute),
+        workers=settings.answer_slots,
     )
     application.bot_data[KEY] = State(
         settings=settings,

@@ -1,10 +1,13 @@
-"""The desk: admission, a bounded queue in front of the model, one worker, and per-chat ordered delivery.
+"""The desk: admission, a bounded queue in front of the model, its workers, and per-chat ordered delivery.
 
-One llama.cpp context cannot run two completions at once, so a single worker
-takes jobs in arrival order and runs each in a thread: that single worker is the
-only serialisation the bot needs (the generator's own lock guards direct callers). Sending
-happens outside the worker (Telegram's flood limits must not stall the model),
-but chained per chat, so a chat's answers arrive in the order asked.
+One llama.cpp context cannot run two completions at once, so with the in-process
+model a single worker takes jobs in arrival order and runs each in a thread: that
+single worker is the only serialisation the bot needs (the generator's own lock
+guards direct callers). A model server with several slots gets as many workers,
+so several questions are answered at once. Sending happens outside the workers
+(Telegram's flood limits must not stall the model), but chained per chat, and a
+job takes its place in its chat's chain when it starts, so a chat's answers
+arrive in the order asked even when a later question is answered first.
 """
 
 from __future__ import annotations
@@ -53,16 +56,18 @@ class Desk:
         typing: Typing,
         on_error: Callable[[object, Exception], Awaitable[object]],
         rate: SlidingWindow,
+        workers: int = 1,
     ) -> None:
         self.core = core
         self.capacity = max(1, capacity)
+        self.workers = max(1, workers)  # jobs answered at once: 1 in-process, the slot count behind a server
         self._stats = Stats()
         self._rate = rate
         self._typing = typing
         self._on_error = on_error
         self._queue: asyncio.Queue[Job] = asyncio.Queue(maxsize=self.capacity)
-        self._worker: asyncio.Task[None] | None = None
-        self._current: Job | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._busy: set[asyncio.Task[None]] = set()  # the workers with a job now
         self._deliveries: dict[int, asyncio.Task[None]] = {}
         self._closing = False
 
@@ -76,8 +81,8 @@ class Desk:
 
     @property
     def depth(self) -> int:
-        """Jobs waiting plus the one with the model."""
-        return self._queue.qsize() + (self._current is not None)
+        """Jobs waiting plus those with the model."""
+        return self._queue.qsize() + len(self._busy)
 
     def admit(self, asker: int | None) -> Refusal | None:
         """Whether a job from `asker` may be queued now; a refusal is counted. None (no asker) skips the rate limit."""
@@ -107,9 +112,10 @@ class Desk:
         self._typing.hold(job.chat_id, job.thread_id)
 
     def start(self) -> None:
-        """Start the worker if it is not running (idempotent; needs a running event loop)."""
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._work(), name="kutip-desk")
+        """Start the workers that are not running (idempotent; needs a running event loop)."""
+        self._tasks = {worker for worker in self._tasks if not worker.done()}
+        while len(self._tasks) < self.workers and not self._closing:
+            self._tasks.add(asyncio.create_task(self._work(), name=f"kutip-desk-{len(self._tasks)}"))
 
     async def join(self) -> None:
         """Wait until every queued job has been answered and delivered."""
@@ -118,15 +124,18 @@ class Desk:
             await asyncio.wait(list(self._deliveries.values()))
 
     async def stop(self, grace_s: float = 5.0, model_grace_s: float = MODEL_GRACE_S) -> None:
-        """Stop taking jobs: the job with the model may finish (`model_grace_s`), the queued ones are left
+        """Stop taking jobs: the jobs with the model may finish (`model_grace_s`), the queued ones are left
         (their journal keeps them for the restart); give pending deliveries `grace_s`, then cancel them."""
         self._closing = True
-        if self._worker is not None:
-            if self._current is not None:
-                await asyncio.wait([self._worker], timeout=model_grace_s)
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
-            self._worker = None
+        workers, self._tasks = list(self._tasks), set()
+        if workers:
+            busy = [worker for worker in workers if worker in self._busy]
+            if busy:
+                # A worker ends after its job (it checks _closing before taking the next one).
+                await asyncio.wait(busy, timeout=model_grace_s)
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
         left = self._queue.qsize()
         if left:
             logger.warning("stopping with %d job(s) still queued; they are answered after the restart", left)
@@ -141,14 +150,23 @@ class Desk:
     async def _work(self) -> None:
         while not self._closing:
             job = await self._queue.get()
-            self._current = job
+            # No await between taking the job and queueing its delivery: jobs take their places in their
+            # chats' delivery chains in arrival order, whichever worker finishes first.
+            ready: asyncio.Future[Callable[[], Awaitable[object]]] = asyncio.get_running_loop().create_future()
+            self._in_order(job, ready)
+            worker = asyncio.current_task()
+            assert worker is not None
+            self._busy.add(worker)
             try:
-                await self._run(job)
+                ready.set_result(await self._run(job))
             finally:
-                self._current = None
+                self._busy.discard(worker)
+                if not ready.done():  # cancelled by a stop: the delivery waiting for it goes too
+                    ready.cancel()
                 self._queue.task_done()
 
-    async def _run(self, job: Job) -> None:
+    async def _run(self, job: Job) -> Callable[[], Awaitable[object]]:
+        """Answer `job` in a thread; returns what sends its outcome."""
         core = self.core
         started = time.monotonic()
         try:
@@ -157,17 +175,16 @@ class Desk:
             result = error
         except Exception as error:
             self._stats.errors += 1
-            self._in_order(job, lambda failure=error: self._on_error(job.update, failure))
-            return
+            return lambda failure=error: self._on_error(job.update, failure)
         if not isinstance(result, KutipError):
             now = time.monotonic()
             self._stats.record(job.kind, now - job.enqueued_at, now - started, getattr(result, "refused", False))
-        self._in_order(job, lambda: job.deliver(result))
+        return lambda: job.deliver(result)
 
-    def _in_order(self, job: Job, send: Callable[[], Awaitable[object]]) -> None:
-        """Run `send` after every earlier delivery to the same chat has finished."""
+    def _in_order(self, job: Job, ready: asyncio.Future[Callable[[], Awaitable[object]]]) -> None:
+        """Send `job`'s outcome (what `ready` resolves to) after every earlier delivery to the same chat."""
         previous = self._deliveries.get(job.chat_id)
-        task = asyncio.create_task(self._deliver(previous, job, send), name=f"deliver-{job.chat_id}")
+        task = asyncio.create_task(self._deliver(previous, job, ready), name=f"deliver-{job.chat_id}")
         self._deliveries[job.chat_id] = task
         task.add_done_callback(lambda done: self._forget(job.chat_id, done))
 
@@ -176,11 +193,15 @@ class Desk:
             del self._deliveries[chat_id]
 
     async def _deliver(
-        self, previous: asyncio.Task[None] | None, job: Job, send: Callable[[], Awaitable[object]]
+        self,
+        previous: asyncio.Task[None] | None,
+        job: Job,
+        ready: asyncio.Future[Callable[[], Awaitable[object]]],
     ) -> None:
         try:
             if previous is not None:
                 await asyncio.wait([previous])
+            send = await ready
             # Before sending: a reply clears "typing…", a later chat action would bring it back.
             await self._typing.release(job.chat_id)
             try:
