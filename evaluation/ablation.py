@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from tqdm import tqdm
 
 from bot.core.ports import Embedder
-from evaluation.dataset import Group, article_of
+from evaluation.dataset import Group, article_of, in_passage
 from evaluation.embedcache import CachingEmbedder
 from evaluation.metrics import contains_gold, gold_rank, recall_metrics
 from index.article import Sentence
@@ -99,10 +99,11 @@ def ablate(
             rankers = {name: factory(stored, embedder) for name, factory in variants.items()}
             for question in group.questions:
                 findable = question.answerable and any(
-                    contains_gold(s.text, question.answers) for s in article.sentences
+                    contains_gold(s.text, question.answers) for s in article.sentences if in_passage(question, s)
                 )
                 for name, ranker in rankers.items():
-                    texts = [s.text for s in ranker(question.question, DEPTH)] if findable else []
+                    ranked = ranker(question.question, DEPTH) if findable else []
+                    texts = [s.text if in_passage(question, s) else "" for s in ranked]
                     records[name].append(
                         {
                             "answerable": question.answerable,

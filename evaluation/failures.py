@@ -11,7 +11,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from evaluation.metrics import contains_gold
+from evaluation.metrics import cites_gold, contains_gold
 
 CORRECT = "correct"
 WRONG_ANSWER_RIGHT_QUOTE = "wrong answer, right quote"
@@ -43,8 +43,7 @@ def outcome(record: dict) -> str:
     if not record["refused"]:
         if contains_gold(record["answer"], gold):
             return CORRECT
-        quoted = any(contains_gold(c["text"], gold) for c in record.get("citations", ()))
-        return WRONG_ANSWER_RIGHT_QUOTE if quoted else WRONG_ANSWER_WRONG_QUOTE
+        return WRONG_ANSWER_RIGHT_QUOTE if cites_gold(record) else WRONG_ANSWER_WRONG_QUOTE
     if "llm_replies" not in record:
         return REFUSED_UNRECORDED
     if not record["llm_replies"]:

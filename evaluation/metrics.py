@@ -79,8 +79,17 @@ def _share(flags: list[bool]) -> float | None:
     return sum(flags) / len(flags) if flags else None
 
 
-def _cites_gold(record: dict) -> bool:
-    return any(contains_gold(c["text"], record["gold"]) for c in record.get("citations", ()))
+def cites_gold(record: dict) -> bool:
+    """A cited sentence holds a gold string, within the question's own paragraphs when the record names
+    them (`gold_paragraphs`: a long article made of many, evaluation/longarticle.py)."""
+    low, high = record.get("gold_paragraphs") or (1, float("inf"))
+    return any(
+        contains_gold(c["text"], record["gold"]) and low <= _paragraph(c) <= high for c in record.get("citations", ())
+    )
+
+
+def _paragraph(citation: dict) -> int:
+    return int(citation["paragraph"]) if "paragraph" in citation else int(citation["id"].split(".")[0])
 
 
 def recall_metrics(records: Sequence[dict]) -> dict[str, float | None]:
@@ -100,7 +109,7 @@ def answer_metrics(records: Sequence[dict]) -> dict[str, float | None]:
     return {
         # Every answered question counts, unanswerable ones too: a quote shown for a question the
         # article cannot answer is a wrong quote.
-        "citation_precision": _share([_cites_gold(r) for r in answered]),
+        "citation_precision": _share([cites_gold(r) for r in answered]),
         "answer_accuracy": _share([not r["refused"] and contains_gold(r["answer"], r["gold"]) for r in answerable]),
         "answer_f1": sum(f1s) / len(f1s) if f1s else None,
         "refusal_rate": _share([r["refused"] for r in unanswerable]),
