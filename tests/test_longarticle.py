@@ -131,3 +131,17 @@ def test_kutip_eval_long_article_writes_what_the_long_article_is(bench, tmp_path
     assert {r["doc"] for r in saved["records"]} == {f"{bench.name}-dev-long"}
     assert saved["metrics"]["questions"] == 4
     assert "left out" in capsys.readouterr().out
+
+
+def test_the_bench_times_the_long_article_against_the_inlined_seed_rows(bench):
+    from evaluation.long_bench import lines, long_article_speed
+
+    replies = [json.dumps({"ids": [], "answer": "NONE"})] * 2
+    generator = FakeGenerator(replies, context_size=160)
+    seed_rows = [{"ask_s": 1.0}, {"ask_s": 3.0}, {"ask_s": 9.0}]
+    r = long_article_speed(FakeEmbedder(), generator, CONFIG, bench, seed_rows, questions=2)
+    assert r["questions"] == 2 and r["seed_questions"] == 2 and r["seed_latency_p50_s"] == 2.0
+    assert r["inlined"] is False and r["sentences"] == 8 and r["refused"] == 2
+    assert r["latency_p50_s"] is not None and r["answer_prompt_tokens_median"] > 0
+    assert "long article" in lines(r)[0][0] and lines({}) == []
+    assert long_article_speed(FakeEmbedder(), generator, CONFIG, bench / "missing", seed_rows) == {}
