@@ -82,9 +82,10 @@ def _share(flags: list[bool]) -> float | None:
 def cites_gold(record: dict) -> bool:
     """A cited sentence holds a gold string, within the question's own paragraphs when the record names
     them (`gold_paragraphs`: a long article made of many, evaluation/longarticle.py)."""
-    low, high = record.get("gold_paragraphs") or (1, float("inf"))
+    passage = record.get("gold_paragraphs")
     return any(
-        contains_gold(c["text"], record["gold"]) and low <= _paragraph(c) <= high for c in record.get("citations", ())
+        contains_gold(c["text"], record["gold"]) and (passage is None or passage[0] <= _paragraph(c) <= passage[1])
+        for c in record.get("citations", ())
     )
 
 
