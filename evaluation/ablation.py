@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from tqdm import tqdm
 
 from bot.core.ports import Embedder
-from evaluation.dataset import Group, article_of, in_passage
+from evaluation.dataset import Group, article_of
 from evaluation.embedcache import CachingEmbedder
 from evaluation.metrics import contains_gold, gold_rank, recall_metrics
 from index.article import Sentence
@@ -99,11 +99,10 @@ def ablate(
             rankers = {name: factory(stored, embedder) for name, factory in variants.items()}
             for question in group.questions:
                 findable = question.answerable and any(
-                    contains_gold(s.text, question.answers) for s in article.sentences if in_passage(question, s)
+                    contains_gold(s.text, question.answers) for s in article.sentences
                 )
                 for name, ranker in rankers.items():
-                    ranked = ranker(question.question, DEPTH) if findable else []
-                    texts = [s.text if in_passage(question, s) else "" for s in ranked]
+                    texts = [s.text for s in ranker(question.question, DEPTH)] if findable else []
                     records[name].append(
                         {
                             "answerable": question.answerable,

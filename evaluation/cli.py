@@ -133,8 +133,15 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> None:
     )
     mode = "retrieval only" if generator is None else "answers"
     print(metrics_table(run.metrics, f"{title} ({mode})"))
+    extra = {}
+    if long:
+        from evaluation.metrics import in_passage_metrics
+
+        own = in_passage_metrics(run.records)
+        print(metrics_table(own, "counting each question's own article only"))
+        extra = {"long_article": long.describe() | {"own_article_only": own}}
     if args.json:
-        _write_json(args.json, run.to_dict() | ({"long_article": long.describe()} if long else {}))
+        _write_json(args.json, run.to_dict() | extra)
 
 
 def _long_line(long) -> str:

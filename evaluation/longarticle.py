@@ -9,8 +9,10 @@ against the result, scored as before:
   own ingestion, as a user's long article would be. A question's sentence `p.s` in its own article is
   `p+P.s` in the long one, P being the paragraphs before it; the concatenation is checked to keep
   every sentence, so ids map exactly (`gold_sentence` is remapped).
-- A question keeps its own passage (`Question.passage`, a paragraph range): a gold string that
-  happens to stand in another article (a year, a name) is not its answer, for R@k or for a quote.
+- Scores are the usual ones (a gold string in a retrieved or cited sentence, wherever it stands). A
+  question also keeps its own passage (`Question.passage`, a paragraph range), and R@k and citation
+  precision are reported again counting that passage only: a gold string may stand in another
+  article by chance (a year) or because two articles report the same fact (facqa-id's do).
 - In xquad-en and facqa-id an unanswerable question is another article's answerable question. That
   article is left out of the long one, or the question would have an answer there; when the question's
   own article would have to go, the question is dropped instead (and named).

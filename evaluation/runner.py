@@ -45,17 +45,19 @@ def _retrieval_fields(question: Question, article: Article, hits: list[Hit]) -> 
         # R@k counts only questions whose gold string some sentence holds: a span across a
         # sentence boundary can never be retrieved as one sentence.
         "gold_in_article": question.answerable
-        and any(contains_gold(s.text, question.answers) for s in article.sentences if in_passage(question, s)),
-        # A sentence outside the question's own passage (a long article's other parts) never holds its answer.
-        "gold_rank": gold_rank(
-            [h.sentence.text if in_passage(question, h.sentence) else "" for h in hits], question.answers
-        )
-        if question.answerable
-        else None,
+        and any(contains_gold(s.text, question.answers) for s in article.sentences),
+        "gold_rank": gold_rank([h.sentence.text for h in hits], question.answers) if question.answerable else None,
         "retrieved": [h.sentence.id for h in hits],
     }
     if question.passage is not None:
-        fields["gold_paragraphs"] = list(question.passage)  # metrics.citation_precision reads it too
+        # A long article made of many: the same scores again, counting the question's own article only
+        # (a gold string may stand in another one, by chance or because two articles report the same fact).
+        fields["gold_paragraphs"] = list(question.passage)
+        fields["gold_in_passage"] = question.answerable and any(
+            contains_gold(s.text, question.answers) for s in article.sentences if in_passage(question, s)
+        )
+        own = [h.sentence.text if in_passage(question, h.sentence) else "" for h in hits]
+        fields["gold_rank_in_passage"] = gold_rank(own, question.answers) if question.answerable else None
     return fields
 
 

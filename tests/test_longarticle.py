@@ -10,7 +10,7 @@ from bot.wiring.settings import Settings
 from evaluation.cli import main as eval_main
 from evaluation.dataset import Doc, Group, Question, article_of
 from evaluation.longarticle import answered_in, concatenate, load_long_bench
-from evaluation.metrics import answer_metrics, cites_gold
+from evaluation.metrics import answer_metrics, cites_gold, in_passage_metrics
 from evaluation.runner import evaluate
 from tests.fakes import FakeEmbedder, FakeGenerator
 
@@ -55,24 +55,27 @@ def test_an_article_answering_an_unanswerable_question_is_left_out_or_the_questi
     assert long.dropped == ("a1",) and not long.left_out and [x.id for x in long.group.questions] == ["b1"]
 
 
-def test_a_gold_string_outside_the_questions_own_passage_is_neither_retrieved_nor_a_right_quote():
-    # "2019" stands in doc a only; asked of doc c, a quote of a's sentence is not c's answer.
+def test_a_gold_string_in_another_article_counts_as_usual_and_not_in_the_own_article_scores():
+    # "2019" stands in doc a only; asked of doc c, a's sentence holds the gold string but is not c's.
     selected = [Group(DOCS[2], (q("c1", "c", "When did Microsoft invest in OpenAI?", ["2019"]),))]
     long = concatenate(selected, DOCS, {})
     run = evaluate([long.group], FakeEmbedder(), None, CONFIG, progress=False)
     (record,) = run.records
-    assert record["gold_paragraphs"] == [5, 6]
-    assert not record["gold_in_article"] and record["gold_rank"] is None
-    assert record["retrieved"][0] == "1.1"  # retrieval found it, in the wrong article
+    assert record["retrieved"][0] == "1.1" and record["gold_paragraphs"] == [5, 6]
+    # Scored the usual way (shared/bench/README.md): any sentence holding a gold string.
+    assert record["gold_in_article"] and record["gold_rank"] == 1
+    # ... and again counting the question's own article only.
+    assert not record["gold_in_passage"] and record["gold_rank_in_passage"] is None
     quoted = {
         **record,
         "refused": False,
         "answer": "2019",
         "citations": [{"id": "1.1", "paragraph": 1, "text": "in 2019"}],
     }
-    assert not cites_gold(quoted) and answer_metrics([quoted])["citation_precision"] == 0.0
-    assert cites_gold({**quoted, "gold_paragraphs": [1, 2]})
-    assert cites_gold({key: v for key, v in quoted.items() if key != "gold_paragraphs"})  # a short article
+    assert cites_gold(quoted) and answer_metrics([quoted])["citation_precision"] == 1.0
+    assert not cites_gold(quoted, in_passage=True) and in_passage_metrics([quoted])["citation_precision"] == 0.0
+    assert cites_gold({**quoted, "gold_paragraphs": [1, 2]}, in_passage=True)
+    assert in_passage_metrics([quoted])["recall_at_1"] is None  # no gold in its own article to find
 
 
 def test_the_long_article_takes_the_candidates_path_and_its_answers_are_scored_on_remapped_ids():
@@ -130,7 +133,9 @@ def test_kutip_eval_long_article_writes_what_the_long_article_is(bench, tmp_path
     assert saved["long_article"]["docs"] == ["b", "c"] and saved["long_article"]["left_out"] == ["a"]
     assert {r["doc"] for r in saved["records"]} == {f"{bench.name}-dev-long"}
     assert saved["metrics"]["questions"] == 4
-    assert "left out" in capsys.readouterr().out
+    assert saved["long_article"]["own_article_only"]["recall_at_1"] is not None
+    printed = capsys.readouterr().out
+    assert "left out" in printed and "own article only" in printed
 
 
 def test_the_bench_times_the_long_article_against_the_inlined_seed_rows(bench):
