@@ -32,11 +32,12 @@ def ids(hits):
 
 def test_the_best_hits_come_with_their_nearest_paragraph_mates_up_to_the_budget():
     hits = ranked("1.3", "3.1", "2.2")
-    assert ids(with_neighbours(hits, 3, 3)) == ["1.3", "3.1", "2.2"]  # no room: the bare candidates
+    # No room: the bare candidates, the best last (nearest the reply, where the model looks).
+    assert ids(with_neighbours(hits, 3, 3)) == ["2.2", "3.1", "1.3"]
     # Nearest first: 1.3's neighbours 1.2 and 1.4, and 2.2's 2.1, before 1.1 or 1.5 (two away).
-    assert ids(with_neighbours(hits, 3, 6)) == ["1.2", "1.3", "1.4", "3.1", "2.1", "2.2"]
-    # Paragraphs in the order of their best hit, sentences in reading order; never past the budget.
-    assert ids(with_neighbours(hits, 3, 20)) == ["1.1", "1.2", "1.3", "1.4", "1.5", "3.1", "2.1", "2.2"]
+    assert ids(with_neighbours(hits, 3, 6)) == ["2.1", "2.2", "3.1", "1.2", "1.3", "1.4"]
+    # Paragraphs by their best hit, reversed; sentences in reading order; never past the budget.
+    assert ids(with_neighbours(hits, 3, 20)) == ["2.1", "2.2", "3.1", "1.1", "1.2", "1.3", "1.4", "1.5"]
     assert ids(with_neighbours(hits, 1, 2)) == ["1.2", "1.3"]
 
 

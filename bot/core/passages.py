@@ -14,7 +14,11 @@ from index.retrieve import Hit
 def with_neighbours(ranked: list[Hit], top: int, budget: int) -> list[Hit]:
     """The best `top` hits and, up to `budget` sentences in all, their paragraph-mates nearest first.
 
-    Ordered for reading: paragraphs by their best hit's rank, sentences in article order within one.
+    Ordered for reading: sentences in article order within a paragraph, and paragraphs by their best
+    hit's rank *reversed*, the best last, nearest the reply. The 1.5B model mostly cites the last
+    passage it read: on facqa-id dev, one long article, best first it cited a worse-ranked distractor
+    for 16 of 56 answerable questions it answered right inlined; best last lifted answer accuracy
+    from 0.21 to 0.38 (README, "Long articles").
     `ranked` must hold every sentence that may be added (the core ranks the whole article).
     """
     best = ranked[:top]
@@ -39,4 +43,4 @@ def with_neighbours(ranked: list[Hit], top: int, budget: int) -> list[Hit]:
     paragraph_rank: dict[int, int] = {}
     for rank, hit in enumerate(best):
         paragraph_rank.setdefault(hit.sentence.paragraph, rank)
-    return sorted(chosen.values(), key=lambda h: (paragraph_rank[h.sentence.paragraph], h.sentence.sentence))
+    return sorted(chosen.values(), key=lambda h: (-paragraph_rank[h.sentence.paragraph], h.sentence.sentence))
