@@ -23,8 +23,8 @@ class Question:
     answerable: bool
     lang: str = ""
     extra: dict = field(default_factory=dict, compare=False)  # e.g. gold_sentence, kind: copied into records
-    # The paragraphs (first, last) of the question's own passage when its article was concatenated with
-    # others (evaluation/longarticle.py): a gold string elsewhere in the long article does not count.
+    # The paragraphs (first, last) of the question's own article when it was concatenated with others
+    # (evaluation/longarticle.py), so R@k and citation precision can also count that article only.
     passage: tuple[int, int] | None = None
 
 

@@ -81,3 +81,20 @@ def test_the_inlined_path_is_the_same_whatever_the_passage_budget(seed_article):
         core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
         prompts.append(generator.history[0])
     assert prompts[0] == prompts[1]
+
+
+def test_the_verification_turn_of_a_long_article_reads_the_passages_the_answer_came_from(seed_article):
+    generator = FakeGenerator([json.dumps({"ids": ["8.1"], "answer": "2019"})], context_size=400)
+    core = _core(seed_article, generator, passage_sentences=8)
+    core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
+    ((verify, _),) = generator.asked
+    shown = generator.history[0][0].user.split("Sentences you may cite:\n")[1].split("\nReply in JSON")[0]
+    assert verify.user.startswith("Article excerpt:\n" + shown + "\n\n")
+    assert "Sentence: " + seed_article.sentence("8.1").text in verify.user
+
+
+def test_an_inlined_verification_turn_carries_no_excerpt(fake_core, fake_generator):
+    fake_generator.enqueue(json.dumps({"ids": ["8.1"], "answer": "2019"}))
+    fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
+    ((verify, _),) = fake_generator.asked
+    assert "Article excerpt" not in verify.user and verify.user.startswith("Sentence: ")

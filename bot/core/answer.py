@@ -48,10 +48,8 @@ class CoreConfig:
     max_question_chars: int
     max_citations: int = 3
     # An article too long to inline: the most sentences that go with a question, the top `candidates`
-    # and their paragraph-mates (bot/core/passages.py). At most `candidates` gives bare candidates.
-    passage_sentences: int = 3
-    # ... and the verification turn reads those passages too (it has no article in its prompt).
-    verify_in_context: bool = True
+    # and their paragraph-mates (bot/core/passages.py); the verification turn reads them too.
+    passage_sentences: int = 8
     # Translate a question that is not in the article's language before retrieval; needed only when
     # the embedder is English-only (see bot/wiring/factory.assemble_core).
     translate_questions: bool = True
@@ -146,8 +144,7 @@ class Kutip:
             )
             if self.grounding.worth_verifying(support):
                 with _timed(timings, "verify"):
-                    context = [h.sentence for h in shown] if self.config.verify_in_context else []
-                    verified = self._verify(question, history, reply.answer, hit.sentence, context)
+                    verified = self._verify(question, history, reply.answer, hit.sentence, [h.sentence for h in shown])
                 support = replace(support, verified=verified)
             support = self.grounding.judge(support)
             if not support.supported:
@@ -175,7 +172,7 @@ class Kutip:
         """
         earlier = render("followup", question=history.question, answer=history.answer) if history else ""
         user = render("verify", history=earlier, question=question, answer=answer, sentence=sentence.text)
-        if context and not self.prompt.inlined:
+        if not self.prompt.inlined:
             user = f"{self.prompt.excerpt(context)}\n\n{user}"
         return self.generator.choice_probabilities(Prompt(system=self.prompt.system, user=user), ("yes", "no"))["yes"]
 
