@@ -49,7 +49,7 @@ class CoreConfig:
     max_citations: int = 3
     # An article too long to inline: the most sentences that go with a question, the top `candidates`
     # and their paragraph-mates (bot/core/passages.py); the verification turn reads them too.
-    passage_sentences: int = 8
+    passage_sentences: int = 3
     # Translate a question that is not in the article's language before retrieval; needed only when
     # the embedder is English-only (see bot/wiring/factory.assemble_core).
     translate_questions: bool = True

@@ -65,9 +65,9 @@ class Settings(BaseSettings):
         "article is too long to inline).",
     )
     passage_sentences: int = Field(
-        8,
+        3,
         description="An article too long to inline: the most sentences shown with each question, the top "
-        "candidates and the sentences beside them in their paragraphs.",
+        "candidates and then the sentences beside them in their paragraphs (3: the candidates alone).",
     )
     max_question_chars: int = Field(2000, description="Longer questions are refused.")
 
