@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=X,...|permissive",
         help="override grounding thresholds; 'permissive' records every signal for evaluation.tune",
     )
+    p.add_argument(
+        "--long-article",
+        action="store_true",
+        help="ask the selected questions of one long article made of the split's articles (evaluation/longarticle.py)",
+    )
     p.add_argument("--ablation", action="store_true", help="print R@1/3/5 of each retrieval variant (no LLM)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write {metrics, records} (or the ablation) here")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -88,9 +93,18 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> None:
 
     config = core_config(settings)
     retrieval = args.retrieval_config or RetrievalConfig()
-    groups = load_bench(args.bench, args.split, args.limit)
-    embedder = load_embedder(settings)
     title = f"{args.bench.name} / {args.split}"
+    long = None
+    if args.long_article:
+        from evaluation.longarticle import load_long_bench
+
+        long = load_long_bench(args.bench, args.split, args.limit)
+        groups = [long.group]
+        title += f", one long article ({long.sentences} sentences from {len(long.docs)} articles)"
+        print(_long_line(long))
+    else:
+        groups = load_bench(args.bench, args.split, args.limit)
+    embedder = load_embedder(settings)
 
     if args.ablation:
         rows = ablate(groups, embedder, default_variants(retrieval))
@@ -119,8 +133,27 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> None:
     )
     mode = "retrieval only" if generator is None else "answers"
     print(metrics_table(run.metrics, f"{title} ({mode})"))
+    extra = {}
+    if long:
+        from evaluation.metrics import in_passage_metrics
+
+        own = in_passage_metrics(run.records)
+        print(metrics_table(own, "counting each question's own article only"))
+        extra = {"long_article": long.describe() | {"own_article_only": own}}
     if args.json:
-        _write_json(args.json, run.to_dict())
+        _write_json(args.json, run.to_dict() | extra)
+
+
+def _long_line(long) -> str:
+    line = (
+        f"long article: {long.sentences} sentences in {long.paragraphs} paragraphs from {len(long.docs)} articles, "
+        f"{len(long.group.questions)} questions"
+    )
+    if long.left_out:
+        line += f"; left out (they answer an unanswerable question): {', '.join(long.left_out)}"
+    if long.dropped:
+        line += f"; dropped (answered by an asked article): {', '.join(long.dropped)}"
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from base.errors import ArticleError
-from index.article import Article
+from index.article import Article, Sentence
 from index.ingest import load_article, parse_article
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,9 @@ class Question:
     answerable: bool
     lang: str = ""
     extra: dict = field(default_factory=dict, compare=False)  # e.g. gold_sentence, kind: copied into records
+    # The paragraphs (first, last) of the question's own article when it was concatenated with others
+    # (evaluation/longarticle.py), so R@k and citation precision can also count that article only.
+    passage: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,11 @@ def _doc(row: dict, folder: Path) -> Doc:
 _QUESTION_KEYS = {"id", "doc", "question", "answers", "answerable", "lang", "split"}
 
 
+def load_docs(folder: Path, split: str) -> list[Doc]:
+    """The split's articles in file order (a doc without a split belongs to every split)."""
+    return [_doc(row, folder) for row in _read_jsonl(folder / "docs.jsonl") if row.get("split", split) == split]
+
+
 def load_bench(folder: Path, split: str, limit: int | None = None) -> list[Group]:
     """The split's questions grouped by article.
 
@@ -104,6 +112,11 @@ def load_bench(folder: Path, split: str, limit: int | None = None) -> list[Group
         "%s/%s: %d questions over %d articles", folder.name, split, sum(len(g.questions) for g in groups), len(groups)
     )
     return groups
+
+
+def in_passage(question: Question, sentence: Sentence) -> bool:
+    """Whether `sentence` stands in the question's own passage (always, for an article of its own)."""
+    return question.passage is None or question.passage[0] <= sentence.paragraph <= question.passage[1]
 
 
 def article_of(doc: Doc) -> Article:

@@ -11,7 +11,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from evaluation.metrics import contains_gold
+from evaluation.metrics import cites_gold, contains_gold
 
 CORRECT = "correct"
 WRONG_ANSWER_RIGHT_QUOTE = "wrong answer, right quote"
@@ -25,13 +25,21 @@ UNANSWERABLE_REFUSED = "unanswerable, refused"
 UNANSWERABLE_ANSWERED = "unanswerable, answered"
 
 
-def model_answer(record: dict) -> str | None:
-    """The answer text of the model's last reply (the answer call), None without a parseable reply."""
+def _last_reply(record: dict) -> str | None:
     replies = record.get("llm_replies") or []
     if not replies:
         return None
+    # The runner records each reply as {"text", "tokens"}; older files hold the bare text.
+    return replies[-1].get("text", "") if isinstance(replies[-1], dict) else replies[-1]
+
+
+def model_answer(record: dict) -> str | None:
+    """The answer text of the model's last reply (the answer call), None without a parseable reply."""
+    text = _last_reply(record)
+    if text is None:
+        return None
     try:
-        return str(json.loads(replies[-1]).get("answer", ""))
+        return str(json.loads(text).get("answer", ""))
     except (ValueError, AttributeError):
         return None
 
@@ -43,8 +51,7 @@ def outcome(record: dict) -> str:
     if not record["refused"]:
         if contains_gold(record["answer"], gold):
             return CORRECT
-        quoted = any(contains_gold(c["text"], gold) for c in record.get("citations", ()))
-        return WRONG_ANSWER_RIGHT_QUOTE if quoted else WRONG_ANSWER_WRONG_QUOTE
+        return WRONG_ANSWER_RIGHT_QUOTE if cites_gold(record) else WRONG_ANSWER_WRONG_QUOTE
     if "llm_replies" not in record:
         return REFUSED_UNRECORDED
     if not record["llm_replies"]:
@@ -56,7 +63,7 @@ def outcome(record: dict) -> str:
 
 
 def describe(record: dict) -> str:
-    said = record["answer"] if not record["refused"] else (record.get("llm_replies") or ["—"])[-1]
+    said = record["answer"] if not record["refused"] else (_last_reply(record) or "—")
     cited = ",".join(c["id"] for c in record.get("citations", ())) or "—"
     query = f"  [searched: {record['query']}]" if record.get("query") else ""
     return (

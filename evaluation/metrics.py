@@ -79,8 +79,27 @@ def _share(flags: list[bool]) -> float | None:
     return sum(flags) / len(flags) if flags else None
 
 
-def _cites_gold(record: dict) -> bool:
-    return any(contains_gold(c["text"], record["gold"]) for c in record.get("citations", ()))
+def cites_gold(record: dict, in_passage: bool = False) -> bool:
+    """A cited sentence holds a gold string; with `in_passage`, only one of the question's own paragraphs
+    counts (`gold_paragraphs`, set when its article was concatenated with others: evaluation/longarticle.py)."""
+    passage = record.get("gold_paragraphs") if in_passage else None
+    return any(
+        contains_gold(c["text"], record["gold"]) and (passage is None or passage[0] <= _paragraph(c) <= passage[1])
+        for c in record.get("citations", ())
+    )
+
+
+def _paragraph(citation: dict) -> int:
+    return int(citation["paragraph"]) if "paragraph" in citation else int(citation["id"].split(".")[0])
+
+
+def in_passage_metrics(records: Sequence[dict]) -> dict[str, float | None]:
+    """R@k and citation precision counting only each question's own article within a long one."""
+    ranked = [r.get("gold_rank_in_passage") for r in records if r["answerable"] and r.get("gold_in_passage")]
+    metrics = {f"recall_at_{k}": _share([rank is not None and rank <= k for rank in ranked]) for k in RECALL_KS}
+    answered = [r for r in records if "refused" in r and not r["refused"]]
+    metrics["citation_precision"] = _share([cites_gold(r, in_passage=True) for r in answered])
+    return metrics
 
 
 def recall_metrics(records: Sequence[dict]) -> dict[str, float | None]:
@@ -100,7 +119,7 @@ def answer_metrics(records: Sequence[dict]) -> dict[str, float | None]:
     return {
         # Every answered question counts, unanswerable ones too: a quote shown for a question the
         # article cannot answer is a wrong quote.
-        "citation_precision": _share([_cites_gold(r) for r in answered]),
+        "citation_precision": _share([cites_gold(r) for r in answered]),
         "answer_accuracy": _share([not r["refused"] and contains_gold(r["answer"], r["gold"]) for r in answerable]),
         "answer_f1": sum(f1s) / len(f1s) if f1s else None,
         "refusal_rate": _share([r["refused"] for r in unanswerable]),

@@ -14,7 +14,7 @@ from bot.core.grounding import GroundingThresholds
 from bot.core.ports import Embedder, Generator, Retriever
 from bot.core.results import Turn
 from bot.wiring.factory import assemble_core
-from evaluation.dataset import Group, Question, article_of
+from evaluation.dataset import Group, Question, article_of, in_passage
 from evaluation.embedcache import CachingEmbedder
 from evaluation.metrics import contains_gold, gold_rank, summarise
 from evaluation.recording import RecordingGenerator, RecordingRetriever, call_record
@@ -39,7 +39,7 @@ def rank_depth(config: CoreConfig) -> int:
 
 
 def _retrieval_fields(question: Question, article: Article, hits: list[Hit]) -> dict:
-    return {
+    fields = {
         "gold": list(question.answers),
         "answerable": question.answerable,
         # R@k counts only questions whose gold string some sentence holds: a span across a
@@ -49,6 +49,16 @@ def _retrieval_fields(question: Question, article: Article, hits: list[Hit]) -> 
         "gold_rank": gold_rank([h.sentence.text for h in hits], question.answers) if question.answerable else None,
         "retrieved": [h.sentence.id for h in hits],
     }
+    if question.passage is not None:
+        # A long article made of many: the same scores again, counting the question's own article only
+        # (a gold string may stand in another one, by chance or because two articles report the same fact).
+        fields["gold_paragraphs"] = list(question.passage)
+        fields["gold_in_passage"] = question.answerable and any(
+            contains_gold(s.text, question.answers) for s in article.sentences if in_passage(question, s)
+        )
+        own = [h.sentence.text if in_passage(question, h.sentence) else "" for h in hits]
+        fields["gold_rank_in_passage"] = gold_rank(own, question.answers) if question.answerable else None
+    return fields
 
 
 def _answer_fields(core: Kutip, question: Question) -> dict:

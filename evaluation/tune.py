@@ -21,7 +21,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from bot.core.grounding import GroundingThresholds, Support, decide
-from evaluation.metrics import answer_metrics, contains_gold
+from evaluation.metrics import answer_metrics, cites_gold, contains_gold
 
 GRID = {
     "min_verified": [0.0, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9],
@@ -49,7 +49,7 @@ def decided(record: dict, thresholds: GroundingThresholds) -> dict:
         **record,
         "refused": not supported,
         "answer": support.answer if supported else "",
-        "citations": [{"text": record["support"]["sentence_text"]}] if supported else [],
+        "citations": [{"id": support.sentence_id, "text": record["support"]["sentence_text"]}] if supported else [],
     }
 
 
@@ -65,7 +65,7 @@ def cost(records: list[dict], wrong_answer_cost: float) -> float:
     for r in records:
         if r["refused"]:
             total += 1.0 if r["answerable"] else 0.0
-        elif not r["answerable"] or not any(contains_gold(c["text"], r["gold"]) for c in r["citations"]):
+        elif not r["answerable"] or not cites_gold(r):
             total += wrong_answer_cost
         elif not contains_gold(r["answer"], r["gold"]):
             total += PARTIAL_COST

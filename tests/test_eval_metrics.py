@@ -137,5 +137,7 @@ def test_failure_outcomes_tell_retrieval_model_and_grounding_apart():
     assert f.outcome(rec(refused=True, llm_replies=['{"ids": [], "answer": "Azure"}'])) == f.REFUSED_MODEL_RIGHT
     assert f.outcome(rec(refused=True, llm_replies=['{"ids": ["1.1"], "answer": "AWS"}'])) == f.REFUSED_MODEL_WRONG
     assert f.outcome(rec(refused=True, llm_replies=['{"ids": ["1.1"], "answer": "00000'])) == f.REFUSED_UNPARSEABLE
+    recorded = [{"text": '{"ids": [], "answer": "Azure"}', "tokens": []}]  # as the runner writes them
+    assert f.outcome(rec(refused=True, llm_replies=recorded)) == f.REFUSED_MODEL_RIGHT
     assert f.outcome(rec(answerable=False, gold=[], refused=True)) == f.UNANSWERABLE_REFUSED
     assert f.outcome(rec(answerable=False, gold=[], answer="Sam Altman")) == f.UNANSWERABLE_ANSWERED

@@ -14,6 +14,7 @@ from base.errors import UnknownSentence
 from base.language import detect_language
 from bot.core.grammar import ANSWER_WORDS, answer_grammar, text_grammar
 from bot.core.grounding import GroundingPolicy, answer_logprob, is_no_answer
+from bot.core.passages import with_neighbours
 from bot.core.ports import Generator, Prompt, Retriever
 from bot.core.prompts import LANGUAGE_NAMES, ArticlePrompt, render
 from bot.core.questions import check_question
@@ -46,6 +47,9 @@ class CoreConfig:
     max_tokens: int
     max_question_chars: int
     max_citations: int = 3
+    # An article too long to inline: the most sentences that go with a question, the top `candidates`
+    # and their paragraph-mates (bot/core/passages.py); the verification turn reads them too.
+    passage_sentences: int = 3
     # Translate a question that is not in the article's language before retrieval; needed only when
     # the embedder is English-only (see bot/wiring/factory.assemble_core).
     translate_questions: bool = True
@@ -110,11 +114,13 @@ class Kutip:
         with _timed(timings, "retrieve"):
             ranked = self.retriever.search(query, len(self.article.sentences))
         top = ranked[: self.config.candidates]
-        # With the article in the prompt every sentence is on offer; otherwise only the top candidates.
-        offered = ranked if self.prompt.inlined else top
+        # With the article in the prompt every sentence is on offer; otherwise the top candidates and the
+        # sentences beside them, which are what the model is shown.
+        shown = top if self.prompt.inlined else with_neighbours(ranked, len(top), self.config.passage_sentences)
+        offered = ranked if self.prompt.inlined else shown
         with _timed(timings, "generate"):
             completion = self.generator.complete(
-                self._prompt(question, history, top, language),
+                self._prompt(question, history, shown, language),
                 answer_grammar([h.sentence.id for h in offered], self.config.max_citations),
                 self.config.max_tokens,
             )
@@ -138,7 +144,7 @@ class Kutip:
             )
             if self.grounding.worth_verifying(support):
                 with _timed(timings, "verify"):
-                    verified = self._verify(question, history, reply.answer, hit.sentence)
+                    verified = self._verify(question, history, reply.answer, hit.sentence, [h.sentence for h in shown])
                 support = replace(support, verified=verified)
             support = self.grounding.judge(support)
             if not support.supported:
@@ -156,10 +162,18 @@ class Kutip:
             support=support,
         )
 
-    def _verify(self, question: str, history: Turn | None, answer: str, sentence: Sentence) -> float:
-        """P("yes"): the model, asked plainly, finds that `sentence` states `answer` to `question`."""
+    def _verify(
+        self, question: str, history: Turn | None, answer: str, sentence: Sentence, context: list[Sentence]
+    ) -> float:
+        """P("yes"): the model, asked plainly, finds that `sentence` states `answer` to `question`.
+
+        Inlined, the model judges with the whole article before it; otherwise `context`, the passages it
+        was shown, goes first, so the sentence is not judged cut from its paragraph.
+        """
         earlier = render("followup", question=history.question, answer=history.answer) if history else ""
         user = render("verify", history=earlier, question=question, answer=answer, sentence=sentence.text)
+        if not self.prompt.inlined:
+            user = f"{self.prompt.excerpt(context)}\n\n{user}"
         return self.generator.choice_probabilities(Prompt(system=self.prompt.system, user=user), ("yes", "no"))["yes"]
 
     def _query(self, question: str, language: str) -> str:
@@ -188,7 +202,7 @@ class Kutip:
             history=earlier,
             question=question,
             language=LANGUAGE_NAMES[language],
-            candidates=self.prompt.candidates([h.sentence for h in hits]),
+            candidates=self.prompt.passages([h.sentence for h in hits]),
         )
         return Prompt(system=self.prompt.system, user=user)
 

@@ -48,6 +48,7 @@ def article_limits(settings: Settings) -> ArticleLimits:
 def core_config(settings: Settings) -> CoreConfig:
     return CoreConfig(
         candidates=settings.candidates,
+        passage_sentences=settings.passage_sentences,
         max_tokens=settings.llm_max_tokens,
         max_question_chars=settings.max_question_chars,
     )

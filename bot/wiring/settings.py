@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         description="Top-ranked sentences per question that may be cited (and are shown to the model when the "
         "article is too long to inline).",
     )
+    passage_sentences: int = Field(
+        3,
+        description="An article too long to inline: the most sentences shown with each question, the top "
+        "candidates and then the sentences beside them in their paragraphs (3: the candidates alone).",
+    )
     max_question_chars: int = Field(2000, description="Longer questions are refused.")
 
     # --- LLM behind an OpenAI-compatible server (instead of the GGUF above) ---
