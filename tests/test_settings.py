@@ -31,3 +31,15 @@ def test_id_lists_and_token_are_read_from_the_environment(monkeypatch):
     assert settings.admins == frozenset({1, 2, 3}) and settings.allowed_chats == frozenset({-100123})
     assert settings.telegram_bot_token.get_secret_value() == "123:abc"
     assert "123:abc" not in repr(settings)
+
+
+def test_support_thresholds_reach_the_grounding_policy(monkeypatch):
+    from bot.core.grounding import GroundingThresholds
+    from bot.wiring.factory import grounding_thresholds
+
+    assert grounding_thresholds(Settings(_env_file=None)) == GroundingThresholds()
+    monkeypatch.setenv("KUTIP_SUPPORT_MIN_VERIFIED", "0.7")
+    monkeypatch.setenv("KUTIP_SUPPORT_MAX_MISSING_SPECIFICS", "2")
+    chosen = grounding_thresholds(Settings(_env_file=None))
+    assert (chosen.min_verified, chosen.max_missing_specifics) == (0.7, 2)
+    assert chosen.min_coverage == GroundingThresholds().min_coverage

@@ -54,6 +54,16 @@ def core_config(settings: Settings) -> CoreConfig:
     )
 
 
+def grounding_thresholds(settings: Settings) -> GroundingThresholds:
+    return replace(
+        GroundingThresholds(),
+        min_verified=settings.support_min_verified,
+        min_answer_logprob=settings.support_min_answer_logprob,
+        max_missing_specifics=settings.support_max_missing_specifics,
+        min_coverage=settings.support_min_coverage,
+    )
+
+
 def index_dir(settings: Settings) -> Path:
     return settings.data_dir / "index"
 
@@ -163,4 +173,11 @@ def build_library(settings: Settings, embedder: Embedder | None = None, generato
 def build_core(settings: Settings, progress: bool = True) -> Kutip:
     stored, embedder = load_index(settings, progress=progress)
     generator = load_generator(settings)
-    return assemble_core(stored, embedder, generator, core_config(settings), settings.data_dir / "summaries")
+    return assemble_core(
+        stored,
+        embedder,
+        generator,
+        core_config(settings),
+        settings.data_dir / "summaries",
+        thresholds=grounding_thresholds(settings),
+    )

@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.core.grounding import GroundingThresholds
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ARTICLE = REPO_ROOT / "articles" / "openai-microsoft.id.txt"
 
@@ -85,6 +87,25 @@ class Settings(BaseSettings):
         "candidates and then the sentences beside them in their paragraphs (3: the candidates alone).",
     )
     max_question_chars: int = Field(2000, description="Longer questions are refused.")
+
+    # --- trust: when an answer counts as supported (defaults chosen on the dev splits; README, "Trust") ---
+    support_min_verified: float = Field(
+        GroundingThresholds.min_verified,
+        description="Least P(yes) of the model's check that the cited sentence states the answer; higher refuses "
+        "more near-miss questions and more right answers.",
+    )
+    support_min_answer_logprob: float = Field(
+        GroundingThresholds.min_answer_logprob,
+        description="Least mean log-probability of the answer's tokens as the model wrote them.",
+    )
+    support_max_missing_specifics: int = Field(
+        GroundingThresholds.max_missing_specifics,
+        description="Most of the question's names, numbers and quoted titles the cited paragraph may lack.",
+    )
+    support_min_coverage: float = Field(
+        GroundingThresholds.min_coverage,
+        description="Least rarity-weighted share of the question's words found in the cited paragraph.",
+    )
 
     # --- LLM behind an OpenAI-compatible server (instead of the GGUF above) ---
     llm_url: str = Field(
