@@ -182,3 +182,15 @@ def test_listing_and_source_load_no_language_model(capsys, monkeypatch, fake_mod
     assert code == 0 and "default" in out
     code, out, _ = run(capsys, "source", "8.1")
     assert code == 0 and "Microsoft dan OpenAI memulai" in out
+
+
+def test_the_support_threshold_setting_reaches_every_library_article(capsys, tmp_path, fake_models, monkeypatch):
+    _, generator = fake_models
+    story = write_story(tmp_path / "kabar.txt", "pasar ikan")
+    generator.enqueue(reply(["1.1"], "angka"), reply(["1.1"], "angka"))
+    generator.enqueue_yes(0.6, 0.6)
+    code, out, _ = run(capsys, "ask", "--article", story, "Apa yang dicatat laporan tentang pasar ikan?")
+    assert code == 0 and "angka" in out  # P(yes) 0.6 passes the tuned 0.55
+    monkeypatch.setenv("KUTIP_SUPPORT_MIN_VERIFIED", "0.7")
+    code, out, _ = run(capsys, "ask", "--article", story, "Apa yang dicatat laporan tentang pasar ikan?")
+    assert code == 0 and "angka" not in out  # the same answer is refused under a stricter setting

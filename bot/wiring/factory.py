@@ -155,9 +155,10 @@ def build_library(settings: Settings, embedder: Embedder | None = None, generato
     embedder = embedder or Lazy(lambda: load_embedder(settings), name=settings.embedding_model)
     generator = generator or Lazy(lambda: load_generator(settings))
     config = core_config(settings)
+    thresholds = grounding_thresholds(settings)
 
     def assemble(stored: StoredIndex, summaries: Path) -> Kutip:
-        return assemble_core(stored, embedder, generator, config, summaries)
+        return assemble_core(stored, embedder, generator, config, summaries, thresholds=thresholds)
 
     return Library(
         settings.data_dir / "articles",
