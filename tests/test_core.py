@@ -205,6 +205,29 @@ def test_a_sentence_case_first_word_is_not_a_made_up_name():
     assert specifics("OpenAI ingin apa?") == {"openai"}  # a name inside is still a name
 
 
+def test_a_one_word_name_the_cited_sentence_lacks_is_refused_in_the_article_language():
+    from bot.core.grounding import unsupported_reason
+    from index.article import Sentence
+
+    said = Sentence(3, 1, '"Kejurnas juga menyebarluaskan olahraga sepak takraw," ujarnya.', 0, 10)
+    named = Sentence(2, 1, "Ketua Umum PB Persetasi Syamsurizal membuka kejurnas itu.", 0, 10)
+    question = "Siapa Ketua Umum PB Persetasi?"
+    assert unsupported_reason("Syamsurizal", [said], question, same_language=True) is not None
+    assert unsupported_reason("Syamsurizal", [named], question, same_language=True) is None
+    # In another language the opening word may be a translated common word, not a name.
+    assert unsupported_reason("Exclusive rights", [named], "What rights?", same_language=False) is None
+
+
+def test_the_quote_is_the_candidate_that_names_a_one_word_answer(fake_core):
+    from index.retrieve import Hit
+
+    article = fake_core.article
+    said, named = article.sentence("1.1"), next(s for s in article.sentences if "Azure" in s.text)
+    chosen, candidates = [Hit(said, 1.0, 1.0)], [Hit(said, 1.0, 1.0), Hit(named, 0.5, 0.5)]
+    picked = fake_core.grounding.citation("Azure", chosen, candidates, same_language=True)
+    assert picked is not None and picked.sentence == named
+
+
 def test_a_follow_up_answered_from_its_earlier_question_is_not_an_echo(fake_core, fake_generator):
     fake_generator.enqueue(reply(["8.1"], "Microsoft"))
     earlier = Turn("Kapan Microsoft dan OpenAI mulai bekerja sama?", "Tahun 2019")

@@ -128,7 +128,8 @@ class Kutip:
         by_id = {h.sentence.id: h for h in offered}
         chosen = [by_id[i] for i in reply.ids if i in by_id]
         support = None
-        hit = None if is_no_answer(reply.answer) else self.grounding.citation(reply.answer, chosen, top)
+        same_language = language == self.article.language
+        hit = None if is_no_answer(reply.answer) else self.grounding.citation(reply.answer, chosen, top, same_language)
         if hit is not None:
             rank = next(n for n, h in enumerate(ranked, 1) if h.sentence.id == hit.sentence.id)
             support = self.grounding.measure(
@@ -140,7 +141,7 @@ class Kutip:
                 # Word coverage means something only when the query is in the article's language.
                 query if language == self.article.language or self.config.translate_questions else None,
                 answer_logprob(completion.tokens, reply.answer_start),
-                same_language=language == self.article.language,
+                same_language=same_language,
             )
             if self.grounding.worth_verifying(support):
                 with _timed(timings, "verify"):

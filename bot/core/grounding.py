@@ -81,11 +81,13 @@ class Support:
         }
 
 
-def _names(text: str) -> list[str]:
+def _names(text: str, opening: bool = False) -> list[str]:
     """Capitalised words. The opening word is capitalised by sentence case, so it counts only when it
-    looks like a name inside too ("OpenAI", "WSJ")."""
+    looks like a name inside too ("OpenAI", "WSJ"), or when `opening` says to count it anyway."""
     words = re.findall(r"[\w'’-]+", text)
-    return [w for i, w in enumerate(words) if w[:1].isupper() and (i > 0 or any(c.isupper() for c in w[1:]))]
+    return [
+        w for i, w in enumerate(words) if w[:1].isupper() and (i > 0 or opening or any(c.isupper() for c in w[1:]))
+    ]
 
 
 def numbers(text: str) -> set[str]:
@@ -113,11 +115,15 @@ def unsupported_reason(
     min_overlap: float = 0.0,
     earlier_answer: str = "",
     context: str = "",
+    same_language: bool = False,
 ) -> str | None:
     """Why the cited sentences cannot back `answer`, or None: numbers and names from nowhere, an echo.
 
     `context` (an earlier question) may supply names and numbers, but an answer drawn from it is not
-    an echo of the question now asked.
+    an echo of the question now asked. When the answer is in the article's language (`same_language`)
+    its opening word is checked like any name: a one-word answer such as "Syamsurizal" that the cited
+    sentence never mentions came from elsewhere. In another language the opening word may be a
+    translated common word ("Exclusive"), so it is not.
     """
     if not cited:
         return "no citation"
@@ -137,7 +143,7 @@ def unsupported_reason(
         return f"numbers not in the cited sentences: {sorted(missing_numbers)}"
     # A capitalised word is a name unless it is a function word opening a sentence ("The", "Pada");
     # a name the evidence never mentions came from somewhere else.
-    names = {t for w in _names(answer) for t in tokenize(w)[:1]} - STOPWORDS
+    names = {t for w in _names(answer, opening=same_language) for t in tokenize(w)[:1]} - STOPWORDS - _QUESTION_WORDS
     missing_names = sorted(n for n in names if not found_in(n, known))
     if missing_names:
         return f"names not in the cited sentences: {missing_names}"
@@ -191,12 +197,14 @@ class GroundingPolicy:
         found = self._paragraph_stems[sentence.paragraph - 1]
         return tuple(sorted(s for s in specifics(question, same_language) if not _found_loosely(s, found)))
 
-    def citation(self, answer: str, chosen: list[Hit], candidates: list[Hit]) -> Hit | None:
+    def citation(
+        self, answer: str, chosen: list[Hit], candidates: list[Hit], same_language: bool = False
+    ) -> Hit | None:
         """The sentence to judge and quote: the model's first pick that could back the answer, else the
         best-ranked candidate that could. Small models often name the wrong id for a right answer, so
         a citation is never taken on the model's word alone."""
         for hit in [*chosen, *candidates]:
-            if unsupported_reason(answer, [hit.sentence], "") is None:
+            if unsupported_reason(answer, [hit.sentence], "", same_language=same_language) is None:
                 return hit
         return chosen[0] if chosen else None
 
@@ -230,6 +238,7 @@ class GroundingPolicy:
                 question,
                 earlier_answer=history.answer if history else "",
                 context=history.question if history else "",
+                same_language=same_language,
             ),
         )
 
