@@ -21,14 +21,13 @@ from bot.adapters.telegram import handlers, texts
 from bot.adapters.telegram.backoff import Backoff, retry_after_s
 from bot.adapters.telegram.chat_action import Typing
 from bot.adapters.telegram.desk import Desk
-from bot.adapters.telegram.followups import Followups
 from bot.adapters.telegram.jobs import restore
 from bot.adapters.telegram.limits import FloodLimiter
 from bot.adapters.telegram.ratelimit import SlidingWindow
 from bot.adapters.telegram.rebuild import Rebuilder
 from bot.adapters.telegram.state import KEY, State
 from bot.core.ports import AnswerCore
-from bot.storage import DATABASE_NAME, JobJournal, open_database
+from bot.storage import DATABASE_NAME, FollowupStore, JobJournal, StatsStore, open_database
 from bot.wiring.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -140,7 +139,7 @@ async def _post_stop(application: Application) -> None:
     if state.rebuilder is not None:
         await state.rebuilder.stop()
     await state.desk.stop()
-    state.journal.close()
+    state.database.close()
 
 
 def build_application(
@@ -154,18 +153,22 @@ def build_application(
     if settings.telegram_base_url:
         builder = builder.base_url(settings.telegram_base_url).base_file_url(file_url(settings.telegram_base_url))
     application = builder.build()
+    # One database for the journal, follow-ups and /stats (the same file the article library uses).
+    database = open_database(settings.data_dir / DATABASE_NAME)
     desk = Desk(
         core,
         settings.queue_size,
         typing=Typing(partial(_send_typing, application.bot)),
         on_error=application.process_error,
         rate=SlidingWindow(settings.user_rate_per_minute),
+        stats=StatsStore(database),
     )
     application.bot_data[KEY] = State(
         settings=settings,
         desk=desk,
-        followups=Followups(),
-        journal=JobJournal(open_database(settings.data_dir / DATABASE_NAME)),
+        database=database,
+        followups=FollowupStore(database),
+        journal=JobJournal(database),
         rebuilder=Rebuilder(reload) if reload is not None else None,
     )
     handlers.register(application)

@@ -100,7 +100,8 @@ def _history(state: State, message: Message, bot_id: int) -> Turn | None:
     if not triggers.is_reply_to(message, bot_id):
         return None
     replied = message.reply_to_message
-    return state.followups.get(message.chat_id, replied.message_id, replied.text)
+    followup = state.followups.get(message.chat_id, replied.message_id, replied.text)
+    return followup.turn if followup is not None else None
 
 
 def pending_job(update: Update, kind: str, text: str, history: Turn | None = None) -> PendingJob:
@@ -277,7 +278,7 @@ async def _reloaded(update: Update, context: Context, result: AnswerCore | BaseE
         return
     state = state_of(context)
     state.desk.swap(result)
-    state.followups.clear()  # earlier turns were about the old article
+    state.followups.forget_article(None)  # earlier turns were about the old default article
     article = result.article
     title = article.title or texts.plain("untitled", lang)
     await reply(update, context, texts.t("reloaded", lang, title=title, sentences=len(article.sentences)), patient=True)

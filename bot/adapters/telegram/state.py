@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from dataclasses import dataclass
 
 from telegram.ext import CallbackContext
 
 from bot.adapters.telegram.desk import Desk
-from bot.adapters.telegram.followups import Followups
 from bot.adapters.telegram.rebuild import Rebuilder
 from bot.core.ports import AnswerCore
-from bot.storage import JobJournal
+from bot.storage import FollowupStore, JobJournal
 from bot.wiring.settings import Settings
 
 KEY = "kutip"
@@ -21,7 +21,8 @@ KEY = "kutip"
 class State:
     settings: Settings
     desk: Desk
-    followups: Followups
+    database: sqlite3.Connection  # kutip.sqlite3: the stores below write through it; closed at stop
+    followups: FollowupStore  # which answer a reply follows up, kept across restarts
     journal: JobJournal  # accepted jobs not answered yet, kept across restarts
     rebuilder: Rebuilder | None = None  # /reload; None when the bot was started without a way to rebuild
     restoring: asyncio.Task[int] | None = None  # re-queues the journal's jobs after a restart
