@@ -74,12 +74,35 @@ def _read_file(path: Path, max_bytes: int) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise ArticleError(f"cannot read article {path}: {exc}") from exc
+    return _decode(data, str(path))
+
+
+def _decode(data: bytes, origin: str) -> str:
+    """UTF-8 text, or ArticleError for a binary file (NUL bytes, invalid UTF-8)."""
     if b"\x00" in data:
-        raise ArticleError(f"{path} is a binary file, not text (it holds NUL bytes)")
+        raise ArticleError(f"{origin} is a binary file, not text (it holds NUL bytes)")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ArticleError(f"{path} is not UTF-8 text (a binary file?): {exc.reason} at byte {exc.start}") from exc
+        raise ArticleError(f"{origin} is not UTF-8 text (a binary file?): {exc.reason} at byte {exc.start}") from exc
+
+
+DOCUMENT_SUFFIXES = (".txt", ".text", ".md", ".html", ".htm", ".xhtml")
+
+
+def read_document(name: str, data: bytes, limits: ArticleLimits | None = None) -> tuple[str, str, str]:
+    """Return (raw text, title, origin) for a document's bytes (a file sent to the bot): .txt or .html only."""
+    limits = limits or ArticleLimits()
+    if len(data) > limits.max_bytes:
+        raise ArticleTooLarge(name, len(data), limits.max_bytes, "bytes")
+    suffix = Path(name).suffix.lower()
+    if suffix and suffix not in DOCUMENT_SUFFIXES:
+        raise ArticleError(f"{name} is not a .txt or .html document")
+    raw = _decode(data, name)
+    if _looks_like_html(raw, name):
+        text, title = _extract_html(raw)
+        return text, title, name
+    return raw, "", name
 
 
 def read_source(spec: str, policy: FetchPolicy | None, limits: ArticleLimits | None = None) -> tuple[str, str, str]:
@@ -135,10 +158,16 @@ def check_article(article: Article, limits: ArticleLimits) -> None:
         raise NoArticleText(article.origin, sentences, words, limits.min_sentences, limits.min_words)
 
 
-def load_article(spec: str, policy: FetchPolicy | None = None, limits: ArticleLimits | None = None) -> Article:
-    """Read, clean, segment and check an article; a URL needs a `policy`, a local file does not."""
+def load_article(
+    spec: str, policy: FetchPolicy | None = None, limits: ArticleLimits | None = None, document: bytes | None = None
+) -> Article:
+    """Read, clean, segment and check an article; a URL needs a `policy`, a local file does not. With
+    `document`, those bytes are the article and `spec` is only its file name."""
     limits = limits or ArticleLimits()
-    raw, title, origin = read_source(spec, policy, limits)
+    if document is not None:
+        raw, title, origin = read_document(spec, document, limits)
+    else:
+        raw, title, origin = read_source(spec, policy, limits)
     article = parse_article(raw, title=title, origin=origin)
     check_article(article, limits)
     logger.info(

@@ -6,20 +6,24 @@ import hashlib
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
+from base.errors import FetchFailed, ReadLimit, UnknownArticle
 from base.language import detect_language
 from base.words import content_tokens
 from bot.core.answer import find_source
-from bot.core.ports import Completion, Prompt
+from bot.core.ports import AnswerCore, Completion, Prompt
 from bot.core.questions import check_question
 from bot.core.refusals import REFUSAL
 from bot.core.results import Answer, Bullet, Citation, Summary, Turn
+from bot.library.entry import ArticleEntry, ReadStage
 from index.article import Article, Sentence
+from index.ingest import ArticleLimits, check_article, is_url, load_article, parse_article
+from index.store import article_sha256
 
 
 class FakeEmbedder:
@@ -223,3 +227,142 @@ class FakeCore:
     def source(self, sentence_id: str) -> tuple[Sentence, tuple[Sentence, ...]]:
         self.calls.append(("source", sentence_id))
         return find_source(self.article, sentence_id)
+
+
+# --- the article library -------------------------------------------------------
+
+
+class FakeLibrary:
+    """An in-memory ArticleLibrary over FakeCores, with the real one's rules (bot/library): ids are the SHA-256
+    of the cleaned text (the same story twice is one entry), `/use` takes a number, an id prefix or a URL read
+    before, a failed read leaves the chat's article as it was, and a chat may start `reads_per_hour` reads.
+
+    URLs are never fetched: `pages[url]` is the page's text or HTML, or an exception to raise (FetchRefused,
+    NoArticleText…); an unknown URL fails like an unreachable one. Paths and `document` bytes are read and
+    parsed for real (no embedding). `gate`, when set, holds every read at "indexing" until it is opened;
+    `read_calls` records (source, chat_id) and `stages` every stage reported.
+    """
+
+    def __init__(
+        self,
+        default: FakeCore | None = None,
+        reads_per_hour: int = 10,
+        limits: ArticleLimits | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.limits = limits or ArticleLimits(min_sentences=1, min_words=1)
+        self.reads_per_hour = reads_per_hour
+        self.clock = clock
+        self.pages: dict[str, str | Exception] = {}
+        self.gate: threading.Event | None = None
+        self.read_calls: list[tuple[str, int | None]] = []
+        self.stages: list[ReadStage] = []
+        self.cores: dict[str, FakeCore] = {}
+        self._entries: dict[str, ArticleEntry] = {}
+        self._chats: dict[int | None, list[str]] = {}  # chat -> article ids, most recently chosen first
+        self._reads: dict[int | None, list[float]] = {}
+        self._lock = threading.Lock()
+        core = default or FakeCore()
+        self.default = self._add(core.article, origin=core.article.origin, chat_id=None, core=core, is_default=True)
+
+    def _add(
+        self, article: Article, origin: str, chat_id: int | None, core: FakeCore | None = None, is_default: bool = False
+    ) -> ArticleEntry:
+        article_id = article_sha256(article)
+        with self._lock:
+            if article_id not in self._entries:
+                self._entries[article_id] = ArticleEntry(
+                    article_id,
+                    article.title,
+                    origin,
+                    article.language,
+                    len(article.sentences),
+                    self.clock(),
+                    chat_id,
+                    is_default,
+                )
+                self.cores[article_id] = core or FakeCore(article)
+            return self._entries[article_id]
+
+    def _article(self, source: str, document: bytes | None) -> Article:
+        if document is None and is_url(source):
+            page = self.pages.get(source)
+            if isinstance(page, Exception):
+                raise page
+            if page is None:
+                raise FetchFailed(f"cannot fetch {source}: ConnectError (FakeLibrary has no such page)")
+            article = parse_article(page, origin=source)
+            check_article(article, self.limits)
+            return article
+        return load_article(source, None, self.limits, document=document)
+
+    def read(
+        self,
+        source: str,
+        *,
+        chat_id: int | None = None,
+        document: bytes | None = None,
+        progress: Callable[[ReadStage], None] | None = None,
+    ) -> ArticleEntry:
+        def report(stage: ReadStage) -> None:
+            self.stages.append(stage)
+            if progress is not None:
+                progress(stage)
+
+        self.read_calls.append((source, chat_id))
+        if chat_id is not None:
+            now = self.clock()
+            recent = [t for t in self._reads.get(chat_id, []) if t > now - 3600]
+            if len(recent) >= self.reads_per_hour:
+                raise ReadLimit(self.reads_per_hour)
+            self._reads[chat_id] = [*recent, now]
+        report("fetching")
+        article = self._article(source, document)
+        report("cleaning")
+        report("indexing")
+        if self.gate is not None:
+            assert self.gate.wait(10), "the test never opened FakeLibrary.gate"
+        entry = self._add(article, origin=article.origin or source, chat_id=chat_id)
+        self._choose(chat_id, entry.id)
+        report("ready")
+        return entry
+
+    def _choose(self, chat_id: int | None, article_id: str) -> None:
+        with self._lock:
+            chosen = self._chats.setdefault(chat_id, [])
+            if article_id in chosen:
+                chosen.remove(article_id)
+            chosen.insert(0, article_id)
+
+    def current(self, chat_id: int | None) -> ArticleEntry:
+        chosen = self._chats.get(chat_id)
+        return self._entries[chosen[0]] if chosen else self.default
+
+    def recent(self, chat_id: int | None, limit: int = 10) -> list[ArticleEntry]:
+        ids = list(self._chats.get(chat_id, []))
+        if self.default.id not in ids:
+            ids.append(self.default.id)
+        return [self._entries[i] for i in ids[:limit]]
+
+    def use(self, chat_id: int | None, choice: str) -> ArticleEntry:
+        choice = choice.strip()
+        listed = self.recent(chat_id)
+        found: ArticleEntry | None = None
+        if choice.isdigit() and 1 <= int(choice) <= len(listed):
+            found = listed[int(choice) - 1]
+        elif is_url(choice):
+            found = next((e for e in self._entries.values() if e.origin == choice), None)
+        elif len(choice) >= 4:
+            matches = [e for e in self._entries.values() if e.id.startswith(choice.lower())]
+            found = matches[0] if len(matches) == 1 else None
+        if found is None:
+            raise UnknownArticle(f"no article {choice[:20]!r} in the library")
+        self._choose(chat_id, found.id)
+        return found
+
+    def core(self, article_id: str) -> AnswerCore:
+        """The FakeCore of that article (`cores[article_id]`, for a test to script or inspect)."""
+        try:
+            return self.cores[article_id]
+        except KeyError:
+            raise UnknownArticle(f"no article {article_id[:8]} in the library") from None

@@ -7,11 +7,11 @@ import inspect
 import pytest
 
 from bot.core.answer import Kutip
-from bot.core.ports import AnswerCore, Embedder, Generator, Retriever
+from bot.core.ports import AnswerCore, ArticleLibrary, Embedder, Generator, Retriever
 from bot.llm.llama import LlamaGenerator
 from index.embedder import SentenceTransformerEmbedder
 from index.retrieve import HybridRetriever
-from tests.fakes import FakeCore, FakeEmbedder, FakeGenerator
+from tests.fakes import FakeCore, FakeEmbedder, FakeGenerator, FakeLibrary
 
 
 def _public_methods(protocol: type) -> list[str]:
@@ -29,6 +29,7 @@ def _public_methods(protocol: type) -> list[str]:
         (Generator, LlamaGenerator, FakeGenerator),
         (Embedder, SentenceTransformerEmbedder, FakeEmbedder),
         (Retriever, HybridRetriever, None),
+        (ArticleLibrary, None, FakeLibrary),
     ],
 )
 def test_real_and_fake_have_the_protocols_signatures(protocol, real, fake):

@@ -90,13 +90,15 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def open_database(path: Path) -> sqlite3.Connection:
+def open_database(path: Path, shared: bool = False) -> sqlite3.Connection:
     """Open (creating if needed) the database at `path`, migrated to SCHEMA_VERSION.
 
     Autocommit mode: each store statement is its own transaction, written before the call returns.
+    `shared`: the connection may be used from several threads (the article library is called from worker
+    threads); its store then serialises its own statements.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, isolation_level=None)
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=not shared)
     connection.row_factory = sqlite3.Row
     connection.execute("PRAGMA foreign_keys = ON")  # chats' rows go with an evicted article
     try:
