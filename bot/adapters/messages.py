@@ -21,6 +21,7 @@ from base.errors import (
     QuestionEmpty,
     QuestionError,
     QuestionTooLong,
+    ReadLimit,
     UnknownSentence,
 )
 
@@ -43,6 +44,10 @@ _WHOLE = {
     ArticleTooLarge: {
         "id": "Artikel terlalu besar: {origin} berisi {size} {unit_id}, batasnya {limit}.",
         "en": "The article is too large: {origin} has {size} {unit}; the limit is {limit}.",
+    },
+    ReadLimit: {
+        "id": "Obrolan ini sudah menambah {limit} artikel dalam satu jam terakhir; coba lagi nanti.",
+        "en": "This chat has already added {limit} articles in the last hour; try again later.",
     },
 }
 
