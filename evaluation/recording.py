@@ -55,6 +55,9 @@ class RecordingGenerator:
     def warm(self, system: str) -> None:
         self.inner.warm(system)
 
+    def forget(self, system: str) -> None:
+        self.inner.forget(system)
+
     def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> Completion:
         call = Call(prompt, grammar, max_tokens)
         self.calls.append(call)

@@ -34,6 +34,35 @@ def article_sha256(article: Article) -> str:
     return hashlib.sha256(article.text.encode("utf-8")).hexdigest()
 
 
+def article_json(article: Article) -> dict:
+    """The article as plain JSON: its text and each sentence's offsets into it."""
+    return {
+        "text": article.text,
+        "title": article.title,
+        "source_url": article.source_url,
+        "language": article.language,
+        "origin": article.origin,
+        "sentences": [[s.paragraph, s.sentence, s.start, s.end] for s in article.sentences],
+    }
+
+
+def article_from_json(raw: dict) -> Article:
+    """The inverse of article_json; KeyError, TypeError or ValueError on a malformed object."""
+    text = raw["text"]
+    sentences = tuple(
+        Sentence(paragraph=p, sentence=n, text=text[start:end], start=start, end=end)
+        for p, n, start, end in raw["sentences"]
+    )
+    return Article(
+        text=text,
+        sentences=sentences,
+        title=raw["title"],
+        source_url=raw["source_url"],
+        language=raw["language"],
+        origin=raw["origin"],
+    )
+
+
 def _file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -77,16 +106,9 @@ def save(stored: StoredIndex, directory: Path) -> None:
 
     directory.mkdir(parents=True, exist_ok=True)
     (directory / MANIFEST).unlink(missing_ok=True)
-    a = stored.article
-    article_json = {
-        "text": a.text,
-        "title": a.title,
-        "source_url": a.source_url,
-        "language": a.language,
-        "origin": a.origin,
-        "sentences": [[s.paragraph, s.sentence, s.start, s.end] for s in a.sentences],
-    }
-    (directory / "article.json").write_text(json.dumps(article_json, ensure_ascii=False), encoding="utf-8")
+    (directory / "article.json").write_text(
+        json.dumps(article_json(stored.article), ensure_ascii=False), encoding="utf-8"
+    )
     (directory / "lexical.json").write_text(
         json.dumps({"sentences": stored.sentence_tokens, "paragraphs": stored.paragraph_tokens}, ensure_ascii=False),
         encoding="utf-8",
@@ -138,19 +160,8 @@ def load(directory: Path, *, embedding_model: str, article_sha: str | None = Non
         lexical = json.loads((directory / "lexical.json").read_text(encoding="utf-8"))
         sentence_index = faiss.read_index(str(directory / "sentences.faiss"))
         paragraph_index = faiss.read_index(str(directory / "paragraphs.faiss"))
-        text = raw["text"]
-        sentences = tuple(
-            Sentence(paragraph=p, sentence=n, text=text[start:end], start=start, end=end)
-            for p, n, start, end in raw["sentences"]
-        )
-        article = Article(
-            text=text,
-            sentences=sentences,
-            title=raw["title"],
-            source_url=raw["source_url"],
-            language=raw["language"],
-            origin=raw["origin"],
-        )
+        article = article_from_json(raw)
+        sentences = article.sentences
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexStale(f"corrupt index: {exc.__class__.__name__}: {exc}") from exc
     stored = StoredIndex(

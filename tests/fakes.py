@@ -80,6 +80,7 @@ class FakeGenerator:
         self.history: list[tuple[Prompt, str, int]] = []
         self.asked: list[tuple[Prompt, tuple[str, ...]]] = []
         self.warmed: list[str] = []
+        self.forgotten: list[str] = []
 
     def enqueue(self, *replies: str | Completion) -> FakeGenerator:
         self.replies.extend(replies)
@@ -95,6 +96,9 @@ class FakeGenerator:
 
     def warm(self, system: str) -> None:
         self.warmed.append(system)
+
+    def forget(self, system: str) -> None:
+        self.forgotten.append(system)
 
     def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> Completion:
         self.history.append((prompt, grammar, max_tokens))

@@ -1,6 +1,7 @@
 """The CLI edge: domain errors become one clear line and exit code 2, never a traceback."""
 
 import hashlib
+import json
 import logging
 import socket
 
@@ -64,16 +65,15 @@ def test_source_prints_the_sentence_in_its_paragraph(capsys, monkeypatch, tmp_pa
 
 
 def test_the_local_chat_shows_the_conversation_and_sends_logs_to_a_file(monkeypatch, tmp_path, capsys):
-    from tests.fakes import FakeCore
+    from tests.fakes import FakeLibrary
 
     monkeypatch.setenv("KUTIP_DATA_DIR", str(tmp_path))
-    core = FakeCore()
 
-    def build(settings, progress=True):
+    def build(settings):
         logging.getLogger("bot.wiring.factory").info("index loaded")  # what a real build logs
-        return core
+        return FakeLibrary()
 
-    monkeypatch.setattr("bot.wiring.factory.build_core", build)
+    monkeypatch.setattr("bot.wiring.factory.build_library", build)
     lines = iter(["Apa tujuan OpenAI?", "/quit"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
     assert main(["chat"]) == 0
@@ -89,3 +89,57 @@ def test_malformed_urls_are_one_line_and_exit_2(capsys, url):
     code, out, err = run(capsys, "index", "--article", url)
     assert code == 2 and out == ""
     assert err.startswith("kutip: Article URL refused") and err.count("\n") == 1
+
+
+def reply(ids, answer):
+    return json.dumps({"ids": ids, "answer": answer})
+
+
+@pytest.fixture
+def fake_models(monkeypatch, tmp_path):
+    """The real library in a temporary data directory, over fake models shared by every `main()` call."""
+    from tests.fakes import FakeEmbedder, FakeGenerator
+
+    monkeypatch.setenv("KUTIP_DATA_DIR", str(tmp_path / "data"))
+    embedder, generator = FakeEmbedder(), FakeGenerator()
+    monkeypatch.setattr("bot.wiring.factory.load_embedder", lambda settings: embedder)
+    monkeypatch.setattr("bot.wiring.factory.load_generator", lambda settings: generator)
+    return embedder, generator
+
+
+def write_story(path, topic):
+    sentences = [
+        f"Laporan ke-{i} tentang {topic} mencatat angka yang dibahas para pejabat kota kemarin." for i in range(4)
+    ]
+    path.write_text(" ".join(sentences[:2]) + "\n\n" + " ".join(sentences[2:]), encoding="utf-8")
+    return str(path)
+
+
+def test_read_articles_use_and_ask_about_a_chosen_article(capsys, tmp_path, fake_models):
+    _, generator = fake_models
+    a = write_story(tmp_path / "a.txt", "banjir")
+    b = write_story(tmp_path / "b.txt", "jalan tol")
+    code, out, _ = run(capsys, "read", a)
+    assert code == 0 and out.startswith("ready in") and "4 sentences" in out and f"source: {a}" in out
+    code, out, _ = run(capsys, "read", b)
+    b_id = out.split(": ", 1)[1].split()[0]
+    code, out, _ = run(capsys, "articles")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 3 and lines[0].startswith(f"*  1. {b_id}") and "default" in lines[2]
+    code, out, _ = run(capsys, "use", "2")
+    assert code == 0 and "banjir" in out
+    generator.enqueue(reply(["1.1"], "angka"))
+    code, out, _ = run(capsys, "ask", "--article", b_id, "--json", "Apa yang dicatat laporan tentang jalan tol?")
+    answer = json.loads(out)
+    assert code == 0 and "jalan tol" in answer["citations"][0]["text"]
+    code, out, _ = run(capsys, "articles")
+    assert out.splitlines()[0].startswith(f"*  1. {b_id}")  # --article chose it
+    code, out, _ = run(capsys, "source", "2.1")  # no model needed: from the current article on disk
+    assert code == 0 and "jalan tol" in out
+
+
+def test_an_unknown_article_is_one_line(capsys, tmp_path, fake_models):
+    code, out, err = run(capsys, "ask", "--article", "deadbeef", "Apa?")
+    assert code == 2 and out == "" and "article not found: deadbeef" in err
+    code, _, err = run(capsys, "use", "7")
+    assert code == 2 and "Unknown article" in err

@@ -8,6 +8,7 @@ import pytest
 
 from bot.core.answer import Kutip
 from bot.core.ports import AnswerCore, ArticleLibrary, Embedder, Generator, Retriever
+from bot.library.library import Library
 from bot.llm.llama import LlamaGenerator
 from index.embedder import SentenceTransformerEmbedder
 from index.retrieve import HybridRetriever
@@ -29,7 +30,7 @@ def _public_methods(protocol: type) -> list[str]:
         (Generator, LlamaGenerator, FakeGenerator),
         (Embedder, SentenceTransformerEmbedder, FakeEmbedder),
         (Retriever, HybridRetriever, None),
-        (ArticleLibrary, None, FakeLibrary),
+        (ArticleLibrary, Library, FakeLibrary),
     ],
 )
 def test_real_and_fake_have_the_protocols_signatures(protocol, real, fake):

@@ -187,7 +187,7 @@ def test_failures_are_one_line_in_the_askers_language_and_keep_the_chats_article
                 "The article is too large: big.txt has 2000 bytes; the limit is 1000.",
                 "I can't read that file as an article: send text (.txt) or HTML (.html).",
                 "I can't read that file as an article: send text (.txt) or HTML (.html).",
-                "This chat has already added 5 articles in the last hour; try again later.",
+                "This chat has had 5 articles read in the last hour; try again later.",
             ]
             assert all("\n" not in line for line in lines)
             assert library.current(111) == fire  # unchanged by every failure

@@ -8,13 +8,18 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from base.errors import KutipError
+from base.errors import KutipError, UnknownArticle
 from base.language import detect_language
 from bot.adapters import terminal as render
 from bot.adapters.messages import message_for
-from bot.core.ports import AnswerCore
+from bot.core.ports import AnswerCore, ArticleLibrary
 from bot.wiring.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.library.entry import ArticleEntry
+    from bot.library.library import Library
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +28,8 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {"article": args.article} if getattr(args, "article", None) else {}
+    # Only `kutip run` takes --article as the bot's default article; elsewhere it names a library article.
+    overrides = {"article": args.article} if args.command == "run" and getattr(args, "article", None) else {}
     return Settings(**overrides)
 
 
@@ -31,46 +37,85 @@ def _print_json(obj: dict) -> None:
     print(json.dumps(obj, ensure_ascii=False))
 
 
-def cmd_index(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.wiring.factory import load_index
+def _library(settings: Settings) -> Library:
+    from bot.wiring.factory import build_library
 
+    return build_library(settings)
+
+
+def _stage(stage: str) -> None:
+    # On a terminal only: piped or scripted, an error stays the one line on stderr.
+    if sys.stderr.isatty():
+        print(f"{stage}…", file=sys.stderr, flush=True)
+
+
+def resolve(library: ArticleLibrary, choice: str | None, progress=None) -> ArticleEntry:
+    """The article `--article` names (an id or id prefix, a number from `kutip articles`, a URL or path read
+    before), or else reads it as a new URL or path; it becomes the CLI's current article. Without
+    `--article`: the CLI's current article (the default until one is read or chosen)."""
+    if choice is None:
+        return library.current(None)
+    try:
+        return library.use(None, choice)
+    except UnknownArticle:
+        return library.read(choice, chat_id=None, progress=progress)
+
+
+def _describe(entry: ArticleEntry) -> str:
+    default = ", default" if entry.is_default else ""
+    return f"{entry.short_id}  {entry.title!r}: {entry.sentences} sentences ({entry.language}{default})"
+
+
+def cmd_read(args: argparse.Namespace, settings: Settings) -> None:
     started = time.perf_counter()
-    stored, _ = load_index(settings)
-    a = stored.article
-    print(
-        f"indexed {a.title!r}: {len(a.sentences)} sentences in {a.paragraph_count} paragraphs "
-        f"({a.language}) in {time.perf_counter() - started:.1f}s"
-    )
-    if a.source_url:
-        print(f"source: {a.source_url}")
+    library = _library(settings)
+    spec = getattr(args, "source", None) or args.article
+    entry = library.read(spec, chat_id=None, progress=_stage) if spec else library.current(None)
+    print(f"ready in {time.perf_counter() - started:.1f}s: {_describe(entry)}")
+    print(f"source: {entry.origin}")
+
+
+def cmd_articles(args: argparse.Namespace, settings: Settings) -> None:
+    library = _library(settings)
+    current = library.current(None)
+    for number, entry in enumerate(library.recent(None, args.limit), 1):
+        mark = "*" if entry.id == current.id else " "
+        print(f"{mark} {number:>2}. {_describe(entry)}  {entry.origin}")
+
+
+def cmd_use(args: argparse.Namespace, settings: Settings) -> None:
+    entry = _library(settings).use(None, args.choice)
+    print(f"now: {_describe(entry)}")
+
+
+def _core(args: argparse.Namespace, settings: Settings, quiet: bool = False) -> AnswerCore:
+    library = _library(settings)
+    entry = resolve(library, getattr(args, "article", None), progress=None if quiet else _stage)
+    return library.core(entry.id)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> None:
     from bot.core.questions import check_question
-    from bot.wiring.factory import build_core
 
     # Refuse a bad question before spending seconds on loading models.
     question = check_question(" ".join(args.question), settings.max_question_chars)
-    core = build_core(settings, progress=not args.json)
-    answer = core.ask(question)
+    answer = _core(args, settings, quiet=args.json).ask(question)
     _print_json(answer.to_dict()) if args.json else print(render.answer_text(answer))
 
 
 def cmd_summary(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.wiring.factory import build_core
-
-    core = build_core(settings, progress=not args.json)
+    core = _core(args, settings, quiet=args.json)
     summary = core.summary(args.lang or core.article.language)
     _print_json(summary.to_dict()) if args.json else print(render.summary_text(summary))
 
 
 def cmd_source(args: argparse.Namespace, settings: Settings) -> None:
     from bot.core.answer import find_source
-    from bot.wiring.factory import load_index
 
-    stored, _ = load_index(settings, progress=False)
+    library = _library(settings)
+    entry = resolve(library, args.article, progress=_stage)
     # Looking up a sentence needs no model: the core's lookup works on the stored article alone.
-    sentence, paragraph = find_source(stored.article, args.id)
+    sentence, paragraph = find_source(library.article(entry.id), args.id)
     print(render.source_text(sentence, paragraph))
 
 
@@ -116,12 +161,10 @@ def log_to_file(settings: Settings) -> Path:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.wiring.factory import build_core
-
     print(f"Logs go to {log_to_file(settings)}.")
     # The very first start assembles the 1.1 GB model and reads the article into the model: say so.
     print("Getting ready: reading the article and loading the models (the first start takes a minute)…", flush=True)
-    core = build_core(settings)
+    core = _core(args, settings, quiet=True)
     core.warm()
     chat(core)
 
@@ -130,6 +173,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
     """Start the Telegram bot when a token is set, else the local chat."""
     if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
         print("TELEGRAM_BOT_TOKEN is not set: starting the local chat instead of the Telegram bot.")
+        args.article = None  # here it named the default article (KUTIP_ARTICLE), already in `settings`
         cmd_chat(args, settings)
         return
     from bot.adapters.telegram.app import run
@@ -151,11 +195,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, func, help_: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_)
-        p.add_argument("--article", help="a .txt or .html path, or an http(s) URL (default: KUTIP_ARTICLE)")
+        p.add_argument(
+            "--article",
+            help="an article of the library (id, id prefix, number, or a URL or path read before), or a new URL "
+            "or path to read (default: the current article)",
+        )
         p.set_defaults(func=func)
         return p
 
-    command("index", cmd_index, "build or refresh the index of the article")
+    p = command("read", cmd_read, "read an article (URL or path) into the library; it becomes the current one")
+    p.add_argument("source", nargs="?", help="an http(s) URL or a .txt/.html path")
+    command("index", cmd_read, "read and index the article (--article, else the current one)")
+    p = sub.add_parser("articles", help="list the library's articles, the current one marked *")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=cmd_articles)
+    p = sub.add_parser("use", help="make an article current: its number, id (prefix) or URL")
+    p.add_argument("choice")
+    p.set_defaults(func=cmd_use)
     p = command("ask", cmd_ask, "answer one question")
     p.add_argument("question", nargs="+")
     p.add_argument("--json", action="store_true", help="print one JSON object")

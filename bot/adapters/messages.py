@@ -22,6 +22,7 @@ from base.errors import (
     QuestionError,
     QuestionTooLong,
     ReadLimit,
+    UnknownArticle,
     UnknownSentence,
 )
 
@@ -46,8 +47,8 @@ _WHOLE = {
         "en": "The article is too large: {origin} has {size} {unit}; the limit is {limit}.",
     },
     ReadLimit: {
-        "id": "Obrolan ini sudah menambah {limit} artikel dalam satu jam terakhir; coba lagi nanti.",
-        "en": "This chat has already added {limit} articles in the last hour; try again later.",
+        "id": "Sudah {limit} artikel dibaca dalam satu jam terakhir di obrolan ini; coba lagi nanti.",
+        "en": "This chat has had {limit} articles read in the last hour; try again later.",
     },
 }
 
@@ -56,6 +57,7 @@ _UNITS_ID = {"bytes": "bita", "sentences": "kalimat"}
 _PREFIX = {
     QuestionError: {"id": "Pertanyaan tidak dapat diproses", "en": "Cannot take that question"},
     UnknownSentence: {"id": "Kalimat tidak ditemukan", "en": "Unknown sentence"},
+    UnknownArticle: {"id": "Artikel tidak ditemukan", "en": "Unknown article"},
     FetchRefused: {"id": "Alamat artikel ditolak", "en": "Article URL refused"},
     FetchFailed: {"id": "Artikel tidak dapat diambil", "en": "Cannot fetch the article"},
     ArticleError: {"id": "Artikel tidak dapat dibaca", "en": "Cannot read the article"},

@@ -62,6 +62,10 @@ class Generator(Protocol):
         """Evaluate and keep the fixed `system` prefix so later questions pay only for their own tokens."""
         ...
 
+    def forget(self, system: str) -> None:
+        """Delete whatever was saved of the `system` prefix (its article left the library)."""
+        ...
+
 
 class Embedder(Protocol):
     name: str

@@ -40,7 +40,8 @@ def _intact(path: Path) -> bool:
     return checksum.is_file() and checksum.read_text().strip() == _sha256(path)
 
 
-def _discard(path: Path) -> None:
+def discard_prefix(path: Path) -> None:
+    """Delete a saved state and its checksum, if there."""
     path.unlink(missing_ok=True)
     _checksum_file(path).unlink(missing_ok=True)
 
@@ -70,7 +71,7 @@ def load_prefix(llm, path: Path, tokens: list[int]) -> bool:
         return False
     if not _intact(path):
         logger.warning("discarding prefix state %s: its checksum is missing or does not match", path.name)
-        _discard(path)
+        discard_prefix(path)
         llm.reset()
         return False
     capacity = llm.n_ctx()

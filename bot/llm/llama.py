@@ -10,7 +10,7 @@ import numpy as np
 
 from base.errors import ModelError
 from bot.core.ports import Completion, Prompt
-from bot.llm.kvstate import load_prefix, save_prefix, state_key
+from bot.llm.kvstate import discard_prefix, load_prefix, save_prefix, state_key
 
 logger = logging.getLogger(__name__)
 
@@ -137,11 +137,7 @@ class LlamaGenerator:
             tokens = self.prefix_tokens(system)
             if self._llm.n_tokens >= len(tokens) and list(self._llm.input_ids[: len(tokens)]) == tokens:
                 return
-            saved = (
-                self._state_dir / f"{state_key(self._model_path, self.context_size, tokens)}.kv"
-                if self._state_dir
-                else None
-            )
+            saved = self.saved_prefix(system)
             if saved is not None and load_prefix(self._llm, saved, tokens):
                 logger.info("prompt prefix (%d tokens) restored from %s", len(tokens), saved.name)
                 return
@@ -149,6 +145,21 @@ class LlamaGenerator:
             self._llm.eval(tokens)
             if saved is not None:
                 save_prefix(self._llm, saved, tokens)
+
+    def saved_prefix(self, system: str) -> Path | None:
+        """Where the evaluated `system` prefix is kept on disk (None without a state directory)."""
+        if self._state_dir is None:
+            return None
+        tokens = self.prefix_tokens(system)
+        return self._state_dir / f"{state_key(self._model_path, self.context_size, tokens)}.kv"
+
+    def forget(self, system: str) -> None:
+        """Delete the saved state of the `system` prefix and its checksum (its article was evicted)."""
+        with self._lock:
+            path = self.saved_prefix(system)
+        if path is not None:
+            discard_prefix(path)
+            logger.info("prompt prefix state %s deleted", path.name)
 
     def _fitting(self, prompt: Prompt, room: int) -> list[int]:
         tokens = self.prompt_tokens(prompt)

@@ -240,6 +240,9 @@ class OpenAIServerGenerator:
         except ModelError as error:
             logger.warning("model server not ready at start: %s", error)
 
+    def forget(self, system: str) -> None:
+        """Nothing is saved here: the server manages its own prompt cache."""
+
     def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> Completion:
         choice = self._chat(prompt, max_tokens, grammar=grammar, top_logprobs=1 if self._token_logprobs else 0)
         text = (choice.get("message") or {}).get("content") or ""

@@ -14,6 +14,10 @@ from bot.core.grounding import GroundingPolicy, GroundingThresholds
 from bot.core.ports import Embedder, Generator, Retriever
 from bot.core.prompts import ArticlePrompt
 from bot.core.summary import Summariser
+from bot.library.library import Library, LibraryConfig
+from bot.storage import DATABASE_NAME, open_database
+from bot.storage.articles import ArticleStore
+from bot.wiring.lazy import Lazy
 from bot.wiring.settings import Settings
 from index.build import ensure_index
 from index.fetch import FetchPolicy
@@ -120,6 +124,39 @@ def assemble_core(
     retriever = retriever or HybridRetriever(stored, embedder, retrieval)
     config = replace(config, translate_questions=not embedder.multilingual)
     return Kutip(article, retriever, grounding, generator, prompt, summariser, config)
+
+
+def library_config(settings: Settings) -> LibraryConfig:
+    return LibraryConfig(
+        fetch=fetch_policy(settings),
+        limits=article_limits(settings),
+        max_articles=settings.library_max_articles,
+        reads_per_hour=settings.library_reads_per_hour,
+    )
+
+
+def build_library(settings: Settings, embedder: Embedder | None = None, generator: Generator | None = None) -> Library:
+    """The article library in the data directory, its default article KUTIP_ARTICLE (read when first needed).
+
+    One embedder and one generator serve every article; by default each is loaded on first use, so a command
+    that needs no model (`kutip articles`, `kutip source`) loads none.
+    """
+    embedder = embedder or Lazy(lambda: load_embedder(settings), name=settings.embedding_model)
+    generator = generator or Lazy(lambda: load_generator(settings))
+    config = core_config(settings)
+
+    def assemble(stored: StoredIndex, summaries: Path) -> Kutip:
+        return assemble_core(stored, embedder, generator, config, summaries)
+
+    return Library(
+        settings.data_dir / "articles",
+        ArticleStore(open_database(settings.data_dir / DATABASE_NAME, shared=True)),
+        embedder,
+        generator,
+        assemble,
+        library_config(settings),
+        default=lambda: load_article(settings.article, fetch_policy(settings), article_limits(settings)),
+    )
 
 
 def build_core(settings: Settings, progress: bool = True) -> Kutip:

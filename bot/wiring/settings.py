@@ -45,6 +45,17 @@ class Settings(BaseSettings):
     )
     article_min_words: int = Field(40, description="Fewer words than this is not an article: refused.")
 
+    # --- the article library (articles read from chats and `kutip read`) ---
+    library_max_articles: int = Field(
+        20,
+        ge=2,
+        description="Most articles kept, the default included; past it the least recently used one is deleted "
+        "with its index and saved model state (up to ~100 MB each).",
+    )
+    library_reads_per_hour: int = Field(
+        10, ge=1, description="Articles one chat may ask Kutip to read per hour (failed reads count too)."
+    )
+
     # --- LLM ---
     llm_model: str = Field(
         "pack:qwen2.5-coder-1.5b",

@@ -1,0 +1,313 @@
+"""The article library (implements ArticleLibrary): articles read from chats and the CLI, kept on disk.
+
+Each article lives in `<directory>/<id>/`, the id being the SHA-256 of its cleaned text (index/store):
+`article.json` (the cleaned article), `index/` (its versioned index), `summaries/` (its summary cache)
+and `prefix.txt` (the system prompt whose evaluated KV state the generator saved in its own state
+directory, keyed by content: what eviction must delete). Rows live in SQLite (bot/storage/articles).
+
+Reading runs in the caller's thread (the Telegram adapter calls it off the event loop): fetching, cleaning
+and embedding hold no model lock; only warming the new article's prefix takes a model turn.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from base.errors import ArticleError, ReadLimit, UnknownArticle
+from bot.core.answer import Kutip
+from bot.core.ports import AnswerCore, Embedder, Generator
+from bot.library.entry import ArticleEntry, ReadStage
+from bot.library.turns import ArticleCore, ModelTurns
+from bot.storage.articles import ArticleStore
+from index.article import Article
+from index.build import ensure_index
+from index.fetch import FetchPolicy
+from index.ingest import ArticleLimits, check_article, is_url, parse_article, read_document, read_source
+from index.store import StoredIndex, article_from_json, article_json, article_sha256
+
+logger = logging.getLogger(__name__)
+
+READ_WINDOW_S = 3600.0
+MIN_PREFIX = 4  # shortest id prefix `/use` and `--article` accept
+
+
+@dataclass(frozen=True)
+class LibraryConfig:
+    """The library's bounds; built from Settings by bot/wiring/factory.build_library, where the defaults live."""
+
+    fetch: FetchPolicy
+    limits: ArticleLimits = field(default_factory=ArticleLimits)
+    max_articles: int = 20  # KUTIP_LIBRARY_MAX_ARTICLES, the default article included
+    reads_per_hour: int = 10  # KUTIP_LIBRARY_READS_PER_HOUR, per chat (the CLI is not bounded)
+    cached_cores: int = 4  # cores kept built in memory (each holds its article's vectors)
+    warm_on_read: bool = True  # evaluate and save the new article's prefix before "ready"
+
+
+# Builds a core over one article's index, its summaries kept in the given directory (factory.assemble_core).
+Assemble = Callable[[StoredIndex, Path], Kutip]
+
+
+class Library:
+    """Articles on disk and in SQLite, each chat's current one, and a bounded cache of their cores."""
+
+    def __init__(
+        self,
+        directory: Path,
+        store: ArticleStore,
+        embedder: Embedder,
+        generator: Generator,
+        assemble: Assemble,
+        config: LibraryConfig,
+        default: Callable[[], Article] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`default` reads the shipped or configured article; it is registered on first need (a command that
+        reads another article never waits for it), or at once by `register_default`."""
+        self._dir = directory
+        self._store = store
+        self._embedder = embedder
+        self._generator = generator
+        self._assemble = assemble
+        self._config = config
+        self._clock = clock
+        self.turns = ModelTurns()
+        self._cores: OrderedDict[str, ArticleCore] = OrderedDict()
+        self._cores_lock = threading.Lock()
+        self._article_locks: dict[str, threading.Lock] = {}
+        self._reads_lock = threading.Lock()
+        self._evict_lock = threading.Lock()
+        self._default: ArticleEntry | None = None
+        self._default_source = default
+        self._default_lock = threading.Lock()
+        directory.mkdir(parents=True, exist_ok=True)
+        self._sweep()
+
+    # --- the protocol -----------------------------------------------------------------
+
+    def read(
+        self,
+        source: str,
+        *,
+        chat_id: int | None = None,
+        document: bytes | None = None,
+        progress: Callable[[ReadStage], None] | None = None,
+    ) -> ArticleEntry:
+        report = progress or (lambda stage: None)
+        self._count_read(chat_id)
+        report("fetching")
+        if document is not None:
+            raw, title, origin = read_document(source, document, self._config.limits)
+        else:
+            raw, title, origin = read_source(source, self._config.fetch, self._config.limits)
+        report("cleaning")
+        article = parse_article(raw, title=title, origin=origin)
+        check_article(article, self._config.limits)
+        report("indexing")
+        entry = self._register(article, added_by=chat_id)
+        core = self.core(entry.id)
+        if self._config.warm_on_read:
+            core.warm()  # the one step that waits for the model: evaluates and saves the prefix
+        self._store.choose(chat_id, entry.id, self._clock())
+        self._evict(protect={entry.id})
+        logger.info("chat %s reads article %s (%d sentences)", chat_id, entry.short_id, entry.sentences)
+        report("ready")
+        return entry
+
+    def current(self, chat_id: int | None) -> ArticleEntry:
+        return self._store.current(chat_id) or self.default
+
+    def recent(self, chat_id: int | None, limit: int = 10) -> list[ArticleEntry]:
+        entries = self._store.recent(chat_id, limit)
+        if all(not e.is_default for e in entries):
+            entries.append(self.default)
+        return entries[:limit]
+
+    def use(self, chat_id: int | None, choice: str) -> ArticleEntry:
+        entry = self.lookup(choice, chat_id)
+        self._store.choose(chat_id, entry.id, self._clock())
+        return entry
+
+    def core(self, article_id: str) -> AnswerCore:
+        """The article's core (an ArticleCore), built on first use and cached; UnknownArticle if not kept."""
+        with self._cores_lock:
+            core = self._cores.get(article_id)
+            if core is not None:
+                self._cores.move_to_end(article_id)
+        if core is None:
+            with self._lock_of(article_id):  # one build per article; other articles' cores are not held up
+                with self._cores_lock:
+                    core = self._cores.get(article_id)
+                if core is None:
+                    core = self._build(article_id)
+                    with self._cores_lock:
+                        self._cores[article_id] = core
+                        while len(self._cores) > max(1, self._config.cached_cores):
+                            self._cores.popitem(last=False)
+        self._store.touch(article_id, self._clock())
+        return core
+
+    # --- beyond the protocol: the default, lookups, listing ---------------------------------
+
+    @property
+    def default(self) -> ArticleEntry:
+        """The default article, read and registered on first need."""
+        with self._default_lock:
+            if self._default is None:
+                if self._default_source is None:
+                    stored = self._store.default()
+                    if stored is None:
+                        raise UnknownArticle("the library has no default article")
+                    self._default = stored
+                else:
+                    self._default = self._set_default(self._default_source())
+            return self._default
+
+    def register_default(self, article: Article) -> ArticleEntry:
+        """Make `article` (the shipped or configured one) the default: indexed now, never evicted."""
+        with self._default_lock:
+            self._default = self._set_default(article)
+            return self._default
+
+    def _set_default(self, article: Article) -> ArticleEntry:
+        check_article(article, self._config.limits)
+        entry = self._register(article, added_by=None)
+        self._store.set_default(entry.id)
+        self._evict(protect=set())
+        stored = self._store.get(entry.id)
+        assert stored is not None
+        return stored
+
+    def article(self, article_id: str) -> Article:
+        """The article's cleaned text and sentences, from disk (no model needed: `kutip source`)."""
+        if self._store.get(article_id) is None:
+            raise UnknownArticle(f"no article {article_id[:8]} in the library")
+        return self._load_article(article_id)
+
+    def lookup(self, choice: str, chat_id: int | None = None) -> ArticleEntry:
+        """The article `choice` names: a number from `recent(chat_id)`, an id or id prefix, or a URL (or path)
+        already read. UnknownArticle otherwise."""
+        choice = choice.strip()
+        found: ArticleEntry | None = None
+        if choice.isdigit() and len(choice) < MIN_PREFIX:
+            listed = self.recent(chat_id, max(10, int(choice)))
+            found = listed[int(choice) - 1] if 1 <= int(choice) <= len(listed) else None
+        elif len(choice) >= MIN_PREFIX and not is_url(choice):
+            matches = self._store.by_prefix(choice.lower())
+            found = matches[0] if len(matches) == 1 else None
+        if found is None:
+            found = self._store.by_origin(choice)
+        if found is None:
+            raise UnknownArticle(f"no article {choice[:40]!r} in the library")
+        return found
+
+    def articles(self) -> list[ArticleEntry]:
+        """Every article kept, most recently used first."""
+        return self._store.all()
+
+    def article_dir(self, article_id: str) -> Path:
+        return self._dir / article_id
+
+    # --- inside ------------------------------------------------------------------------
+
+    def _lock_of(self, article_id: str) -> threading.Lock:
+        with self._cores_lock:
+            return self._article_locks.setdefault(article_id, threading.Lock())
+
+    def _count_read(self, chat_id: int | None) -> None:
+        """A chat may start `reads_per_hour` reads an hour (failed ones count: they cost a fetch too)."""
+        if chat_id is None:
+            return
+        with self._reads_lock:
+            now = self._clock()
+            if self._store.reads_since(chat_id, now - READ_WINDOW_S) >= self._config.reads_per_hour:
+                raise ReadLimit(self._config.reads_per_hour)
+            self._store.record_read(chat_id, now)
+
+    def _register(self, article: Article, added_by: int | None) -> ArticleEntry:
+        """Keep the article's text and index on disk (once per text) and its row in the store."""
+        article_id = article_sha256(article)
+        directory = self.article_dir(article_id)
+        with self._lock_of(article_id):
+            saved = directory / "article.json"
+            if not saved.is_file():
+                directory.mkdir(parents=True, exist_ok=True)
+                tmp = saved.with_suffix(".tmp")
+                tmp.write_text(json.dumps(article_json(article), ensure_ascii=False), encoding="utf-8")
+                tmp.replace(saved)
+            ensure_index(article, self._embedder, directory / "index", progress=False)
+            now = self._clock()
+            entry = ArticleEntry(
+                id=article_id,
+                title=article.title,
+                origin=article.origin,
+                language=article.language,
+                sentences=len(article.sentences),
+                added_at=now,
+                added_by=added_by,
+            )
+            return self._store.add(entry, used_at=now)
+
+    def _load_article(self, article_id: str) -> Article:
+        try:
+            raw = json.loads((self.article_dir(article_id) / "article.json").read_text(encoding="utf-8"))
+            article = article_from_json(raw)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ArticleError(f"article {article_id[:8]} is damaged on disk: {error}") from error
+        if article_sha256(article) != article_id:
+            raise ArticleError(f"article {article_id[:8]} is damaged on disk: its text changed")
+        return article
+
+    def _build(self, article_id: str) -> ArticleCore:
+        """Load (or, when stale, rebuild) the article's index and assemble its core; no model lock is taken."""
+        if self._store.get(article_id) is None:
+            raise UnknownArticle(f"no article {article_id[:8]} in the library")
+        directory = self.article_dir(article_id)
+        article = self._load_article(article_id)
+        stored = ensure_index(article, self._embedder, directory / "index", progress=False)  # rebuilt when stale
+        core = ArticleCore(article_id, self._assemble(stored, directory / "summaries"), self.turns)
+        prefix = directory / "prefix.txt"
+        if not prefix.is_file() or prefix.read_text(encoding="utf-8") != core.system:
+            # What the generator keys the saved prefix state by, so eviction can delete that state too.
+            prefix.write_text(core.system, encoding="utf-8")
+        return core
+
+    def _evict(self, protect: set[str]) -> None:
+        """Past KUTIP_LIBRARY_MAX_ARTICLES, drop the least recently used articles (never the default)."""
+        with self._evict_lock:
+            for entry in self._store.evictable(self._config.max_articles, protect):
+                self._remove(entry)
+
+    def _remove(self, entry: ArticleEntry) -> None:
+        directory = self.article_dir(entry.id)
+        self._store.remove(entry.id)  # chats whose current article it was fall back to the default
+        with self._cores_lock:
+            self._cores.pop(entry.id, None)
+        self.turns.forget(entry.id)
+        self._delete(directory)
+        logger.info("evicted article %s (%s)", entry.short_id, entry.origin)
+
+    def _delete(self, directory: Path) -> None:
+        """Delete an article's directory and the prefix state the generator saved for it."""
+        prefix = directory / "prefix.txt"
+        try:
+            if prefix.is_file():
+                self._generator.forget(prefix.read_text(encoding="utf-8"))
+        except OSError as error:
+            logger.warning("could not delete the saved prefix of %s: %s", directory.name[:8], error)
+        shutil.rmtree(directory, ignore_errors=True)
+
+    def _sweep(self) -> None:
+        """Directories without a row (an eviction cut short, a database moved aside) are deleted at start."""
+        known = {e.id for e in self._store.all()}
+        for path in self._dir.iterdir():
+            if path.is_dir() and path.name not in known and len(path.name) == 64:
+                self._delete(path)
+                logger.info("removed article directory %s with no row in the database", path.name[:8])

@@ -1,0 +1,237 @@
+"""The article library with fake models: one entry per text across chats, /use, eviction, the per-hour bound,
+failures that keep the chat's article, progress, switching articles on one model, and a restart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from base.errors import (
+    ArticleError,
+    ArticleTooLarge,
+    FetchFailed,
+    FetchRefused,
+    NoArticleText,
+    ReadLimit,
+    UnknownArticle,
+)
+from bot.library.library import Library, LibraryConfig
+from bot.storage import DATABASE_NAME, open_database
+from bot.storage.articles import ArticleStore
+from bot.wiring.factory import assemble_core
+from index.fetch import FetchPolicy
+from index.ingest import ArticleLimits, load_article
+from tests.conftest import DEFAULT_CONFIG, SEED
+from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.local_http import serve
+
+LOOPBACK = FetchPolicy(timeout_s=5, max_bytes=20_000, allow_private=True)
+
+
+def story(topic: str, n: int = 4) -> str:
+    """A small article about `topic`: `n` sentences of a dozen words, in two paragraphs."""
+    sentences = [
+        f"Kalimat nomor {i} tentang {topic} menyebut fakta penting yang dicatat oleh wartawan kami." for i in range(n)
+    ]
+    half = n // 2
+    return " ".join(sentences[:half]) + "\n\n" + " ".join(sentences[half:])
+
+
+def html(topic: str) -> bytes:
+    body = "".join(f"<p>{p}</p>" for p in story(topic).split("\n\n"))
+    return f"<html><head><title>{topic}</title></head><body><article>{body}</article></body></html>".encode()
+
+
+class World:
+    """A library over a data directory, with fake models; `reopen()` is a restart."""
+
+    def __init__(self, root: Path, **config) -> None:
+        self.root = root
+        self.embedder = FakeEmbedder()
+        self.generator = FakeGenerator()
+        self.config = LibraryConfig(fetch=LOOPBACK, limits=ArticleLimits(max_bytes=20_000), **config)
+        self.now = 1000.0
+        self.library = self._open()
+        self.default = self.library.register_default(load_article(str(SEED)))
+
+    def _open(self) -> Library:
+        self.store = ArticleStore(open_database(self.root / DATABASE_NAME, shared=True))
+        return Library(
+            self.root / "articles",
+            self.store,
+            self.embedder,
+            self.generator,
+            lambda stored, summaries: assemble_core(stored, self.embedder, self.generator, DEFAULT_CONFIG, summaries),
+            self.config,
+            clock=self.tick,
+        )
+
+    def tick(self) -> float:
+        self.now += 1
+        return self.now
+
+    def reopen(self) -> Library:
+        self.store.close()
+        self.library = self._open()
+        return self.library
+
+    def text_file(self, name: str, topic: str) -> str:
+        path = self.root / name
+        path.write_text(story(topic), encoding="utf-8")
+        return str(path)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return World(tmp_path)
+
+
+def test_the_same_story_from_two_chats_is_indexed_once_and_becomes_each_chats_article(world: World) -> None:
+    page = html("banjir Jakarta")
+    routes = {"/a": (200, "text/html", page), "/copy": (200, "text/html; charset=utf-8", page)}
+    with serve(routes) as base:
+        stages: list[str] = []
+        first = world.library.read(f"{base}/a", chat_id=1, progress=stages.append)
+        embedded = len(world.embedder.calls)
+        second = world.library.read(f"{base}/copy", chat_id=2)
+    assert stages == ["fetching", "cleaning", "indexing", "ready"]
+    assert second.id == first.id and len(world.embedder.calls) == embedded  # no second embedding
+    assert first.origin == f"{base}/a" and first.added_by == 1 and first.sentences == 4
+    assert world.library.current(1) == world.library.current(2) == first
+    assert world.library.current(3) == world.library.current(None) == world.default
+    directory = world.library.article_dir(first.id)
+    assert (directory / "index" / "manifest.json").is_file() and (directory / "article.json").is_file()
+    assert world.library.core(first.id).article.text.startswith("Kalimat nomor 0 tentang banjir")
+
+
+def test_use_takes_a_number_an_id_prefix_or_a_url_and_keeps_the_article_on_failure(world: World) -> None:
+    lib = world.library
+    a = lib.read(world.text_file("a.txt", "gempa"), chat_id=5)
+    b = lib.read(world.text_file("b.txt", "pemilu"), chat_id=5)
+    assert [e.id for e in lib.recent(5)] == [b.id, a.id, world.default.id]
+    assert lib.use(5, "2") == a and lib.current(5) == a
+    assert lib.use(5, b.short_id) == b
+    assert lib.use(5, a.origin) == a
+    assert lib.use(5, "3") == world.default and lib.current(5) == world.default
+    for bad in ("7", "0", "ffff0000", "https://never.example/x", "zz"):
+        with pytest.raises(UnknownArticle):
+            lib.use(5, bad)
+    assert lib.current(5) == world.default
+
+
+def test_failures_raise_their_error_and_leave_the_chats_article(world: World) -> None:
+    lib = world.library
+    good = lib.read(world.text_file("good.txt", "harga beras"), chat_id=9)
+    nav = b"<html><body><nav><a href='/'>Home</a> <a href='/x'>News</a></nav></body></html>"
+    stub = b"<html><body><article><p>Subscribe to read. Already a subscriber? Log in.</p></article></body></html>"
+    routes = {
+        "/nav": (200, "text/html", nav),
+        "/paywall": (200, "text/html", stub),
+        "/big": (200, "text/plain", b"x" * 30_000),
+    }
+    with serve(routes) as base:
+        failures = {
+            f"{base}/missing": FetchFailed,
+            f"{base}/nav": ArticleError,
+            f"{base}/paywall": NoArticleText,
+            "ftp://example.com/a": FetchRefused,
+        }
+        for url, error in failures.items():
+            with pytest.raises(error):
+                lib.read(url, chat_id=9)
+        with pytest.raises(FetchRefused, match="limit"):
+            lib.read(f"{base}/big", chat_id=None)
+    with pytest.raises(ArticleTooLarge):
+        lib.read("long.txt", chat_id=9, document=story("x", 3).encode() * 200)
+    with pytest.raises(ArticleError, match="binary"):
+        lib.read("photo.txt", chat_id=9, document=b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    with pytest.raises(ArticleError, match="not a .txt or .html"):
+        lib.read("report.pdf", chat_id=9, document=b"%PDF-1.4")
+    assert lib.current(9) == good and [e.id for e in lib.recent(9)] == [good.id, world.default.id]
+
+
+def test_a_document_html_or_text_is_read(world: World) -> None:
+    entry = world.library.read("kabar.html", chat_id=4, document=html("kereta cepat"))
+    assert entry.title == "kereta cepat" and entry.origin == "kabar.html"
+    text = world.library.read("kabar.txt", chat_id=4, document=story("kereta cepat").encode())
+    assert text.id == entry.id  # the same cleaned text
+
+
+def test_a_chat_may_start_only_so_many_reads_an_hour(tmp_path: Path) -> None:
+    world = World(tmp_path, reads_per_hour=2)
+    lib = world.library
+    lib.read(world.text_file("a.txt", "satu"), chat_id=1)
+    with pytest.raises(FetchRefused):
+        lib.read("file:///etc/passwd", chat_id=1)  # a failed read counts too
+    with pytest.raises(ReadLimit) as raised:
+        lib.read(world.text_file("b.txt", "dua"), chat_id=1)
+    assert raised.value.limit == 2
+    lib.read(world.text_file("c.txt", "tiga"), chat_id=2)  # another chat
+    for topic in ("empat", "lima", "enam"):
+        lib.read(world.text_file(f"{topic}.txt", topic), chat_id=None)  # the CLI is not bounded
+    world.now += 3600
+    lib.read(world.text_file("b.txt", "dua"), chat_id=1)
+
+
+def test_past_the_limit_the_least_recently_used_article_goes_with_its_files_never_the_default(tmp_path: Path) -> None:
+    world = World(tmp_path, max_articles=2)
+    lib = world.library
+    a = lib.read(world.text_file("a.txt", "ekonomi"), chat_id=1)
+    a_dir, a_system = lib.article_dir(a.id), lib.core(a.id).system
+    assert a_dir.is_dir() and world.generator.warmed[-1] == a_system
+    b = lib.read(world.text_file("b.txt", "olahraga"), chat_id=2)
+    assert {e.id for e in lib.articles()} == {world.default.id, b.id}
+    assert not a_dir.exists() and world.generator.forgotten == [a_system]
+    assert lib.current(1) == world.default and [e.id for e in lib.recent(1)] == [world.default.id]
+    with pytest.raises(UnknownArticle):
+        lib.core(a.id)
+    with pytest.raises(UnknownArticle):
+        lib.use(1, a.short_id)
+    # The default is kept even when it is the least recently used.
+    c = lib.read(world.text_file("c.txt", "cuaca"), chat_id=2)
+    assert {e.id for e in lib.articles()} == {world.default.id, c.id}
+    assert lib.article_dir(world.default.id).is_dir()
+
+
+def reply(ids: list[str], answer: str) -> str:
+    return json.dumps({"ids": ids, "answer": answer})
+
+
+def test_the_model_is_warmed_only_when_it_changes_article(world: World) -> None:
+    lib = world.library
+    a = lib.read(world.text_file("a.txt", "vaksin"), chat_id=1)
+    default = lib.core(world.default.id)
+    world.generator.warmed.clear()
+    world.generator.enqueue(reply(["1.1"], "fakta"), reply(["1.1"], "fakta"), reply(["1.1"], "fakta"))
+    lib.core(a.id).ask("Apa fakta penting tentang vaksin?")
+    assert world.generator.warmed == []  # reading it warmed it already
+    default.ask("Apa yang dilakukan Microsoft?")
+    lib.core(a.id).ask("Apa fakta penting tentang vaksin?")
+    assert world.generator.warmed == [default.system, lib.core(a.id).system]
+    assert default.system != lib.core(a.id).system
+
+
+def test_a_restart_keeps_articles_chats_and_indexes(world: World) -> None:
+    lib = world.library
+    a = lib.read(world.text_file("a.txt", "pendidikan"), chat_id=1)
+    b = lib.read(world.text_file("b.txt", "kesehatan"), chat_id=1)
+    lib.use(1, "2")
+    lib.read(world.text_file("c.txt", "pariwisata"), chat_id=2)
+    embedded = len(world.embedder.calls)
+
+    again = world.reopen()
+    again.register_default(load_article(str(SEED)))
+    assert again.current(1) == a and [e.id for e in again.recent(1)] == [a.id, b.id, world.default.id]
+    assert again.core(b.id).article.title.startswith("Kalimat nomor 0 tentang kesehatan")
+    assert len(world.embedder.calls) == embedded  # indexes loaded from disk, nothing embedded again
+    assert len(again.articles()) == 4
+
+
+def test_a_directory_without_a_row_is_swept_at_start(world: World) -> None:
+    stray = world.root / "articles" / ("ab" * 32)
+    (stray / "index").mkdir(parents=True)
+    (stray / "prefix.txt").write_text("old system prompt", encoding="utf-8")
+    world.reopen()
+    assert not stray.exists() and world.generator.forgotten == ["old system prompt"]
