@@ -74,7 +74,7 @@ def test_the_job_journal_keeps_plain_jobs_in_order_across_a_reopen(tmp_path: Pat
     follow = journal.add(
         PendingJob("ask", -100, 9, "en", "And when?", thread_id=3, history_question="What?", history_answer="X.")
     )
-    summary = journal.add(PendingJob("summary", 222, 11, "en", "id"))
+    summary = journal.add(PendingJob("summary", 222, 11, "en", "id", article_id="3f2a" * 16))
     assert first.id is not None and first.id < follow.id < summary.id
     journal.done(first.id)
 
