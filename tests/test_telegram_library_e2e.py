@@ -8,6 +8,7 @@ is read.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 import pytest
@@ -54,7 +55,7 @@ def edits(api: FakeBotApi, chat_id: int) -> list[str]:
 
 def quotes(params: dict[str, Any]) -> list[str]:
     """The quoted sentences of an answer, verbatim (each blockquote holds the sentence, then its position)."""
-    blocks = params["text"].split("<blockquote>")[1:]
+    blocks = re.split(r"<blockquote[^>]*>", params["text"])[1:]
     return [html.unescape(block.split("</blockquote>")[0].split("\n")[0]) for block in blocks]
 
 
