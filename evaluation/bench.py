@@ -1,4 +1,5 @@
-"""`make bench`: start-up, indexing speed, answer latency, overhead over bare llama.cpp, and memory.
+"""`make bench`: start-up, indexing speed, answer latency, overhead over bare llama.cpp, memory, and the
+article library (link to ready, switching articles; evaluation/library_bench.py).
 
 Run as `python -m evaluation.bench`. Measures with the default models on the seed article, prints a
 table and writes bench/results/bench-<time>.json and bench/results/latest.json. The machine is
@@ -23,6 +24,8 @@ from bot.wiring.settings import REPO_ROOT, Settings
 from evaluation.barecall import BareLlama
 from evaluation.coldstart import cold_start
 from evaluation.dataset import load_bench
+from evaluation.library_bench import library_speed
+from evaluation.library_bench import lines as library_lines
 from evaluation.recording import RecordingGenerator
 from evaluation.server_bench import lines as server_lines
 
@@ -151,6 +154,8 @@ def run(cold_runs: int, large_bench: Path, server: bool = True) -> dict:
         "bench": _rss_mb(resource.RUSAGE_SELF),
         "cold_start_child": _rss_mb(resource.RUSAGE_CHILDREN),
     }
+    # After the RSS reading: the library bench loads a second model context of its own.
+    result["library"] = library_speed(settings, embedder)
     if server:
         # After the RSS reading: the server and no-model processes are children too, and would count.
         from evaluation.server_bench import server_speed
@@ -202,6 +207,7 @@ def table(r: dict) -> str:
             "peak RSS bench / cold-start child (MB)",
             f"{r['peak_rss_mb']['bench']:.0f} / {r['peak_rss_mb']['cold_start_child']:.0f}",
         ),
+        *(library_lines(r["library"]) if "library" in r else []),
         *(server_lines(r["server"]) if "server" in r else []),
         ("models", f"{r['embedding_model']}, {r['llm_model']}, {r['threads']} threads"),
         ("load average start / end", f"{r['load_average_start']} / {r['load_average_end']}"),

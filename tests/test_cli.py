@@ -74,12 +74,13 @@ def test_the_local_chat_shows_the_conversation_and_sends_logs_to_a_file(monkeypa
         return FakeLibrary()
 
     monkeypatch.setattr("bot.wiring.factory.build_library", build)
-    lines = iter(["Apa tujuan OpenAI?", "/quit"])
+    lines = iter(["Apa tujuan OpenAI?", "/articles", "/use 9", "/quit"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
     assert main(["chat"]) == 0
     out, err = capsys.readouterr()
     assert f"Logs go to {tmp_path / 'kutip.log'}" in out
     assert "Jawaban: Apa tujuan OpenAI?" in out
+    assert "*  1. " in out and "Unknown article" in out
     assert "index loaded" not in out + err
     assert "index loaded" in (tmp_path / "kutip.log").read_text(encoding="utf-8")
 
@@ -143,3 +144,41 @@ def test_an_unknown_article_is_one_line(capsys, tmp_path, fake_models):
     assert code == 2 and out == "" and "article not found: deadbeef" in err
     code, _, err = run(capsys, "use", "7")
     assert code == 2 and "Unknown article" in err
+
+
+def test_the_local_chat_reads_and_switches_articles(capsys, tmp_path, fake_models):
+    from bot.adapters.cli import chat, resolve
+    from bot.wiring.factory import build_library
+    from bot.wiring.settings import Settings
+
+    _, generator = fake_models
+    library = build_library(Settings(_env_file=None))
+    story = write_story(tmp_path / "kabar.txt", "pasar ikan")
+    generator.enqueue(reply(["1.1"], "angka"), reply(["8.1"], "2019"))
+    lines = iter(
+        [
+            f"/read {story}",
+            "Apa yang dicatat laporan tentang pasar ikan?",
+            "/use 2",
+            "Kapan Microsoft dan OpenAI mulai bekerja sama?",
+            "/read",
+            "/quit",
+        ]
+    )
+    out: list[str] = []
+    chat(library.core(resolve(library, None).id), read=lambda prompt: next(lines), write=out.append, library=library)
+    text = "\n".join(out)
+    assert "indexing…" in text and "now: " in text and "pasar ikan" in text
+    assert "Microsoft dan OpenAI memulai kolaborasi" in text  # quoted from the default after /use 2
+    assert "/read needs an argument" in text
+
+
+def test_listing_and_source_load_no_language_model(capsys, monkeypatch, fake_models):
+    def no_model(settings):
+        raise AssertionError("the LLM was loaded")
+
+    monkeypatch.setattr("bot.wiring.factory.load_generator", no_model)
+    code, out, _ = run(capsys, "articles")
+    assert code == 0 and "default" in out
+    code, out, _ = run(capsys, "source", "8.1")
+    assert code == 0 and "Microsoft dan OpenAI memulai" in out

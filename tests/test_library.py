@@ -4,6 +4,9 @@ failures that keep the chat's article, progress, switching articles on one model
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -53,6 +56,7 @@ class World:
         self.generator = FakeGenerator()
         self.config = LibraryConfig(fetch=LOOPBACK, limits=ArticleLimits(max_bytes=20_000), **config)
         self.now = 1000.0
+        self.built: list[str] = []  # titles of the cores assembled
         self.library = self._open()
         self.default = self.library.register_default(load_article(str(SEED)))
 
@@ -63,10 +67,15 @@ class World:
             self.store,
             self.embedder,
             self.generator,
-            lambda stored, summaries: assemble_core(stored, self.embedder, self.generator, DEFAULT_CONFIG, summaries),
+            self.assemble,
             self.config,
             clock=self.tick,
         )
+
+    def assemble(self, stored, summaries):
+        self.built.append(stored.article.title)
+        time.sleep(0.05)  # long enough for concurrent callers to meet
+        return assemble_core(stored, self.embedder, self.generator, DEFAULT_CONFIG, summaries)
 
     def tick(self) -> float:
         self.now += 1
@@ -233,5 +242,39 @@ def test_a_directory_without_a_row_is_swept_at_start(world: World) -> None:
     stray = world.root / "articles" / ("ab" * 32)
     (stray / "index").mkdir(parents=True)
     (stray / "prefix.txt").write_text("old system prompt", encoding="utf-8")
+    fresh = world.root / "articles" / ("cd" * 32)
+    fresh.mkdir()  # perhaps another process's read in progress: left alone
+    os.utime(stray, (time.time() - 7200, time.time() - 7200))
     world.reopen()
-    assert not stray.exists() and world.generator.forgotten == ["old system prompt"]
+    assert not stray.exists() and world.generator.forgotten == ["old system prompt"] and fresh.is_dir()
+
+
+def test_questions_about_other_articles_are_answered_while_an_article_is_read(world: World) -> None:
+    default = world.library.core(world.default.id)
+    world.generator.enqueue(reply(["8.1"], "2019"))
+    result: dict[str, object] = {}
+    with serve({"/slow": (200, "text/html", html("pelabuhan"))}, delay_s=1.5) as base:
+        reader = threading.Thread(target=lambda: result.update(entry=world.library.read(f"{base}/slow", chat_id=1)))
+        reader.start()
+        time.sleep(0.2)  # the read is now waiting for the slow server
+        started = time.monotonic()
+        answer = default.ask("Kapan Microsoft dan OpenAI mulai bekerja sama?")
+        answered_in = time.monotonic() - started
+        assert reader.is_alive() and answered_in < 1.0 and answer.citations
+        reader.join(10)
+    assert result["entry"].sentences == 4
+
+
+def test_a_core_is_built_once_under_concurrent_use_and_the_cache_is_bounded(tmp_path: Path) -> None:
+    world = World(tmp_path, cached_cores=2)
+    built = world.built
+    entries = [world.library.read(world.text_file(f"{t}.txt", t), chat_id=None) for t in ("satu", "dua", "tiga")]
+    assert built[-3:] == [e.title for e in entries]
+    built.clear()
+    first = entries[0].id  # dropped from the cache of 2 by the later reads
+    threads = [threading.Thread(target=world.library.core, args=(first,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(built) == 1

@@ -43,3 +43,13 @@ def test_other_errors_keep_the_prefix_and_detail():
 def test_the_core_question_check_raises_the_structured_errors():
     assert isinstance(caught(lambda: check_question("x" * 51, 50)), QuestionTooLong)
     assert isinstance(caught(lambda: check_question("  ", 50)), QuestionEmpty)
+
+
+def test_library_errors_are_one_line_in_each_language():
+    from base.errors import ReadLimit, UnknownArticle
+
+    assert message_for(ReadLimit(10), "id") == (
+        "Sudah 10 artikel dibaca dalam satu jam terakhir di obrolan ini; coba lagi nanti."
+    )
+    assert "10 articles" in message_for(ReadLimit(10), "en")
+    assert message_for(UnknownArticle("no article '7' in the library"), "id").startswith("Artikel tidak ditemukan: ")

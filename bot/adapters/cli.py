@@ -119,10 +119,12 @@ def cmd_source(args: argparse.Namespace, settings: Settings) -> None:
     print(render.source_text(sentence, paragraph))
 
 
-def chat(core: AnswerCore, read=None, write=print) -> None:
-    """An interactive loop: each line is a question; /summary, /source ID and /quit are commands."""
+def chat(core: AnswerCore, read=None, write=print, library: ArticleLibrary | None = None) -> None:
+    """An interactive loop: each line is a question; /summary, /source ID and /quit are commands, and with a
+    library /read URL_OR_PATH, /articles and /use N switch articles."""
     read = read or input  # looked up at call time, so a test can stand in for the keyboard
-    write(f"Kutip — {core.article.title}\nAsk a question (Indonesian or English). /summary, /source ID, /quit.")
+    extra = " /read URL, /articles, /use N," if library is not None else ""
+    write(f"Kutip — {core.article.title}\nAsk a question (Indonesian or English). /summary, /source ID,{extra} /quit.")
     while True:
         try:
             line = read("? ").strip()
@@ -139,10 +141,31 @@ def chat(core: AnswerCore, read=None, write=print) -> None:
                 write(render.summary_text(core.summary(lang)))
             elif line.startswith("/source"):
                 write(render.source_text(*core.source(line.removeprefix("/source").strip())))
+            elif library is not None and line.split()[0] in ("/read", "/use", "/articles"):
+                core = _library_command(library, line, write) or core
             else:
                 write(render.answer_text(core.ask(line)))
         except KutipError as error:
             write(message_for(error, detect_language(line)))
+
+
+def _library_command(library: ArticleLibrary, line: str, write) -> AnswerCore | None:
+    """/read, /use or /articles in the local chat; the new current article's core, if it changed."""
+    command, _, rest = line.partition(" ")
+    if command == "/articles":
+        current = library.current(None)
+        for number, entry in enumerate(library.recent(None), 1):
+            write(f"{'*' if entry.id == current.id else ' '} {number:>2}. {_describe(entry)}")
+        return None
+    if not rest.strip():
+        write(f"{command} needs an argument: {'a URL or path' if command == '/read' else 'a number or id'}")
+        return None
+    if command == "/read":
+        entry = library.read(rest.strip(), chat_id=None, progress=lambda stage: write(f"{stage}…"))
+    else:
+        entry = library.use(None, rest)
+    write(f"now: {_describe(entry)}")
+    return library.core(entry.id)
 
 
 def log_to_file(settings: Settings) -> Path:
@@ -164,9 +187,10 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> None:
     print(f"Logs go to {log_to_file(settings)}.")
     # The very first start assembles the 1.1 GB model and reads the article into the model: say so.
     print("Getting ready: reading the article and loading the models (the first start takes a minute)…", flush=True)
-    core = _core(args, settings, quiet=True)
+    library = _library(settings)
+    core = library.core(resolve(library, args.article).id)
     core.warm()
-    chat(core)
+    chat(core, library=library)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> None:

@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 READ_WINDOW_S = 3600.0
 MIN_PREFIX = 4  # shortest id prefix `/use` and `--article` accept
+SWEEP_AGE_S = 3600.0  # an article directory without a row is deleted at start once this old
 
 
 @dataclass(frozen=True)
@@ -305,9 +306,11 @@ class Library:
         shutil.rmtree(directory, ignore_errors=True)
 
     def _sweep(self) -> None:
-        """Directories without a row (an eviction cut short, a database moved aside) are deleted at start."""
+        """Directories without a row (an eviction cut short, a database moved aside) are deleted at start; not
+        fresh ones, which another process sharing the data directory (the CLI beside the bot) may be writing."""
         known = {e.id for e in self._store.all()}
+        stale = time.time() - SWEEP_AGE_S
         for path in self._dir.iterdir():
-            if path.is_dir() and path.name not in known and len(path.name) == 64:
+            if path.is_dir() and path.name not in known and len(path.name) == 64 and path.stat().st_mtime < stale:
                 self._delete(path)
                 logger.info("removed article directory %s with no row in the database", path.name[:8])

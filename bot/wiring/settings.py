@@ -20,9 +20,13 @@ class Settings(BaseSettings):
 
     # --- article and index ---
     article: str = Field(
-        str(DEFAULT_ARTICLE), description="Article to answer about: a .txt or .html path, or an http(s) URL."
+        str(DEFAULT_ARTICLE),
+        description="The default article (for chats that never chose one): a .txt or .html path, or an http(s) URL.",
     )
-    data_dir: Path = Field(REPO_ROOT / "data", description="Where the index, the model cache and summaries are kept.")
+    data_dir: Path = Field(
+        REPO_ROOT / "data",
+        description="Where the article library, the database, saved model states and the model cache are kept.",
+    )
     embedding_model: str = Field(
         "embedded:multilingual-e5-small",
         description="Sentence-transformers model: 'embedded:multilingual-e5-small' (converted once from the pinned "
