@@ -110,8 +110,9 @@ def test_chats_read_their_own_articles_while_others_ask_about_the_default(
                 assert quotes(answer_a) and all(q in text_a for q in quotes(answer_a))
                 assert "Bendungan Katulampa, penjaga banjir Jakarta · ¶" in shown(answer_a)
 
-                # /articles lists both; /use 2 switches to the default and back.
-                for text in ("/articles", "/use 2", "Kapan Microsoft dan OpenAI mulai bekerja sama?", "/use 1"):
+                # /articles lists both; /use 2 switches to the default and back (the list is most recently
+                # chosen first, so after the first switch Katulampa is the second again).
+                for text in ("/articles", "/use 2", "Kapan Microsoft dan OpenAI mulai bekerja sama?", "/use 2"):
                     count = len(api.sent(CHAT_A))
                     api.push(update_of(message(text, private_chat(CHAT_A), user(CHAT_A, "id"))))
                     await api.wait_for_messages(count + 1, CHAT_A, timeout=300)
