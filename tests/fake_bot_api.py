@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 # Parameters PTB sends as raw strings; everything else arrives JSON-encoded.
 _STRING_PARAMS = {"text", "caption", "url", "secret_token", "description", "short_description", "name", "language_code"}
@@ -117,6 +117,7 @@ class FakeBotApi:
             "supports_inline_queries": False,
         }
         self.calls: list[Call] = []
+        self.files: dict[str, bytes] = {}  # file_id -> content, served by getFile and the file URL
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1
         self._message_ids: dict[int, int] = {}
@@ -189,6 +190,15 @@ class FakeBotApi:
             self._updates.append(data)
             self._cond.notify_all()
             return data["update_id"]
+
+    def add_file(self, file_id: str, data: bytes, file_name: str, mime_type: str | None = None) -> dict[str, Any]:
+        """Store a file for getFile and download; returns a Document object (JSON) to put in a message."""
+        self.files[file_id] = data
+        document = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_name": file_name}
+        document["file_size"] = len(data)
+        if mime_type:
+            document["mime_type"] = mime_type
+        return document
 
     def fail_next(self, method: str, status: int, payload: dict[str, Any], times: int = 1) -> None:
         """Answer the next `times` calls of `method` with `status` and `payload` instead of success."""
@@ -271,6 +281,17 @@ class FakeBotApi:
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         prefix = f"/bot{self.token}/"
+        file_prefix = f"/file/bot{self.token}/documents/"
+        path = unquote(request.path)  # the client may quote the token's ":"
+        if path.startswith(file_prefix):  # a download from getFile's file_path
+            data = self.files.get(path[len(file_prefix) :])
+            with self._cond:
+                self.calls.append(Call("download", {"path": path[len(file_prefix) :]}, 200 if data else 404))
+            if data is None:
+                self._reply(request, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            else:
+                self._reply_raw(request, 200, data)
+            return
         if not request.path.startswith(prefix):
             with self._cond:  # recorded without the token, so a test can count the refused calls
                 self.calls.append(Call(request.path.rsplit("/", 1)[-1].split("?")[0], {}, 401))
@@ -347,6 +368,13 @@ class FakeBotApi:
             return 200, {"ok": True, "result": self._get_updates(params)}
         if method in ("sendMessage", "editMessageText"):
             return self._message(method, params)
+        if method == "getFile":
+            file_id = str(params.get("file_id", ""))
+            if file_id not in self.files:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+            size = len(self.files[file_id])
+            result = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": size}
+            return 200, {"ok": True, "result": {**result, "file_path": f"documents/{file_id}"}}
         if method == "getMyCommands":
             return 200, {"ok": True, "result": []}
         if method == "getWebhookInfo":

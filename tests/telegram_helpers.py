@@ -174,12 +174,12 @@ async def running(
 
 @asynccontextmanager
 async def bot_session(
-    core: Any = None, polling: bool = False, reload: Any = None, **overrides: Any
+    core: Any = None, polling: bool = False, reload: Any = None, library: Any = None, **overrides: Any
 ) -> AsyncIterator[tuple[FakeBotApi, Application, Any]]:
     """A fake Bot API server and a started Application pointed at it: yields (api, app, core)."""
     core = core if core is not None else FakeCore()
     with FakeBotApi() as api:
-        app = build_application(settings_for(api, **overrides), core, reload)
+        app = build_application(settings_for(api, **overrides), core, reload, library)
         async with running(app, polling=polling):
             yield api, app, core
 

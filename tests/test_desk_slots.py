@@ -15,6 +15,7 @@ from base.errors import KutipError
 from bot.adapters.telegram.chat_action import Typing
 from bot.adapters.telegram.desk import Desk, Job
 from bot.adapters.telegram.ratelimit import SlidingWindow
+from bot.storage import in_memory_stats
 from bot.wiring.settings import Settings
 from evaluation.slots_bench import schedule, through_desk
 from tests.telegram_helpers import FakeCore, bot_session, desk_of, private_chat, run_async, text_update, user
@@ -54,7 +55,7 @@ def _desk(workers: int, errors: list[Exception]) -> Desk:
     async def on_error(update: object, error: Exception) -> None:
         errors.append(error)
 
-    return Desk(FakeCore(), 16, Typing(_no_typing), on_error, SlidingWindow(0), workers=workers)
+    return Desk(FakeCore(), 16, Typing(_no_typing), on_error, SlidingWindow(0), in_memory_stats(), workers=workers)
 
 
 def test_out_of_order_answers_are_delivered_in_each_chats_order_with_two_workers() -> None:

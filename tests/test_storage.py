@@ -1,4 +1,5 @@
-"""The SQLite database: migrations from nothing, refusals of files it cannot use, and the job journal."""
+"""The SQLite database: migrations from nothing, refusals of files it cannot use, the job journal, follow-ups
+and the /stats counters."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ from pathlib import Path
 import pytest
 
 from base.errors import KutipError
-from bot.storage import DATABASE_NAME, SCHEMA_VERSION, JobJournal, PendingJob, open_database
+from bot.core.results import Turn
+from bot.storage import (
+    DATABASE_NAME,
+    SCHEMA_VERSION,
+    Followup,
+    FollowupStore,
+    JobJournal,
+    PendingJob,
+    StatsStore,
+    open_database,
+)
 from bot.storage.database import MIGRATIONS, migrate, schema_version
 
 
@@ -63,10 +74,55 @@ def test_the_job_journal_keeps_plain_jobs_in_order_across_a_reopen(tmp_path: Pat
     follow = journal.add(
         PendingJob("ask", -100, 9, "en", "And when?", thread_id=3, history_question="What?", history_answer="X.")
     )
-    summary = journal.add(PendingJob("summary", 222, 11, "en", "id"))
+    summary = journal.add(PendingJob("summary", 222, 11, "en", "id", article_id="3f2a" * 16))
     assert first.id is not None and first.id < follow.id < summary.id
     journal.done(first.id)
 
     reopened = JobJournal(open_database(path))
     assert reopened.pending() == [follow, summary]
     assert len(reopened) == 2
+
+
+def test_followups_are_bounded_keep_every_part_and_survive_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / DATABASE_NAME
+    followups = FollowupStore(open_database(path), capacity=3)
+    turn = Turn("q1", "a1")
+    followups.remember(10, [1, 2], turn, article_id="abc")
+    assert followups.get(10, 2) == Followup(turn, "abc") and followups.get(11, 2) is None
+    followups.remember(10, [3, 4], Turn("q2", "a2"))
+    assert len(followups) == 3 and followups.get(10, 1) is None  # the oldest fell out
+    followups.remember(10, [2], turn, article_id="abc")  # remembered again: the most recent now
+    followups.remember(10, [5], Turn("q3", "a3"))
+    assert followups.get(10, 2) is not None and followups.get(10, 3) is None
+
+    # An answer whose message id never came back is found by the text a reply carries.
+    followups.remember(20, [], Turn("q4", "a4"), shown_texts=["Jawaban:  panjang\n\nkutipan", "  "])
+    assert followups.get(20, 999, "Jawaban: panjang kutipan") == Followup(Turn("q4", "a4"))
+    assert followups.get(20, 999, "lain") is None
+
+    reopened = FollowupStore(open_database(path), capacity=3)
+    assert reopened.get(20, 999, "Jawaban: panjang kutipan") == Followup(Turn("q4", "a4"))
+    assert reopened.get(10, 5) == Followup(Turn("q3", "a3"))
+    reopened.forget_article(None)  # /reload: the default article's turns go, others stay
+    assert len(reopened) == 1 and reopened.get(10, 5) is None and reopened.get(10, 2).article_id == "abc"
+
+
+def test_stats_count_and_keep_recent_latencies_across_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / DATABASE_NAME
+    stats = StatsStore(open_database(path), latencies_kept=3)
+    stats.record("ask", 1.0, 0.5, refused=True)
+    stats.record("ask", 3.0, 0.7)
+    stats.record("summary", 9.0, 9.0)
+    stats.count("busy")
+    snap = stats.snapshot()
+    assert (snap["questions"], snap["refusals"], snap["summaries"], snap["busy"], snap["errors"]) == (2, 1, 1, 1, 0)
+    assert (snap["p50"], snap["p95"], snap["model_p95"]) == ("2.00", "2.90", "0.69")
+    with pytest.raises(ValueError):
+        stats.count("nonsense")
+
+    reopened = StatsStore(open_database(path), latencies_kept=3)
+    assert reopened.snapshot() == snap
+    for waited in (10.0, 20.0, 30.0):
+        reopened.record("ask", waited, 1.0)
+    later = reopened.snapshot()
+    assert later["questions"] == 5 and later["p50"] == "20.00"  # only the 3 most recent latencies are kept

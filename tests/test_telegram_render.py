@@ -9,10 +9,8 @@ import pytest
 from base.measure import percentile
 from bot.adapters.telegram import render, texts
 from bot.adapters.telegram.app import file_url, webhook_path
-from bot.adapters.telegram.followups import Followups
 from bot.adapters.telegram.ratelimit import SlidingWindow
-from bot.adapters.telegram.stats import Stats
-from bot.core.results import Answer, Bullet, Citation, Summary, Turn
+from bot.core.results import Answer, Bullet, Citation, Summary
 from tests.fake_bot_api import telegram_html_text, utf16_len
 from tests.telegram_helpers import FakeCore, make_article
 
@@ -161,26 +159,10 @@ def test_sliding_window_allows_n_per_period_per_user() -> None:
     assert SlidingWindow(limit=0).allow(1)  # 0 disables the limit
 
 
-def test_followups_are_bounded_and_map_every_part_of_an_answer() -> None:
-    followups = Followups(capacity=3)
-    turn = Turn("q1", "a1")
-    followups.remember(10, [1, 2], turn)
-    assert followups.get(10, 2) == turn and followups.get(11, 2) is None
-    followups.remember(10, [3, 4], Turn("q2", "a2"))
-    assert len(followups) == 3 and followups.get(10, 1) is None  # the oldest fell out
-
-
-def test_stats_percentiles() -> None:
+def test_percentiles_interpolate() -> None:
     assert percentile([], 50) is None
     assert percentile([3.0, 1.0, 2.0, 4.0], 50) == 2.5  # interpolated, as numpy and the eval report it
     assert percentile([float(i) for i in range(1, 101)], 95) == pytest.approx(95.05)
-    stats = Stats()
-    stats.record("ask", 1.0, 0.5, refused=True)
-    stats.record("ask", 3.0, 0.7)
-    stats.record("summary", 9.0, 9.0)
-    snap = stats.snapshot()
-    assert (snap["questions"], snap["refusals"], snap["summaries"]) == (2, 1, 1)
-    assert (snap["p50"], snap["p95"], snap["model_p95"]) == ("2.00", "2.90", "0.69")
 
 
 def test_urls_never_contain_the_token() -> None:

@@ -12,6 +12,7 @@ from tests.fake_bot_api import FakeBotApi, telegram_html_text
 from tests.telegram_helpers import (
     FakeCore,
     desk_of,
+    feed,
     message,
     private_chat,
     run_async,
@@ -71,5 +72,36 @@ def test_questions_queued_at_a_stop_are_answered_once_after_the_restart() -> Non
         assert [q for _, q, _ in asked(first) + asked(second)] == [q.text for q in questions]
         assert asked(second)[-1][2] == Turn("Apa tujuan OpenAI?", "X.")  # the follow-up kept its context
         assert len(JobJournal(open_database(settings.data_dir / DATABASE_NAME))) == 0
+
+    run_async(scenario())
+
+
+def test_a_reply_after_a_restart_is_still_a_follow_up_and_stats_are_kept() -> None:
+    async def scenario() -> None:
+        with FakeBotApi() as api:
+            settings = settings_for(api, admins="999")
+            chat, admin = private_chat(600), private_chat(999)
+            first = FakeCore()
+            app = build_application(settings, first)
+            async with running(app):
+                await feed(app, update_of(message("Apa tujuan OpenAI?", chat, user(600))))
+                await feed(app, update_of(message("Siapa CEO OpenAI?", chat, user(600))))  # refused
+                await feed(app, update_of(message("/stats", admin, user(999, "en"))))
+            before = shown(api.sent(999)[-1])
+            assert "Questions: 2 (refused: 1, errors: 0)" in before
+            answer = sent_message(api.sent(600)[0], chat)
+
+            # A new process: the database is opened again and the application rebuilt.
+            second = FakeCore()
+            app = build_application(settings, second)
+            async with running(app):
+                await feed(app, update_of(message("Kenapa begitu?", chat, user(600), reply_to=answer)))
+                await feed(app, update_of(message("/stats", admin, user(999, "en"))))
+            assert asked(second) == [
+                ("ask", "Kenapa begitu?", Turn("Apa tujuan OpenAI?", "Jawaban: Apa tujuan OpenAI?"))
+            ]
+            after = shown(api.sent(999)[-1])
+            assert "Questions: 3 (refused: 1, errors: 0)" in after
+            assert before.split("Latency")[0].replace("2 (", "3 (") == after.split("Latency")[0]
 
     run_async(scenario())

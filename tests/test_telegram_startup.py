@@ -21,8 +21,8 @@ SECRET_TOKEN = "987654:SECRET-token_that-must_not-leak"
 
 # `kutip run` with the fake core instead of the real models: only the start-up path is under test.
 RUN_WITH_FAKE_CORE = (
-    "import sys; import bot.wiring.factory as factory; from tests.fakes import FakeCore; "
-    "factory.build_core = lambda *a, **k: FakeCore(); "
+    "import sys; import bot.wiring.telegram as wiring; from tests.fakes import FakeCore; "
+    "wiring.default_core = lambda library: FakeCore(); "
     "from bot.adapters.cli import main; sys.exit(main(['run']))"
 )
 

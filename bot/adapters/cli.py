@@ -200,16 +200,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
         args.article = None  # here it named the default article (KUTIP_ARTICLE), already in `settings`
         cmd_chat(args, settings)
         return
-    from bot.adapters.telegram.app import run
-    from bot.wiring.factory import build_core
+    from bot.wiring.telegram import run_bot
 
-    def ready_core():
-        # Settings are read again, so /reload picks up an edited .env or article file.
-        core = build_core(_settings(args), progress=False)
-        core.warm()
-        return core
-
-    run(settings, ready_core(), reload=ready_core)
+    # Settings are read again on /reload, so it picks up an edited .env or article file.
+    run_bot(settings, reread=lambda: _settings(args))
 
 
 def build_parser() -> argparse.ArgumentParser:

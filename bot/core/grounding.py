@@ -85,9 +85,7 @@ def _names(text: str, opening: bool = False) -> list[str]:
     """Capitalised words. The opening word is capitalised by sentence case, so it counts only when it
     looks like a name inside too ("OpenAI", "WSJ"), or when `opening` says to count it anyway."""
     words = re.findall(r"[\w'’-]+", text)
-    return [
-        w for i, w in enumerate(words) if w[:1].isupper() and (i > 0 or opening or any(c.isupper() for c in w[1:]))
-    ]
+    return [w for i, w in enumerate(words) if w[:1].isupper() and (i > 0 or opening or any(c.isupper() for c in w[1:]))]
 
 
 def numbers(text: str) -> set[str]:

@@ -1,11 +1,23 @@
 """Kutip's one SQLite database in the data directory: a versioned schema, its migrations, and small stores.
 
-Today it keeps the jobs accepted from chats and not yet answered (jobs.py), so a restart loses no
-question. Article metadata, chats' articles, follow-ups and the /stats counters belong here too: each
-is a new migration in database.MIGRATIONS and a small store module beside jobs.py.
+It keeps the jobs accepted from chats and not yet answered (jobs.py), so a restart loses no question,
+the follow-up context (followups.py) and the /stats counters (stats.py); article metadata and chats'
+articles too. Each is a migration in database.MIGRATIONS and a small store module.
 """
 
 from bot.storage.database import DATABASE_NAME, SCHEMA_VERSION, open_database
+from bot.storage.followups import Followup, FollowupStore
 from bot.storage.jobs import JobJournal, PendingJob
+from bot.storage.stats import StatsStore, in_memory_stats
 
-__all__ = ["DATABASE_NAME", "SCHEMA_VERSION", "JobJournal", "PendingJob", "open_database"]
+__all__ = [
+    "DATABASE_NAME",
+    "SCHEMA_VERSION",
+    "Followup",
+    "FollowupStore",
+    "JobJournal",
+    "PendingJob",
+    "StatsStore",
+    "in_memory_stats",
+    "open_database",
+]

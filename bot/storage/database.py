@@ -73,6 +73,8 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (chat_id, key)
     );
     CREATE INDEX followups_by_age ON followups (created_at);
+    -- a queued job answers about the article its chat had when it was asked (NULL: the default article)
+    ALTER TABLE jobs ADD COLUMN article_id TEXT;
     """,
     # 4: the counters and recent latencies behind /stats (issue 10), kept across restarts.
     """

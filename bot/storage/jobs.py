@@ -21,6 +21,7 @@ _COLUMNS = (
     "text",
     "history_question",
     "history_answer",
+    "article_id",
 )
 
 
@@ -28,7 +29,7 @@ _COLUMNS = (
 class PendingJob:
     """A question or summary request, as plain data: enough to do it and to reply to the asker."""
 
-    kind: str  # "ask" or "summary"
+    kind: str  # "ask", "summary", or "digest" (a new article's first, short summary)
     chat_id: int
     message_id: int  # the asker's message; the answer replies to it
     language: str  # the asker's interface language
@@ -37,6 +38,7 @@ class PendingJob:
     user_id: int | None = None
     history_question: str | None = None  # the earlier turn, for a follow-up
     history_answer: str | None = None
+    article_id: str | None = None  # the article to answer about; None: the default article
     id: int | None = None  # set by JobJournal.add
 
 

@@ -1,7 +1,6 @@
 """The Telegram adapter: triggers, queueing, formatting and sending around the answer core.
 
-from bot.adapters.telegram import build_application, run
-run(settings, core, reload=lambda: build_core(settings))
+`kutip run` starts it over the article library: bot.wiring.telegram.run_bot(settings).
 """
 
 from bot.adapters.telegram.app import build_application, run

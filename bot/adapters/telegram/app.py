@@ -17,18 +17,19 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from base.errors import KutipError
-from bot.adapters.telegram import handlers, texts
+from bot.adapters.telegram import article_handlers, handlers, texts
 from bot.adapters.telegram.backoff import Backoff, retry_after_s
 from bot.adapters.telegram.chat_action import Typing
+from bot.adapters.telegram.chat_articles import ChatArticles
 from bot.adapters.telegram.desk import Desk
-from bot.adapters.telegram.followups import Followups
 from bot.adapters.telegram.jobs import restore
 from bot.adapters.telegram.limits import FloodLimiter
 from bot.adapters.telegram.ratelimit import SlidingWindow
+from bot.adapters.telegram.reading import Reader
 from bot.adapters.telegram.rebuild import Rebuilder
 from bot.adapters.telegram.state import KEY, State
-from bot.core.ports import AnswerCore
-from bot.storage import DATABASE_NAME, JobJournal, open_database
+from bot.core.ports import AnswerCore, ArticleLibrary
+from bot.storage import DATABASE_NAME, FollowupStore, JobJournal, StatsStore, open_database
 from bot.wiring.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -118,15 +119,19 @@ async def _send_typing(bot: Bot, chat_id: int, thread_id: int | None) -> None:
 
 async def _post_init(application: Application) -> None:
     """Register the command menu, in English by default and in Indonesian for Indonesian clients."""
+    state = application.bot_data[KEY]
     try:
         for language, language_code in (("en", None), ("id", "id")):
-            commands = [BotCommand(name, description) for name, description in texts.COMMANDS[language]]
+            commands = [
+                BotCommand(name, description)
+                for name, description in texts.COMMANDS[language]
+                if state.reader is not None or name not in texts.LIBRARY_COMMANDS
+            ]
             await application.bot.set_my_commands(commands, language_code=language_code)
     except TelegramError as error:  # the menu is a convenience; answering matters more
         logger.warning("could not register the command menu: %s", error)
     logger.info("Kutip is up as @%s", application.bot.username)
     # Questions accepted before a stop: queued again in the background, so polling starts at once.
-    state = application.bot_data[KEY]
     pending = state.journal.pending()
     state.restoring = asyncio.create_task(restore(application.bot, state, pending), name="kutip-restore")
 
@@ -139,14 +144,20 @@ async def _post_stop(application: Application) -> None:
         await asyncio.gather(state.restoring, return_exceptions=True)
     if state.rebuilder is not None:
         await state.rebuilder.stop()
+    if state.reader is not None:
+        await state.reader.stop()
     await state.desk.stop()
-    state.journal.close()
+    state.database.close()
 
 
 def build_application(
-    settings: Settings, core: AnswerCore, reload: Callable[[], AnswerCore] | None = None
+    settings: Settings,
+    core: AnswerCore,
+    reload: Callable[[], AnswerCore] | None = None,
+    library: ArticleLibrary | None = None,
 ) -> Application:
-    """The Application with every handler attached; `core` answers, `reload()` returns a fresh core."""
+    """The Application with every handler attached; `core` answers about the default article, `reload()`
+    returns a fresh one, and `library` (optional) lets chats read articles of their own."""
     token = _token(settings)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     protect_logs(token, secret)
@@ -154,6 +165,9 @@ def build_application(
     if settings.telegram_base_url:
         builder = builder.base_url(settings.telegram_base_url).base_file_url(file_url(settings.telegram_base_url))
     application = builder.build()
+    # One database for the journal, follow-ups and /stats (the same file the article library uses).
+    database = open_database(settings.data_dir / DATABASE_NAME)
+    stats = StatsStore(database)
     desk = Desk(
         core,
         settings.queue_size,
@@ -161,14 +175,20 @@ def build_application(
         on_error=application.process_error,
         rate=SlidingWindow(settings.user_rate_per_minute),
         workers=settings.answer_slots,
+        stats=stats,
     )
     application.bot_data[KEY] = State(
         settings=settings,
         desk=desk,
-        followups=Followups(),
-        journal=JobJournal(open_database(settings.data_dir / DATABASE_NAME)),
+        database=database,
+        followups=FollowupStore(database),
+        journal=JobJournal(database),
+        stats=stats,
+        articles=ChatArticles(library),
+        reader=Reader() if library is not None else None,
         rebuilder=Rebuilder(reload) if reload is not None else None,
     )
+    article_handlers.register(application)  # before the question handlers: a link-only message is read
     handlers.register(application)
     return application
 
@@ -224,13 +244,18 @@ def _event_loop() -> asyncio.AbstractEventLoop:
         return loop
 
 
-def run(settings: Settings, core: AnswerCore, reload: Callable[[], AnswerCore] | None = None) -> None:
+def run(
+    settings: Settings,
+    core: AnswerCore,
+    reload: Callable[[], AnswerCore] | None = None,
+    library: ArticleLibrary | None = None,
+) -> None:
     """Serve until interrupted: a webhook when settings.webhook_url is set, else long polling.
 
     Start-up failures (a rejected token, a Bot API still unreachable after KUTIP_STARTUP_RETRY_S, a webhook
     port in use) raise KutipError with a redacted one-line message, never a traceback.
     """
-    application = build_application(settings, core, reload)
+    application = build_application(settings, core, reload, library)
     token = _token(settings)
     loop = _event_loop()
     try:

@@ -22,8 +22,8 @@ from typing import Any, Literal
 from base.errors import KutipError
 from bot.adapters.telegram.chat_action import Typing
 from bot.adapters.telegram.ratelimit import SlidingWindow
-from bot.adapters.telegram.stats import Stats
 from bot.core.ports import AnswerCore
+from bot.storage import StatsStore
 
 logger = logging.getLogger(__name__)
 
@@ -56,12 +56,13 @@ class Desk:
         typing: Typing,
         on_error: Callable[[object, Exception], Awaitable[object]],
         rate: SlidingWindow,
+        stats: StatsStore,
         workers: int = 1,
     ) -> None:
         self.core = core
         self.capacity = max(1, capacity)
         self.workers = max(1, workers)  # jobs answered at once: 1 in-process, the slot count behind a server
-        self._stats = Stats()
+        self._stats = stats  # in the database: /stats survives a restart
         self._rate = rate
         self._typing = typing
         self._on_error = on_error
@@ -87,10 +88,10 @@ class Desk:
     def admit(self, asker: int | None) -> Refusal | None:
         """Whether a job from `asker` may be queued now; a refusal is counted. None (no asker) skips the rate limit."""
         if self._queue.full():
-            self._stats.busy += 1
+            self._stats.count("busy")
             return "busy"
         if asker is not None and not self._rate.allow(asker):
-            self._stats.rate_limited += 1
+            self._stats.count("rate_limited")
             return "rate_limited"
         return None
 
@@ -99,7 +100,7 @@ class Desk:
         try:
             self._queue.put_nowait(job)
         except asyncio.QueueFull:
-            self._stats.busy += 1
+            self._stats.count("busy")
             return False
         self._typing.hold(job.chat_id, job.thread_id)
         self.start()
@@ -174,7 +175,7 @@ class Desk:
         except KutipError as error:  # expected; the delivery explains it to the user
             result = error
         except Exception as error:
-            self._stats.errors += 1
+            self._stats.count("errors")
             return lambda failure=error: self._on_error(job.update, failure)
         if not isinstance(result, KutipError):
             now = time.monotonic()

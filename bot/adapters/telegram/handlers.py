@@ -5,8 +5,10 @@ No answering logic lives here: the core answers, render.py formats, desk.py sche
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
+from pathlib import PurePath
 
 from telegram import Message, Update
 from telegram.constants import ChatType
@@ -29,7 +31,7 @@ from bot.adapters.telegram.state import State, state_of
 from bot.core.ports import AnswerCore
 from bot.core.questions import check_question
 from bot.core.results import Turn
-from bot.storage import PendingJob
+from bot.storage import Followup, PendingJob
 
 logger = logging.getLogger(__name__)
 
@@ -95,16 +97,21 @@ async def gate(update: Update, context: Context) -> None:
 # --- questions ----------------------------------------------------------------
 
 
-def _history(state: State, message: Message, bot_id: int) -> Turn | None:
-    """The earlier question and answer when `message` replies to one of our answers."""
+def _followup(state: State, message: Message, bot_id: int) -> Followup | None:
+    """The earlier question and answer (and their article) when `message` replies to one of our answers."""
     if not triggers.is_reply_to(message, bot_id):
         return None
     replied = message.reply_to_message
     return state.followups.get(message.chat_id, replied.message_id, replied.text)
 
 
-def pending_job(update: Update, kind: str, text: str, history: Turn | None = None) -> PendingJob:
-    """The job asked for by `update`, as plain data: what the journal keeps and a restart restores."""
+def pending_job(
+    update: Update, kind: str, text: str, history: Turn | None = None, article_id: str | None = None
+) -> PendingJob:
+    """The job asked for by `update`, as plain data: what the journal keeps and a restart restores.
+
+    `article_id` is the article to answer about (None: the default), fixed now: a chat that switches
+    articles while the job waits does not change what it was asked about."""
     message = update.effective_message
     user = update.effective_user
     return PendingJob(
@@ -117,6 +124,7 @@ def pending_job(update: Update, kind: str, text: str, history: Turn | None = Non
         user_id=user.id if user else None,
         history_question=history.question if history else None,
         history_answer=history.answer if history else None,
+        article_id=article_id,
     )
 
 
@@ -151,7 +159,12 @@ async def submit_question(update: Update, context: Context, question: str) -> No
     except KutipError as error:
         await reply(update, context, texts.error_text(error, lang))
         return
-    await enqueue(update, context, pending_job(update, "ask", question, _history(state, message, context.bot.id)))
+    followup = _followup(state, message, context.bot.id)
+    if followup is not None:  # a follow-up is about the article its earlier answer came from
+        job = pending_job(update, "ask", question, followup.turn, followup.article_id)
+    else:
+        job = pending_job(update, "ask", question, article_id=state.articles.article_id(message.chat_id))
+    await enqueue(update, context, job)
 
 
 async def ask_command(update: Update, context: Context) -> None:
@@ -179,8 +192,19 @@ async def group_text(update: Update, context: Context) -> None:
 async def help_command(update: Update, context: Context) -> None:
     """/start and /help: what Kutip is, which article, how to ask."""
     lang = language(update)
-    fields = _article_fields(state_of(context).core.article, lang)
+    state = state_of(context)
+    fields = _article_fields(state.core.article, lang)
+    entry = state.articles.current(update.effective_chat.id)
+    if entry is not None:
+        fields.update(title=entry.title or texts.plain("untitled", lang), url=source_of(entry.origin, lang))
     await reply(update, context, texts.t("help", lang, bot=context.bot.username, **fields))
+
+
+def source_of(origin: str, lang: str) -> str:
+    """Where an article came from, as a chat may see it: its URL or its file name, never a server path."""
+    if origin.startswith(("http://", "https://")):
+        return origin
+    return PurePath(origin).name or texts.plain("no_url", lang)
 
 
 def _article_fields(article, lang: str) -> dict:
@@ -199,7 +223,8 @@ async def summary_command(update: Update, context: Context) -> None:
     lang = language(update)
     wanted = (context.args or [""])[0].lower()
     summary_language = wanted if wanted in texts.LANGUAGES else lang
-    await enqueue(update, context, pending_job(update, "summary", summary_language))
+    article_id = state_of(context).articles.article_id(update.effective_chat.id)
+    await enqueue(update, context, pending_job(update, "summary", summary_language, article_id=article_id))
 
 
 async def source_command(update: Update, context: Context) -> None:
@@ -209,9 +234,16 @@ async def source_command(update: Update, context: Context) -> None:
         await reply(update, context, texts.t("source_usage", lang))
         return
     sentence_id = context.args[0].strip().strip("[]")
-    core = state_of(context).core
+    state = state_of(context)
+    article_id = state.articles.article_id(update.effective_chat.id)
     try:
-        # A dictionary lookup, not a model call: no need to queue it.
+        # The chat's current article; its core may have to be loaded first (off the loop), but the lookup
+        # itself is a dictionary lookup, not a model call: no need to queue it.
+        core = await asyncio.to_thread(state.articles.core, article_id, state.core)
+    except KutipError as error:  # evicted meanwhile
+        await reply(update, context, texts.error_text(error, lang))
+        return
+    try:
         sentence, paragraph = core.source(sentence_id)
     except KutipError:
         await reply(update, context, texts.t("unknown_sentence", lang, id=texts.echo(sentence_id)))
@@ -222,7 +254,21 @@ async def source_command(update: Update, context: Context) -> None:
 async def article_command(update: Update, context: Context) -> None:
     """/article: title, source URL and sentence count."""
     lang = language(update)
-    await reply(update, context, texts.t("article", lang, **_article_fields(state_of(context).core.article, lang)))
+    state = state_of(context)
+    entry = state.articles.current(update.effective_chat.id)
+    if entry is None:  # the default article: its core is at hand, with its paragraph count
+        await reply(update, context, texts.t("article", lang, **_article_fields(state.core.article, lang)))
+        return
+    title = entry.title or texts.plain("untitled", lang)
+    html_text = texts.t(
+        "article_entry",
+        lang,
+        title=title,
+        url=source_of(entry.origin, lang),
+        sentences=entry.sentences,
+        short_id=entry.short_id,
+    )
+    await reply(update, context, html_text)
 
 
 # --- admin -------------------------------------------------------------------
@@ -277,7 +323,7 @@ async def _reloaded(update: Update, context: Context, result: AnswerCore | BaseE
         return
     state = state_of(context)
     state.desk.swap(result)
-    state.followups.clear()  # earlier turns were about the old article
+    state.followups.forget_article(None)  # earlier turns were about the old default article
     article = result.article
     title = article.title or texts.plain("untitled", lang)
     await reply(update, context, texts.t("reloaded", lang, title=title, sentences=len(article.sentences)), patient=True)

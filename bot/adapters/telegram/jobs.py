@@ -6,6 +6,7 @@ asker's message, from the job's data alone (no Update is needed).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -29,20 +30,31 @@ def history_of(job: PendingJob) -> Turn | None:
     return Turn(job.history_question, job.history_answer)
 
 
+# A new article's first summary (after /read) keeps this many bullets: a glance, /summary has them all.
+DIGEST_BULLETS = 3
+
+
 def job_for(bot: Bot, state: State, pending: PendingJob) -> Job:
-    """The desk job doing `pending` with the current core and replying to its asker; struck off the
-    journal once the reply is out (or given up), never when a stop cancelled it."""
+    """The desk job doing `pending` with its article's core and replying to its asker; struck off the
+    journal once the reply is out (or given up), never when a stop cancelled it.
+
+    The desk hands `work` its current core, the default article's; any other article's core comes from
+    the library, in the worker thread (building it may be slow)."""
+
+    def core_of(default: AnswerCore) -> AnswerCore:
+        return state.articles.core(pending.article_id, default)
+
     if pending.kind == "ask":
         history = history_of(pending)
 
         def work(core: AnswerCore) -> Any:
-            return core.ask(pending.text, history=history)
+            return core_of(core).ask(pending.text, history=history)
 
         deliver = partial(_deliver_answer, bot, state, pending)
-    elif pending.kind == "summary":
+    elif pending.kind in ("summary", "digest"):
 
         def work(core: AnswerCore) -> Any:
-            return core.summary(pending.text)
+            return core_of(core).summary(pending.text)
 
         deliver = partial(_deliver_summary, bot, state, pending)
     else:
@@ -56,6 +68,11 @@ def job_for(bot: Bot, state: State, pending: PendingJob) -> Job:
         thread_id=pending.thread_id,
         settle=partial(state.journal.done, pending.id),
     )
+
+
+def _label(state: State, job: PendingJob) -> str | None:
+    """The article's title for the quotes, when the chat has more than one article to tell apart."""
+    return state.articles.label(job.chat_id, job.article_id, state.core.article.title)
 
 
 async def restore(bot: Bot, state: State, pending: list[PendingJob]) -> int:
@@ -92,7 +109,7 @@ async def _deliver_answer(bot: Bot, state: State, job: PendingJob, result: Answe
             bot, state, job, render.to_messages([render.Block(raw=texts.error_text(result, job.language))])
         )
         return
-    parts = render.to_messages(render.answer_blocks(result))
+    parts = render.to_messages(render.answer_blocks(result, _label(state, job)))
     sent = await reply_to_job(bot, state, job, parts)
     # Every part of a split answer can be replied to for a follow-up; a part whose id is unknown
     # (delivered, but the response was lost) is recognised by its text.
@@ -101,6 +118,7 @@ async def _deliver_answer(bot: Bot, state: State, job: PendingJob, result: Answe
         [m.message_id for m in sent if m is not None],
         Turn(job.text, result.text),
         [render.plain(part) for part, m in zip(parts, sent, strict=True) if m is None],
+        article_id=job.article_id,
     )
 
 
@@ -110,4 +128,6 @@ async def _deliver_summary(bot: Bot, state: State, job: PendingJob, result: Summ
             bot, state, job, render.to_messages([render.Block(raw=texts.error_text(result, job.language))])
         )
         return
-    await reply_to_job(bot, state, job, render.to_messages(render.summary_blocks(result)))
+    if job.kind == "digest":
+        result = replace(result, bullets=result.bullets[:DIGEST_BULLETS])
+    await reply_to_job(bot, state, job, render.to_messages(render.summary_blocks(result, _label(state, job))))

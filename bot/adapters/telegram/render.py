@@ -56,30 +56,34 @@ def position(citation: Citation | Sentence, language: str) -> str:
     return texts.plain("position", language, paragraph=citation.paragraph, sentence=citation.sentence, id=citation.id)
 
 
-def _quote(citation: Citation, language: str, quote: str = "blockquote") -> Block:
-    return Block((Span(citation.text), Span("\n"), Span("— " + position(citation, language), "i")), quote=quote)
+def _quote(citation: Citation, language: str, quote: str = "blockquote", label: str | None = None) -> Block:
+    where = position(citation, language)
+    if label:  # the chat has several articles: say which one this sentence is from
+        where = f"{label} · {where}"
+    return Block((Span(citation.text), Span("\n"), Span("— " + where, "i")), quote=quote)
 
 
 def _paragraphs(text: str) -> list[Block]:
     return [Block((Span(part.strip()),)) for part in re.split(r"\n\s*\n", text) if part.strip()]
 
 
-def answer_blocks(answer: Answer) -> list[Block]:
-    """The answer, then one blockquote per citation; a refusal is its short text alone."""
+def answer_blocks(answer: Answer, label: str | None = None) -> list[Block]:
+    """The answer, then one blockquote per citation (naming its article by `label`, if given); a refusal is
+    its short text alone."""
     blocks = _paragraphs(answer.text)
     if not answer.refused:
-        blocks += [_quote(c, answer.language) for c in answer.citations]
+        blocks += [_quote(c, answer.language, label=label) for c in answer.citations]
     return blocks
 
 
-def summary_blocks(summary: Summary) -> list[Block]:
-    """A bulleted summary, each bullet followed by its (collapsed) quotes."""
+def summary_blocks(summary: Summary, label: str | None = None) -> list[Block]:
+    """A bulleted summary, each bullet followed by its (collapsed) quotes, naming their article by `label`."""
     if not summary.bullets:
         return [Block(raw=texts.t("summary_empty", summary.language))]
     blocks = [Block(raw=texts.t("summary_title", summary.language))]
     for bullet in summary.bullets:
         blocks.append(Block((Span("• " + bullet.text),)))
-        blocks += [_quote(c, summary.language, "blockquote expandable") for c in bullet.citations]
+        blocks += [_quote(c, summary.language, "blockquote expandable", label) for c in bullet.citations]
     return blocks
 
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from dataclasses import dataclass
 
 from telegram.ext import CallbackContext
 
+from bot.adapters.telegram.chat_articles import ChatArticles
 from bot.adapters.telegram.desk import Desk
-from bot.adapters.telegram.followups import Followups
+from bot.adapters.telegram.reading import Reader
 from bot.adapters.telegram.rebuild import Rebuilder
 from bot.core.ports import AnswerCore
-from bot.storage import JobJournal
+from bot.storage import FollowupStore, JobJournal, StatsStore
 from bot.wiring.settings import Settings
 
 KEY = "kutip"
@@ -21,8 +23,12 @@ KEY = "kutip"
 class State:
     settings: Settings
     desk: Desk
-    followups: Followups
+    database: sqlite3.Connection  # kutip.sqlite3: the stores below write through it; closed at stop
+    followups: FollowupStore  # which answer a reply follows up, kept across restarts
     journal: JobJournal  # accepted jobs not answered yet, kept across restarts
+    stats: StatsStore  # the /stats counters the desk does not count itself (articles read)
+    articles: ChatArticles  # which article each chat is about, and its core
+    reader: Reader | None = None  # reads articles sent from chats; None without a library
     rebuilder: Rebuilder | None = None  # /reload; None when the bot was started without a way to rebuild
     restoring: asyncio.Task[int] | None = None  # re-queues the journal's jobs after a restart
 

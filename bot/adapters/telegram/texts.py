@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from base.errors import KutipError
+from base.errors import ArticleError, ArticleTooLarge, FetchFailed, FetchRefused, KutipError, NoArticleText
 from bot.adapters.messages import message_for
 
 LANGUAGES = ("id", "en")
@@ -23,7 +23,9 @@ _TEXTS: dict[str, dict[str, str]] = {
             "• Di obrolan pribadi: tulis saja pertanyaannya.\n"
             "• Di grup: <code>/ask pertanyaan</code>, balas salah satu pesan saya, atau sebut @{bot}.\n"
             "• Balas jawaban saya untuk pertanyaan lanjutan.\n\n"
-            "/summary ringkasan · /source 3.2 kalimat dalam paragrafnya · /article tentang artikel"
+            "/summary ringkasan · /source 3.2 kalimat dalam paragrafnya · /article tentang artikel\n"
+            "Artikel lain: kirim tautannya (<code>/read tautan</code> di grup) atau berkas .txt/.html; "
+            "/articles daftar, /use 2 berganti."
         ),
         "en": (
             "<b>Kutip</b> answers questions about one news article and always quotes the "
@@ -33,7 +35,9 @@ _TEXTS: dict[str, dict[str, str]] = {
             "• In a private chat: just type your question.\n"
             "• In a group: <code>/ask your question</code>, reply to one of my messages, or mention @{bot}.\n"
             "• Reply to one of my answers to ask a follow-up.\n\n"
-            "/summary summary · /source 3.2 a sentence in its paragraph · /article about the article"
+            "/summary summary · /source 3.2 a sentence in its paragraph · /article about the article\n"
+            "Another article: send its link (<code>/read link</code> in a group) or a .txt/.html file; "
+            "/articles lists them, /use 2 switches."
         ),
     },
     "article": {
@@ -86,12 +90,14 @@ _TEXTS: dict[str, dict[str, str]] = {
             "<b>Statistik</b>\nPertanyaan: {questions} (ditolak: {refusals}, galat: {errors})\n"
             "Ringkasan: {summaries}\nLatensi p50/p95: {p50} / {p95} dtk (model {model_p50} / {model_p95} dtk)\n"
             "Antrean: {depth} dari {capacity} · sibuk ditolak: {busy} · dibatasi: {rate_limited}\n"
+            "Artikel dibaca: {reads} (gagal: {read_failures})\n"
             "Model: {model}"
         ),
         "en": (
             "<b>Stats</b>\nQuestions: {questions} (refused: {refusals}, errors: {errors})\n"
             "Summaries: {summaries}\nLatency p50/p95: {p50} / {p95} s (model {model_p50} / {model_p95} s)\n"
             "Queue: {depth} of {capacity} · turned away busy: {busy} · rate-limited: {rate_limited}\n"
+            "Articles read: {reads} (failed: {read_failures})\n"
             "Model: {model}"
         ),
     },
@@ -108,12 +114,81 @@ _TEXTS: dict[str, dict[str, str]] = {
         "id": "Maaf, terjadi kesalahan. Coba lagi nanti.",
         "en": "Sorry, something went wrong. Please try again later.",
     },
+    # --- articles from the chat (issue 10) ---
+    "article_entry": {
+        "id": "<b>{title}</b>\nSumber: {url}\n{sentences} kalimat · id <code>{short_id}</code>",
+        "en": "<b>{title}</b>\nSource: {url}\n{sentences} sentences · id <code>{short_id}</code>",
+    },
+    "reading": {"id": "Membaca artikel… {stage}", "en": "Reading the article… {stage}"},
+    "stage_fetching": {"id": "(mengambil)", "en": "(fetching)"},
+    "stage_cleaning": {"id": "(membersihkan teks)", "en": "(cleaning)"},
+    "stage_indexing": {"id": "(mengindeks kalimat)", "en": "(indexing)"},
+    "stage_ready": {"id": "(siap)", "en": "(ready)"},
+    "read_done": {
+        "id": (
+            "<b>{title}</b>\nSumber: {url}\n{sentences} kalimat. Pertanyaan di obrolan ini kini tentang "
+            "artikel ini; ringkasannya menyusul."
+        ),
+        "en": (
+            "<b>{title}</b>\nSource: {url}\n{sentences} sentences. Questions in this chat are now about "
+            "this article; its summary follows."
+        ),
+    },
+    "read_usage": {
+        "id": "Sebutkan tautannya, misalnya <code>/read https://…</code>, atau balas pesan bertautan dengan /read.",
+        "en": "Give the link, e.g. <code>/read https://…</code>, or reply /read to a message with a link.",
+    },
+    "read_running": {
+        "id": "Saya masih membaca artikel sebelumnya untuk obrolan ini; tunggu sebentar.",
+        "en": "I'm still reading the previous article for this chat; wait a moment.",
+    },
+    "read_unavailable": {
+        "id": "Kutip ini hanya menjawab tentang satu artikel.",
+        "en": "This Kutip answers about one article only.",
+    },
+    "fetch_refused": {
+        "id": "Tautan itu ditolak: hanya alamat http(s) publik yang bisa dibaca.",
+        "en": "That link is refused: only public http(s) addresses can be read.",
+    },
+    "fetch_failed": {
+        "id": "Tautan itu tidak dapat diambil: tidak terjangkau, terlalu lama, atau galat HTTP.",
+        "en": "Could not fetch that link: unreachable, too slow, or an HTTP error.",
+    },
+    "not_an_article_file": {
+        "id": "Berkas itu tidak dapat dibaca sebagai artikel: kirim teks (.txt) atau HTML (.html).",
+        "en": "I can't read that file as an article: send text (.txt) or HTML (.html).",
+    },
+    "articles_title": {"id": "<b>Artikel di obrolan ini</b>", "en": "<b>Articles in this chat</b>"},
+    "articles_line": {
+        "id": "{number}. {title} · {sentences} kalimat · {source}",
+        "en": "{number}. {title} · {sentences} sentences · {source}",
+    },
+    "articles_current": {"id": " ◀ sekarang", "en": " ◀ current"},
+    "articles_footer": {
+        "id": "Berganti dengan <code>/use 2</code>; tambah dengan mengirim tautan atau berkas.",
+        "en": "Switch with <code>/use 2</code>; add one by sending a link or a file.",
+    },
+    "use_usage": {
+        "id": "Sebutkan nomornya dari /articles, misalnya <code>/use 2</code>.",
+        "en": "Give its number from /articles, e.g. <code>/use 2</code>.",
+    },
+    "unknown_article": {
+        "id": "Tidak ada artikel {choice} di obrolan ini. Lihat /articles.",
+        "en": "There is no article {choice} in this chat. See /articles.",
+    },
+    "now_using": {
+        "id": "Sekarang tentang: <b>{title}</b> ({sentences} kalimat).",
+        "en": "Now about: <b>{title}</b> ({sentences} sentences).",
+    },
     # --- faults and restarts (issue 12) ---
     "reload_running": {
         "id": "Artikel sedang dimuat ulang; tunggu sebentar.",
         "en": "The article is already being reloaded; wait a moment.",
     },
 }
+
+# Commands that need an article library; a bot without one leaves them out of its menu.
+LIBRARY_COMMANDS = frozenset({"read", "articles", "use"})
 
 # Shown in Telegram's command menu; registered per language with setMyCommands.
 COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -122,6 +197,9 @@ COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("summary", "Ringkasan artikel, dengan kutipan"),
         ("source", "Kalimat sumber dalam paragrafnya, mis. /source 3.2"),
         ("article", "Judul, sumber, jumlah kalimat"),
+        ("read", "Baca artikel dari tautan, mis. /read https://…"),
+        ("articles", "Artikel di obrolan ini"),
+        ("use", "Berganti artikel, mis. /use 2"),
         ("help", "Cara memakai Kutip"),
     ),
     "en": (
@@ -129,6 +207,9 @@ COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("summary", "Summary of the article, with quotes"),
         ("source", "A source sentence in its paragraph, e.g. /source 3.2"),
         ("article", "Title, source, sentence count"),
+        ("read", "Read an article from a link, e.g. /read https://…"),
+        ("articles", "The articles in this chat"),
+        ("use", "Switch articles, e.g. /use 2"),
         ("help", "How to use Kutip"),
     ),
 }
@@ -164,3 +245,19 @@ def plain(key: str, language: str, **values: object) -> str:
 def error_text(error: KutipError, language: str) -> str:
     """A user-facing HTML line for a domain error, in the core's own wording."""
     return html.escape(message_for(error, language))
+
+
+def read_error_text(error: KutipError, language: str) -> str:
+    """One HTML line for an article that could not be read from a chat, wholly in the asker's language.
+
+    The fetch errors' own detail is English for the operator (and may name an address), so a chat gets a
+    line of its own; errors carrying their facts (no article text, too large, the hourly limit) are worded
+    from them by messages.py.
+    """
+    if isinstance(error, FetchRefused):
+        return t("fetch_refused", language)
+    if isinstance(error, FetchFailed):
+        return t("fetch_failed", language)
+    if isinstance(error, ArticleError) and not isinstance(error, NoArticleText | ArticleTooLarge):
+        return t("not_an_article_file", language)  # undecodable, binary, an unsupported kind
+    return error_text(error, language)
