@@ -50,6 +50,7 @@ class LibraryConfig:
     reads_per_hour: int = 10  # KUTIP_LIBRARY_READS_PER_HOUR, per chat (the CLI is not bounded)
     cached_cores: int = 4  # cores kept built in memory (each holds its article's vectors)
     warm_on_read: bool = True  # evaluate and save the new article's prefix before "ready"
+    exclusive_model: bool = True  # one in-process llama.cpp context; False behind a model server (several slots)
 
 
 # Builds a core over one article's index, its summaries kept in the given directory (factory.assemble_core).
@@ -79,7 +80,7 @@ class Library:
         self._assemble = assemble
         self._config = config
         self._clock = clock
-        self.turns = ModelTurns()
+        self.turns = ModelTurns(exclusive=config.exclusive_model)
         self._cores: OrderedDict[str, ArticleCore] = OrderedDict()
         self._cores_lock = threading.Lock()
         self._article_locks: dict[str, threading.Lock] = {}

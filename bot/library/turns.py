@@ -21,15 +21,24 @@ logger = logging.getLogger(__name__)
 
 
 class ModelTurns:
-    """Serialises the model's work across articles and tracks whose prefix the model holds."""
+    """Serialises the model's work across articles and tracks whose prefix the model holds.
 
-    def __init__(self) -> None:
+    Only an in-process model (`exclusive`) needs this: behind a model server every request carries its
+    whole prompt and the server's slots keep their own prompt caches, so cores of different articles
+    may run at once (the desk's several workers, KUTIP_LLM_MAX_CONCURRENT).
+    """
+
+    def __init__(self, exclusive: bool = True) -> None:
+        self.exclusive = exclusive
         self._lock = threading.Lock()
         self._held: str | None = None
         self.switches = 0  # how often the model changed article (a measurement for make bench)
 
     @contextmanager
     def turn(self, article_id: str, warm: Callable[[], None]) -> Iterator[None]:
+        if not self.exclusive:
+            yield
+            return
         with self._lock:
             if self._held != article_id:
                 self._held = None  # a warm that fails leaves the model's content unknown
@@ -39,6 +48,9 @@ class ModelTurns:
             yield
 
     def warm(self, article_id: str, warm: Callable[[], None]) -> None:
+        if not self.exclusive:
+            warm()  # a server caches the prefix in a slot; nothing here to hold
+            return
         with self.turn(article_id, warm):
             pass
 

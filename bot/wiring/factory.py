@@ -143,6 +143,7 @@ def library_config(settings: Settings) -> LibraryConfig:
         limits=article_limits(settings),
         max_articles=settings.library_max_articles,
         reads_per_hour=settings.library_reads_per_hour,
+        exclusive_model=not settings.llm_url,
     )
 
 
