@@ -113,8 +113,9 @@ class Library:
         article = parse_article(raw, title=title, origin=origin)
         check_article(article, self._config.limits)
         report("indexing")
-        entry = self._register(article, added_by=chat_id)
-        core = self.core(entry.id)
+        entry, stored = self._register(article, added_by=chat_id)
+        # The index just built or loaded makes the core: no second read of it, or of the article, from disk.
+        core = self._cached(entry.id, lambda: self._assembled(entry.id, stored))
         if self._config.warm_on_read:
             core.warm()  # the one step that waits for the model: evaluates and saves the prefix
         self._store.choose(chat_id, entry.id, self._clock())
@@ -139,6 +140,10 @@ class Library:
 
     def core(self, article_id: str) -> AnswerCore:
         """The article's core (an ArticleCore), built on first use and cached; UnknownArticle if not kept."""
+        return self._cached(article_id, lambda: self._build(article_id))
+
+    def _cached(self, article_id: str, build: Callable[[], ArticleCore]) -> ArticleCore:
+        """The cached core of the article, else `build()` it (once, under the article's lock) and keep it."""
         with self._cores_lock:
             core = self._cores.get(article_id)
             if core is not None:
@@ -148,7 +153,7 @@ class Library:
                 with self._cores_lock:
                     core = self._cores.get(article_id)
                 if core is None:
-                    core = self._build(article_id)
+                    core = build()
                     with self._cores_lock:
                         self._cores[article_id] = core
                         while len(self._cores) > max(1, self._config.cached_cores):
@@ -180,7 +185,7 @@ class Library:
 
     def _set_default(self, article: Article) -> ArticleEntry:
         check_article(article, self._config.limits)
-        entry = self._register(article, added_by=None)
+        entry, _ = self._register(article, added_by=None)
         self._store.set_default(entry.id)
         self._evict(protect=set())
         stored = self._store.get(entry.id)
@@ -233,7 +238,7 @@ class Library:
                 raise ReadLimit(self._config.reads_per_hour)
             self._store.record_read(chat_id, now)
 
-    def _register(self, article: Article, added_by: int | None) -> ArticleEntry:
+    def _register(self, article: Article, added_by: int | None) -> tuple[ArticleEntry, StoredIndex]:
         """Keep the article's text and index on disk (once per text) and its row in the store."""
         article_id = article_sha256(article)
         directory = self.article_dir(article_id)
@@ -244,7 +249,7 @@ class Library:
                 tmp = saved.with_suffix(".tmp")
                 tmp.write_text(json.dumps(article_json(article), ensure_ascii=False), encoding="utf-8")
                 tmp.replace(saved)
-            ensure_index(article, self._embedder, directory / "index", progress=False)
+            stored = ensure_index(article, self._embedder, directory / "index", progress=False)
             now = self._clock()
             entry = ArticleEntry(
                 id=article_id,
@@ -255,7 +260,7 @@ class Library:
                 added_at=now,
                 added_by=added_by,
             )
-            return self._store.add(entry, used_at=now)
+            return self._store.add(entry, used_at=now), stored
 
     def _load_article(self, article_id: str) -> Article:
         try:
@@ -271,9 +276,12 @@ class Library:
         """Load (or, when stale, rebuild) the article's index and assemble its core; no model lock is taken."""
         if self._store.get(article_id) is None:
             raise UnknownArticle(f"no article {article_id[:8]} in the library")
-        directory = self.article_dir(article_id)
         article = self._load_article(article_id)
-        stored = ensure_index(article, self._embedder, directory / "index", progress=False)  # rebuilt when stale
+        stored = ensure_index(article, self._embedder, self.article_dir(article_id) / "index", progress=False)
+        return self._assembled(article_id, stored)  # the index is rebuilt above when stale
+
+    def _assembled(self, article_id: str, stored: StoredIndex) -> ArticleCore:
+        directory = self.article_dir(article_id)
         core = ArticleCore(article_id, self._assemble(stored, directory / "summaries"), self.turns)
         prefix = directory / "prefix.txt"
         if not prefix.is_file() or prefix.read_text(encoding="utf-8") != core.system:
