@@ -43,6 +43,52 @@ def summary_grammar(bullet_ids: list[str], max_words: int = BULLET_WORDS) -> str
     return "\n".join(rules) + "\n" + _text_rules(max_words)
 
 
+def gbnf_literal(text: str) -> str:
+    """A GBNF string literal matching `text` exactly; non-ASCII stays raw UTF-8 (GBNF reads it as is)."""
+    escaped = "".join("\\" + c if c in '"\\' else f"\\x{ord(c):02x}" if ord(c) < 0x20 else c for c in text)
+    return f'"{escaped}"'
+
+
+def span_rules(name: str, text: str, max_words: int | None = None) -> list[str]:
+    """Rules under which `name` matches any run of consecutive whole words of `text`, JSON-escaped and
+    joined by single spaces: a reply that can only copy, never invent or cut inside a word.
+
+    `max_words` bounds the run; unbounded, one rule per word (`name_i`: word i, then maybe the rest).
+    """
+    words = [json.dumps(w, ensure_ascii=False)[1:-1] for w in text.split()]
+    if not words:
+        return [f'{name} ::= ""']
+    if max_words is None:
+        rules = [f"{name} ::= " + " | ".join(f"{name}_{i}" for i in range(len(words)))]
+        for i, word in enumerate(words):
+            rest = f' (" " {name}_{i + 1})?' if i + 1 < len(words) else ""
+            rules.append(f"{name}_{i} ::= {gbnf_literal(word)}{rest}")
+        return rules
+    # `name_i_k`: word i, then at most k - 1 more (k never reaches past the last word).
+    longest = [min(max_words, len(words) - i) for i in range(len(words))]
+    rules = [f"{name} ::= " + " | ".join(f"{name}_{i}_{longest[i]}" for i in range(len(words)))]
+    for i, word in enumerate(words):
+        for k in range(1, longest[i] + 1):
+            rest = f' (" " {name}_{i + 1}_{k - 1})?' if k > 1 else ""
+            rules.append(f"{name}_{i}_{k} ::= {gbnf_literal(word)}{rest}")
+    return rules
+
+
+def span_answer_grammar(candidates: list[tuple[str, str]]) -> str:
+    """{"ids": ["<id>"], "answer": "<words copied from that sentence>"}, or the NONE reply.
+
+    The answer can only be a run of the cited sentence's own words, so the quote under an answer is the
+    sentence it was copied from, and nothing in it is made up or cut inside a word.
+    """
+    rules = []
+    branches = ['"{\\"ids\\": [], \\"answer\\": \\"NONE\\"}"']
+    for n, (sentence_id, text) in enumerate(candidates):
+        branches.append(f"c{n}")
+        rules.append(f'c{n} ::= "{{\\"ids\\": [" {_literal(sentence_id)} "], \\"answer\\": \\"" s{n} "\\"}}"')
+        rules += span_rules(f"s{n}", text)
+    return "root ::= " + " | ".join(branches) + "\n" + "\n".join(rules) + "\n"
+
+
 def text_grammar(key: str, max_words: int = ANSWER_WORDS) -> str:
     """{"<key>": "..."}: one free line of text, as JSON."""
     return f'root ::= "{{" {_literal(key)} ": \\"" text "\\"}}"\n' + _text_rules(max_words)
