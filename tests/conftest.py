@@ -55,16 +55,26 @@ def fake_generator() -> FakeGenerator:
 
 
 @pytest.fixture
-def fake_core(seed_article, fake_generator, tmp_path) -> Kutip:
-    embedder = FakeEmbedder()
-    stored = build_index(seed_article, embedder)
-    return assemble_core(
-        stored,
-        embedder,
-        fake_generator,
-        core_config(Settings(_env_file=None)),
-        summary_cache_dir=tmp_path / "summaries",
-    )
+def make_fake_core(seed_article, fake_generator, tmp_path):
+    """A core over the seed article and the fake generator, with these settings changed."""
+
+    def make(**settings) -> Kutip:
+        embedder = FakeEmbedder()
+        stored = build_index(seed_article, embedder)
+        return assemble_core(
+            stored,
+            embedder,
+            fake_generator,
+            core_config(Settings(_env_file=None, **settings)),
+            summary_cache_dir=tmp_path / "summaries",
+        )
+
+    return make
+
+
+@pytest.fixture
+def fake_core(make_fake_core) -> Kutip:
+    return make_fake_core()
 
 
 # --- real models: loaded once per session and shared by every e2e test ---

@@ -47,7 +47,7 @@ def chat(content: str, logprobs: list[tuple[str, float, dict[str, float]]] | Non
 class FakeOpenAIServer:
     def __init__(self) -> None:
         self.script: deque[Reply] = deque()
-        self.default = chat('{"ids": [], "answer": ""}')
+        self.default = chat('{"answer": ""}')
         self.routes: dict[str, Reply] = {}  # other paths: /tokenize, /props ...
         self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.active = 0

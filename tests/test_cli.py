@@ -93,7 +93,7 @@ def test_malformed_urls_are_one_line_and_exit_2(capsys, url):
 
 
 def reply(ids, answer):
-    return json.dumps({"ids": ids, "answer": answer})
+    return json.dumps({"answer": answer})
 
 
 @pytest.fixture

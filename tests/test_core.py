@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -8,14 +9,22 @@ from bot.core.results import Turn
 
 
 def reply(ids, answer):
+    """A reply in the shipped format: the answer copied from a sentence, then its id."""
+    return json.dumps({"answer": answer})
+
+
+def free_reply(ids, answer):
+    """A reply under the free-words grammar (KUTIP_COPY_ANSWERS=never, or a question in another language
+    with same-language): the ids first."""
     return json.dumps({"ids": ids, "answer": answer})
 
 
 def test_supported_answer_cites_the_stored_sentence(fake_core, fake_generator, seed_article):
-    fake_generator.enqueue(reply(["8.1"], "Pada tahun 2019."))
+    # Copied from "... pada tahun 2019, ketika ...": the comma it took along is dropped.
+    fake_generator.enqueue(reply(["8.1"], "Pada tahun 2019,"))
     answer = fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
     assert not answer.refused
-    assert answer.text == "Pada tahun 2019."
+    assert answer.text == "Pada tahun 2019"
     assert answer.language == "id"
     assert [c.id for c in answer.citations] == ["8.1"]
     assert answer.citations[0].text == seed_article.sentence("8.1").text
@@ -24,8 +33,25 @@ def test_supported_answer_cites_the_stored_sentence(fake_core, fake_generator, s
     assert answer.support.supported and answer.support.verified == 1.0
 
 
-def test_inlined_article_offers_every_sentence_through_the_grammar(fake_core, fake_generator, seed_article):
-    fake_generator.enqueue(reply(["8.1"], "2019"))
+def test_a_copied_answer_may_come_from_the_best_ranked_sentences_only(fake_core, fake_generator, seed_article):
+    from bot.core.answer import COPY_FROM
+    from bot.core.grammar import span_answer_grammar
+
+    question = "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"
+    fake_generator.enqueue(reply([], "pada tahun 2019,"))
+    answer = fake_core.ask(question)
+    prompt, grammar, _ = fake_generator.history[0]
+    assert "[8.1] Microsoft dan OpenAI memulai kolaborasi" in prompt.system
+    ranked = [h.sentence for h in fake_core.retriever.search(question, 99)]
+    assert len(ranked) > COPY_FROM
+    assert grammar == span_answer_grammar([s.text for s in ranked[:COPY_FROM]])
+    # The quote is the sentence the words were copied from, found in code.
+    assert answer.citations[0].id == "8.1" and answer.text == "pada tahun 2019"
+
+
+def test_inlined_article_offers_every_sentence_through_the_grammar(make_fake_core, fake_generator, seed_article):
+    fake_core = make_fake_core(copy_answers="never")
+    fake_generator.enqueue(free_reply(["8.1"], "2019"))
     fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
     prompt, grammar, _ = fake_generator.history[0]
     assert fake_core.prompt.inlined
@@ -81,10 +107,11 @@ def test_a_no_answer_reply_is_refused_without_a_verification_call(fake_core, fak
     assert answer.support is None and not fake_generator.asked
 
 
-def test_english_question_is_translated_for_retrieval_and_answered_in_english(fake_core, fake_generator):
+def test_english_question_is_translated_for_retrieval_and_answered_in_english(make_fake_core, fake_generator):
+    fake_core = make_fake_core(copy_answers="same-language")
     fake_generator.enqueue(
         json.dumps({"translation": "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"}),
-        reply(["8.1"], "In 2019, when Microsoft invested $1 billion."),
+        free_reply(["8.1"], "In 2019, when Microsoft invested $1 billion."),
     )
     answer = fake_core.ask("When did Microsoft and OpenAI start their collaboration?")
     assert not answer.refused and answer.language == "en"
@@ -95,10 +122,11 @@ def test_english_question_is_translated_for_retrieval_and_answered_in_english(fa
     assert "Write the answer in English" in answer_prompt.user
 
 
-def test_an_answer_the_verifier_doubts_is_refused(fake_core, fake_generator):
+def test_an_answer_the_verifier_doubts_is_refused(make_fake_core, fake_generator):
+    fake_core = make_fake_core(copy_answers="same-language")
     fake_generator.enqueue(
         json.dumps({"translation": "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"}),
-        reply(["8.1"], "A long time ago."),
+        free_reply(["8.1"], "A long time ago."),
     ).enqueue_yes(0.1)
     answer = fake_core.ask("When did Microsoft and OpenAI start their collaboration?")
     assert answer.refused and answer.support.verified == pytest.approx(0.1) and not answer.support.supported
@@ -187,11 +215,26 @@ def test_with_a_multilingual_embedder_an_english_question_is_not_translated(seed
     from tests.fakes import FakeEmbedder
 
     embedder = FakeEmbedder(multilingual=True)
-    core = assemble_core(build_index(seed_article, embedder), embedder, fake_generator, DEFAULT_CONFIG)
-    fake_generator.enqueue(reply(["8.1"], "In 2019."))
+    config = replace(DEFAULT_CONFIG, copy_answers="same-language")
+    core = assemble_core(build_index(seed_article, embedder), embedder, fake_generator, config)
+    fake_generator.enqueue(free_reply(["8.1"], "In 2019."))
     answer = core.ask("When did Microsoft and OpenAI start their collaboration?")
     assert answer.language == "en" and len(fake_generator.history) == 1  # the answer call only
     assert "Write the answer in English" in fake_generator.history[0][0].user
+
+
+def test_a_copied_answer_to_an_english_question_is_asked_for_in_the_articles_words(seed_article, fake_generator):
+    from bot.wiring.factory import assemble_core
+    from index.build import build_index
+    from tests.conftest import DEFAULT_CONFIG
+    from tests.fakes import FakeEmbedder
+
+    embedder = FakeEmbedder(multilingual=True)
+    core = assemble_core(build_index(seed_article, embedder), embedder, fake_generator, DEFAULT_CONFIG)
+    fake_generator.enqueue(reply(["8.1"], "pada tahun 2019,"))
+    answer = core.ask("When did Microsoft and OpenAI start their collaboration?")
+    assert not answer.refused and answer.text == "pada tahun 2019" and answer.citations[0].id == "8.1"
+    assert "Write the answer in Indonesian" in fake_generator.history[0][0].user
 
 
 def test_a_sentence_case_first_word_is_not_a_made_up_name():
@@ -229,10 +272,10 @@ def test_the_quote_is_the_candidate_that_names_a_one_word_answer(fake_core):
 
 
 def test_a_follow_up_answered_from_its_earlier_question_is_not_an_echo(fake_core, fake_generator):
-    fake_generator.enqueue(reply(["8.1"], "Microsoft"))
+    fake_generator.enqueue(reply(["8.1"], "Microsoft dan OpenAI"))  # words of 8.1 alone
     earlier = Turn("Kapan Microsoft dan OpenAI mulai bekerja sama?", "Tahun 2019")
     answer = fake_core.ask("Siapa yang berinvestasi saat itu?", history=earlier)
-    assert not answer.refused and answer.text == "Microsoft"
+    assert not answer.refused and answer.text == "Microsoft dan OpenAI"
 
 
 def test_a_reply_is_never_cut_inside_a_word():

@@ -67,6 +67,8 @@ def test_every_answer_quotes_the_article_verbatim(real_core, question):
     if not answer.refused:
         assert answer.citations
         assert all(c.text in ARTICLE for c in answer.citations)
+        # The answer is words copied from its quote (the grammar allows nothing else).
+        assert answer.text.lower() in " ".join(answer.citations[0].text.split()).lower()
 
 
 def test_summary_bullets_each_cite_a_sentence(real_core):

@@ -59,7 +59,7 @@ CONFIG = core_config(Settings(_env_file=None))
 
 
 def reply(ids, answer):
-    return json.dumps({"ids": ids, "answer": answer})
+    return json.dumps({"answer": answer})
 
 
 @pytest.fixture

@@ -205,7 +205,7 @@ def test_past_the_limit_the_least_recently_used_article_goes_with_its_files_neve
 
 
 def reply(ids: list[str], answer: str) -> str:
-    return json.dumps({"ids": ids, "answer": answer})
+    return json.dumps({"answer": answer})
 
 
 def test_the_model_is_warmed_only_when_it_changes_article(world: World) -> None:

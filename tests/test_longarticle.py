@@ -81,7 +81,7 @@ def test_a_gold_string_in_another_article_counts_as_usual_and_not_in_the_own_art
 def test_the_long_article_takes_the_candidates_path_and_its_answers_are_scored_on_remapped_ids():
     selected = [Group(DOCS[1], (q("b1", "b", "Who was its designer?", ["Bradfield"]),))]
     long = concatenate(selected, DOCS, {})
-    generator = FakeGenerator(context_size=160).enqueue(json.dumps({"ids": ["4.2"], "answer": "Bradfield"}))
+    generator = FakeGenerator(context_size=160).enqueue(json.dumps({"answer": "Bradfield"}))
     run = evaluate([long.group], FakeEmbedder(), generator, CONFIG, progress=False)
     (record,) = run.records
     assert "Sentences you may cite:" in generator.history[0][0].user  # not inlined
@@ -141,7 +141,7 @@ def test_kutip_eval_long_article_writes_what_the_long_article_is(bench, tmp_path
 def test_the_bench_times_the_long_article_against_the_inlined_seed_rows(bench):
     from evaluation.long_bench import lines, long_article_speed
 
-    replies = [json.dumps({"ids": [], "answer": "NONE"})] * 2
+    replies = [json.dumps({"answer": "NONE"})] * 2
     generator = FakeGenerator(replies, context_size=160)
     seed_rows = [{"ask_s": 1.0}, {"ask_s": 3.0}, {"ask_s": 9.0}]
     r = long_article_speed(FakeEmbedder(), generator, CONFIG, bench, seed_rows, questions=2)

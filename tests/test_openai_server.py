@@ -27,7 +27,7 @@ PROMPT = Prompt(system="ARTICLE", user="QUESTION")
 
 def answer(ids: list[str], text: str) -> Reply:
     """An answer reply scored token by token, as a server with logprobs sends it."""
-    raw = json.dumps({"ids": ids, "answer": text})
+    raw = json.dumps({"answer": text})
     return chat(raw, [(piece, -0.1, {piece: -0.1}) for piece in raw.split(" ")])
 
 
@@ -74,8 +74,8 @@ def test_the_article_goes_first_with_the_grammar_and_cache_prompt(fake, server):
     assert body["grammar"] == 'root ::= "x"' and body["cache_prompt"] is True
     assert body["temperature"] == 0.0 and body["max_tokens"] == 40 and body["model"] == "qwen"
     assert body["logprobs"] is True
-    assert completion.text == '{"ids": ["8.1"], "answer": "2019"}'
-    assert completion.tokens[0] == ('{"ids":', -0.1)
+    assert completion.text == '{"answer": "2019"}'
+    assert completion.tokens[0] == ('{"answer":', -0.1)
 
 
 def test_the_api_key_is_sent_as_a_bearer_token(fake, server):

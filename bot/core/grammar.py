@@ -49,44 +49,60 @@ def gbnf_literal(text: str) -> str:
     return f'"{escaped}"'
 
 
+def _opening_literal(word: str) -> str:
+    """A word as GBNF, its first letter in either case ("Pada" from "pada")."""
+    first, rest = word[:1], word[1:]
+    if first.lower() == first.upper():
+        return gbnf_literal(word)
+    either = f"[{first.lower()}{first.upper()}]"
+    return f"{either} {gbnf_literal(rest)}" if rest else either
+
+
 def span_rules(name: str, text: str, max_words: int | None = None) -> list[str]:
     """Rules under which `name` matches any run of consecutive whole words of `text`, JSON-escaped and
-    joined by single spaces: a reply that can only copy, never invent or cut inside a word.
+    joined by single spaces: a reply that can only copy, never invent or cut inside a word. The run's
+    first letter may take either case, so an answer can start as a model starts it ("Pada tahun 2019").
 
-    `max_words` bounds the run; unbounded, one rule per word (`name-i`: word i, then maybe the rest).
+    `max_words` bounds the run. GBNF rule names take letters, digits and dashes only.
     """
     words = [json.dumps(w, ensure_ascii=False)[1:-1] for w in text.split()]
     if not words:
         return [f'{name} ::= ""']
     if max_words is None:
-        rules = [f"{name} ::= " + " | ".join(f"{name}-{i}" for i in range(len(words)))]
+        # `name-i`: word i, then maybe the rest of the run; `name-i-start` the same, opening it.
+        def chain(i: int) -> str:
+            return f' (" " {name}-{i + 1})?' if i + 1 < len(words) else ""
+
+        rules = [f"{name} ::= " + " | ".join(f"{name}-{i}-start" for i in range(len(words)))]
         for i, word in enumerate(words):
-            rest = f' (" " {name}-{i + 1})?' if i + 1 < len(words) else ""
-            rules.append(f"{name}-{i} ::= {gbnf_literal(word)}{rest}")
+            rules.append(f"{name}-{i} ::= {gbnf_literal(word)}{chain(i)}")
+            rules.append(f"{name}-{i}-start ::= {_opening_literal(word)}{chain(i)}")
         return rules
-    # `name-i-k`: word i, then at most k - 1 more (k never reaches past the last word).
+    # `name-i-k`: word i, then at most k - 1 more (k never reaching past the last word).
     longest = [min(max_words, len(words) - i) for i in range(len(words))]
-    rules = [f"{name} ::= " + " | ".join(f"{name}-{i}-{longest[i]}" for i in range(len(words)))]
+    rules = [f"{name} ::= " + " | ".join(f"{name}-{i}-{longest[i]}-start" for i in range(len(words)))]
     for i, word in enumerate(words):
         for k in range(1, longest[i] + 1):
             rest = f' (" " {name}-{i + 1}-{k - 1})?' if k > 1 else ""
             rules.append(f"{name}-{i}-{k} ::= {gbnf_literal(word)}{rest}")
+        rest = f' (" " {name}-{i + 1}-{longest[i] - 1})?' if longest[i] > 1 else ""
+        rules.append(f"{name}-{i}-{longest[i]}-start ::= {_opening_literal(word)}{rest}")
     return rules
 
 
-def span_answer_grammar(candidates: list[tuple[str, str]]) -> str:
-    """{"ids": ["<id>"], "answer": "<words copied from that sentence>"}, or the NONE reply.
+def span_answer_grammar(sentences: list[str]) -> str:
+    """{"answer": "<a run of words copied from one of `sentences`>"}, or {"answer": "NONE"}.
 
-    The answer can only be a run of the cited sentence's own words, so the quote under an answer is the
-    sentence it was copied from, and nothing in it is made up or cut inside a word.
+    The answer can only be a run of one sentence's own words: nothing in it is made up or cut inside a
+    word, and the sentence it was copied from is the one to quote (found in code, bot/core/answer.py).
+    No id is asked for: the 1.5B model, asked for the id first, often commits to a neighbouring
+    sentence; asked after, it only spends tokens naming what the words already say.
     """
-    rules = []
-    branches = ['"{\\"ids\\": [], \\"answer\\": \\"NONE\\"}"']
-    for n, (sentence_id, text) in enumerate(candidates):
-        branches.append(f"c{n}")
-        rules.append(f'c{n} ::= "{{\\"ids\\": [" {_literal(sentence_id)} "], \\"answer\\": \\"" s{n} "\\"}}"')
+    rules = ['root ::= "{\\"answer\\": \\"" body "\\"}"']
+    rules.append('body ::= "NONE"' + "".join(f" | s{n}" for n in range(len(sentences))))
+    for n, text in enumerate(sentences):
         rules += span_rules(f"s{n}", text)
-    return "root ::= " + " | ".join(branches) + "\n" + "\n".join(rules) + "\n"
+    return "\n".join(rules) + "\n"
 
 
 def text_grammar(key: str, max_words: int = ANSWER_WORDS) -> str:

@@ -51,6 +51,7 @@ def core_config(settings: Settings) -> CoreConfig:
         passage_sentences=settings.passage_sentences,
         max_tokens=settings.llm_max_tokens,
         max_question_chars=settings.max_question_chars,
+        copy_answers=settings.copy_answers,
     )
 
 

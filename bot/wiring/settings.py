@@ -74,7 +74,9 @@ class Settings(BaseSettings):
     llm_threads: int = Field(max(1, os.cpu_count() or 1), description="CPU threads for llama.cpp.")
     llm_context: int = Field(4096, description="llama.cpp context size in tokens.")
     llm_max_tokens: int = Field(
-        72, description="Most tokens generated for one answer (the grammar caps answers at 160 characters)."
+        72,
+        description="Most tokens generated for one answer; an answer cut there keeps its whole words (free "
+        "answers are also capped at 20 words).",
     )
     candidates: int = Field(
         3,
@@ -87,6 +89,12 @@ class Settings(BaseSettings):
         "candidates and then the sentences beside them in their paragraphs (3: the candidates alone).",
     )
     max_question_chars: int = Field(2000, description="Longer questions are refused.")
+    copy_answers: Literal["always", "same-language", "never"] = Field(
+        "always",
+        description="An answer is a run of words copied from the sentence it cites (always); only for questions "
+        "in the article's language, others get a free answer in their own language (same-language); or free "
+        "words throughout (never).",
+    )
 
     # --- trust: when an answer counts as supported (defaults chosen on the dev splits; README, "Trust") ---
     support_min_verified: float = Field(
