@@ -53,24 +53,24 @@ def span_rules(name: str, text: str, max_words: int | None = None) -> list[str]:
     """Rules under which `name` matches any run of consecutive whole words of `text`, JSON-escaped and
     joined by single spaces: a reply that can only copy, never invent or cut inside a word.
 
-    `max_words` bounds the run; unbounded, one rule per word (`name_i`: word i, then maybe the rest).
+    `max_words` bounds the run; unbounded, one rule per word (`name-i`: word i, then maybe the rest).
     """
     words = [json.dumps(w, ensure_ascii=False)[1:-1] for w in text.split()]
     if not words:
         return [f'{name} ::= ""']
     if max_words is None:
-        rules = [f"{name} ::= " + " | ".join(f"{name}_{i}" for i in range(len(words)))]
+        rules = [f"{name} ::= " + " | ".join(f"{name}-{i}" for i in range(len(words)))]
         for i, word in enumerate(words):
-            rest = f' (" " {name}_{i + 1})?' if i + 1 < len(words) else ""
-            rules.append(f"{name}_{i} ::= {gbnf_literal(word)}{rest}")
+            rest = f' (" " {name}-{i + 1})?' if i + 1 < len(words) else ""
+            rules.append(f"{name}-{i} ::= {gbnf_literal(word)}{rest}")
         return rules
-    # `name_i_k`: word i, then at most k - 1 more (k never reaches past the last word).
+    # `name-i-k`: word i, then at most k - 1 more (k never reaches past the last word).
     longest = [min(max_words, len(words) - i) for i in range(len(words))]
-    rules = [f"{name} ::= " + " | ".join(f"{name}_{i}_{longest[i]}" for i in range(len(words)))]
+    rules = [f"{name} ::= " + " | ".join(f"{name}-{i}-{longest[i]}" for i in range(len(words)))]
     for i, word in enumerate(words):
         for k in range(1, longest[i] + 1):
-            rest = f' (" " {name}_{i + 1}_{k - 1})?' if k > 1 else ""
-            rules.append(f"{name}_{i}_{k} ::= {gbnf_literal(word)}{rest}")
+            rest = f' (" " {name}-{i + 1}-{k - 1})?' if k > 1 else ""
+            rules.append(f"{name}-{i}-{k} ::= {gbnf_literal(word)}{rest}")
     return rules
 
 
