@@ -92,3 +92,14 @@ def span_answer_grammar(candidates: list[tuple[str, str]]) -> str:
 def text_grammar(key: str, max_words: int = ANSWER_WORDS) -> str:
     """{"<key>": "..."}: one free line of text, as JSON."""
     return f'root ::= "{{" {_literal(key)} ": \\"" text "\\"}}"\n' + _text_rules(max_words)
+
+
+def span_summary_grammar(bullets: list[tuple[str, str, int]]) -> str:
+    """A JSON list with one {"id", "text"} object per (id, sentence, max_words), in order, whose text can only
+    be a run of at most `max_words` consecutive whole words of that sentence: a bullet copied, never invented."""
+    objects = ' ", " '.join(f"b{n}" for n in range(len(bullets)))
+    rules = [f'root ::= "[" {objects} "]"']
+    for n, (sentence_id, text, max_words) in enumerate(bullets):
+        rules.append(f'b{n} ::= "{{\\"id\\": " {_literal(sentence_id)} ", \\"text\\": \\"" s{n} "\\"}}"')
+        rules += span_rules(f"s{n}", text, max_words)
+    return "\n".join(rules) + "\n"
