@@ -13,6 +13,8 @@ from bot.core.summary import (
     Summariser,
     bullet_count,
     choose_sentences,
+    copy_window,
+    fallback_bullet,
     fit_bullet,
     parse_bullets,
     span_bound,
@@ -74,7 +76,7 @@ QUOTED = '"Tim ahli dari Makassar tiga orang," kata Alpius di Wamena, Kamis.'
 
 def test_a_copied_bullet_can_only_be_a_run_of_its_sentences_words_never_the_whole_sentence():
     bound_long, bound_quoted = span_bound(LONG), span_bound(QUOTED)
-    grammar = span_summary_grammar([("1.1", LONG, bound_long), ("2.3", QUOTED, bound_quoted)])
+    grammar = span_summary_grammar([("1.1", LONG, 1, bound_long), ("2.3", QUOTED, 1, bound_quoted)])
     llama_cpp = pytest.importorskip("llama_cpp")
     llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
     words, quoted = LONG.split(), QUOTED.split()
@@ -88,6 +90,19 @@ def test_a_copied_bullet_can_only_be_a_run_of_its_sentences_words_never_the_whol
     assert not _matches(grammar, [("1.1", "Pelat"), ("2.3", tail)])  # cut inside a word
     assert not _matches(grammar, [("2.3", tail), ("1.1", "Pelatih fisik")])  # another order
     assert not _matches(grammar, [("1.1", "Pelatih fisik")])  # a bullet left out
+
+
+def test_a_copied_bullet_keeps_at_least_half_its_sentence_and_the_lede_loses_its_dateline():
+    lede = make_article(((LONG,),)).sentences[0]
+    body, least, most = copy_window(lede, lede=True)
+    assert body == LONG.split(" -- ", 1)[1] and (least, most) == (13, 26)  # all 26 words after the dateline fit
+    grammar = span_summary_grammar([("1.1", body, least, most)])
+    words = body.split()
+    assert _matches(grammar, [("1.1", body)]) and _matches(grammar, [("1.1", " ".join(words[5:18]))])
+    assert not _matches(grammar, [("1.1", " ".join(words[5:17]))])  # 12 words: under half
+    assert not _matches(grammar, [("1.1", "Jakarta, CNN Indonesia -- Pelatih fisik timnas Portugal, Joao Aroso")])
+    assert copy_window(lede, lede=False) == (LONG, 15, 29)  # only the lede has a dateline
+    assert fallback_bullet(lede, lede=True) == body
 
 
 def test_the_span_bound_keeps_every_copied_run_within_200_characters_and_short_of_the_whole_sentence():
@@ -136,11 +151,13 @@ def _check_copied(summary, article, count):
         assert b.text[0] not in ",;:-–—" and b.text[-1] not in ",;:-–—"
 
 
-def _opening(text: str) -> str:
-    """The sentence's second word up to its first comma (kept: the cut leaves it), or up to its sixth word."""
-    words = text.split()
-    end = next((i for i in range(2, len(words) - 1) if words[i].endswith(",")), 5)
-    return " ".join(words[1 : end + 1])
+def _opening(sentence, lede: bool) -> str:
+    """From the second word a bullet may copy: as few words as allowed, or up to a comma if one comes soon
+    (kept, as the model would copy it: the cut leaves it)."""
+    body, least, most = copy_window(sentence, lede)
+    words = body.split()
+    ends = [n for n in range(least, most) if n + 1 < len(words) and words[n].endswith(",")] or [least]
+    return " ".join(words[1 : ends[0] + 1])
 
 
 def test_copied_bullets_come_from_the_reply_in_article_order_with_no_yes_no_check(
@@ -148,7 +165,7 @@ def test_copied_bullets_come_from_the_reply_in_article_order_with_no_yes_no_chec
 ):
     count = bullet_count(len(seed_article.sentences))
     chosen = [seed_article.sentences[i] for i in choose_sentences(fake_core.summariser.vectors, count)]
-    spans = [(s.id, _opening(s.text)) for s in chosen]
+    spans = [(s.id, _opening(s, s.id == "1.1")) for s in chosen]
     assert any(t.endswith(",") for _, t in spans)
     fake_generator.enqueue(_reply(spans))
     summary = fake_core.summary("id")

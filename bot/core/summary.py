@@ -34,9 +34,9 @@ MAX_BULLET_CHARS = 200
 MIN_BULLETS = 3
 # Decode budget per copied bullet: 200 characters of Indonesian are about 60 tokens, plus the JSON around it.
 _COPY_TOKENS = 80
-# A dateline opens many news sentences ("Jakarta, CNN Indonesia -- ", "Wamena (ANTARA News) - "): a few words
-# and a dash. Only the fallback bullet needs to find it; a model copying a span simply starts after it.
-_DATELINE = re.compile(r"^(?:\S+\s){0,5}?\S+\s[-–—]{1,2}\s")
+# A dateline opens many news articles ("Jakarta, CNN Indonesia -- ", "Wamena (ANTARA News) - "): a few words
+# without digits, then a dash. Only the lede can carry one; a bullet copied from the lede starts after it.
+_DATELINE = re.compile(r"^(?:[^\s\d]+\s){0,5}?[^\s\d]+\s[-–—]{1,2}\s")
 # What a cut between words can leave at a bullet's edges.
 _EDGE = ",;:.-–—/|"
 _PAIRS = {"(": ")", "[": "]", "“": "”", "‘": "’", '"': '"', "'": "'"}
@@ -92,19 +92,31 @@ def fit_bullet(text: str, limit: int = MAX_BULLET_CHARS) -> str:
     return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
-def span_bound(text: str, limit: int = MAX_BULLET_CHARS) -> int:
+def span_bound(text: str, limit: int = MAX_BULLET_CHARS, whole: bool = False) -> int:
     """The most words a bullet copied from `text` may have: every run of that many consecutive words fits
-    `limit` characters, and it is one fewer than the sentence has, so a bullet is never the whole sentence.
+    `limit` characters, and, unless `whole` may be copied, one fewer than `text` has (a bullet is never the
+    whole sentence).
 
     0 when no run of words fits (a one-word sentence, or a word longer than `limit`).
     """
     words = text.split()
     widths = [len(w) for w in words]
-    for k in range(len(words) - 1, 0, -1):
+    for k in range(len(words) if whole else len(words) - 1, 0, -1):
         # Run i..i+k-1 is its words plus k - 1 spaces; test the widest run of k words.
         if max(sum(widths[i : i + k]) for i in range(len(words) - k + 1)) + k - 1 <= limit:
             return k
     return 0
+
+
+def copy_window(sentence: Sentence, lede: bool) -> tuple[str, int, int]:
+    """What a bullet is copied from: the sentence (the lede without its dateline), and how many of its words
+    the bullet may have. At most what fits 200 characters and is not the whole sentence; at least half the
+    words (rounded up), because a small model otherwise collapses a bullet to a word or a date ("Agus",
+    "Kamis."), which says nothing."""
+    body = _DATELINE.sub("", sentence.text, count=1) if lede else sentence.text
+    most = span_bound(body, whole=body != sentence.text)
+    least = min(most, -(-len(body.split()) // 2))
+    return body, least, most
 
 
 def _loose_edge(text: str, at_start: bool) -> bool:
@@ -133,17 +145,16 @@ def is_run_of(bullet: str, sentence: Sentence) -> bool:
     return bool(bullet) and bullet in " ".join(sentence.text.split())
 
 
-def fallback_bullet(sentence: Sentence, limit: int = MAX_BULLET_CHARS) -> str | None:
-    """A bullet made without the model: the sentence after its dateline, its opening words up to the bound.
+def fallback_bullet(sentence: Sentence, lede: bool = False) -> str | None:
+    """A bullet made without the model: the opening words of what a bullet may copy (the lede's after its
+    dateline), as many as fit.
 
     For a bullet the model's reply lacks (cut by the token limit, or unusable). None when the sentence is too
     short to give a bullet that is not the whole sentence.
     """
-    body = _DATELINE.sub("", sentence.text, count=1)
-    bound = span_bound(sentence.text, limit)
-    words = body.split()[:bound]
-    text = tidy_bullet(" ".join(words))
-    if not text or is_copy(text, sentence) or len(text) > limit:
+    body, _, most = copy_window(sentence, lede)
+    text = tidy_bullet(" ".join(body.split()[:most]))
+    if not text or is_copy(text, sentence) or len(text) > MAX_BULLET_CHARS:
         return None
     return text
 
@@ -228,7 +239,8 @@ class Summariser:
         yes/no check); a bullet the reply lacks is made in code from the sentence's opening words."""
         article = self.article
         order = choose_sentences(self.vectors, count)
-        chosen = [article.sentences[i] for i in order if span_bound(article.sentences[i].text) > 0]
+        windows = {i: copy_window(article.sentences[i], lede=i == 0) for i in order}
+        chosen = [article.sentences[i] for i in order if windows[i][2] > 0]
         texts: dict[str, str] = {}
         if chosen:
             user = render(
@@ -237,7 +249,7 @@ class Summariser:
                 ids=", ".join(s.id for s in chosen),
                 sentences=self.prompt.candidates(chosen),
             )
-            grammar = span_summary_grammar([(s.id, s.text, span_bound(s.text)) for s in chosen])
+            grammar = span_summary_grammar([(article.sentences[i].id, *windows[i]) for i in order if windows[i][2]])
             reply = self.generator.complete(
                 Prompt(system=self.prompt.system, user=user), grammar, max_tokens=_COPY_TOKENS * len(chosen)
             )
@@ -245,7 +257,7 @@ class Summariser:
         bullets: dict[int, str] = {}
         for i in order:
             sentence = article.sentences[i]
-            text = self._checked_copy(texts.get(sentence.id, ""), sentence) or fallback_bullet(sentence)
+            text = self._checked_copy(texts.get(sentence.id, ""), sentence) or fallback_bullet(sentence, i == 0)
             if text:
                 bullets[i] = text
         # A chosen sentence that gave no bullet is replaced by the next sentence that can, in article order
@@ -253,7 +265,7 @@ class Summariser:
         for i, sentence in enumerate(article.sentences):
             if len(bullets) >= count:
                 break
-            if i not in bullets and (text := fallback_bullet(sentence)):
+            if i not in bullets and (text := fallback_bullet(sentence, i == 0)):
                 bullets[i] = text
         return Summary(
             language=language,
