@@ -31,7 +31,6 @@ _DIVERSITY = 0.3  # MMR trade-off: how strongly a new bullet must differ from th
 # Chosen with ROUGE on indosum-id dev (`python -m evaluation.summaries --extractive`).
 LEAD_BONUS = 1.0
 MAX_BULLET_CHARS = 200
-MIN_BULLETS = 3
 # Decode budget per copied bullet: 200 characters of Indonesian are about 60 tokens, plus the JSON around it.
 _COPY_TOKENS = 80
 # A dateline opens many news articles ("Jakarta, CNN Indonesia -- ", "Wamena (ANTARA News) - "): a few words
