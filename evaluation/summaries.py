@@ -16,6 +16,7 @@ import logging
 import re
 import statistics
 import sys
+import time
 from pathlib import Path
 
 from bot.core.summary import LEAD_BONUS, bullet_count, choose_sentences
@@ -69,13 +70,16 @@ def evaluate(docs, embedder, generator=None, settings: Settings | None = None, l
         else:
             core = assemble_core(stored, embedder, generator, core_config(settings))
             core.warm()
+            started = time.perf_counter()
             summary = core.summary(article.language)
+            row["seconds"] = time.perf_counter() - started
             bullets = [b.text for b in summary.bullets]
             # The summariser's own yes/no check, asked again of the bullets it kept.
             supported = [
                 core.summariser.verdict(b.text, article.sentence(b.citations[0].id)) >= 0.5 for b in summary.bullets
             ]
             row["bullets"] = bullets
+            row["ids"] = [b.citations[0].id for b in summary.bullets]
             row["copies"] = sum(b.text == b.citations[0].text for b in summary.bullets)
         row.update(rouge(" ".join(bullets), reference))
         row.update(
@@ -95,6 +99,8 @@ def evaluate(docs, embedder, generator=None, settings: Settings | None = None, l
         max_bullet_chars=max((r["max_chars"] for r in rows), default=0),
         supported_share=round(sum(r["supported"] for r in rows) / total, 3) if total else None,
     )
+    if rows and "seconds" in rows[0]:
+        metrics["seconds_per_summary"] = round(statistics.mean(r["seconds"] for r in rows), 2)
     return metrics, rows
 
 
