@@ -35,7 +35,7 @@ def test_ask_json_answers_2019_citing_the_sentence(real_settings, real_core):
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert set(answer) == {"question", "answer", "refused", "language", "citations", "model", "timings_ms", "support"}
-    assert answer["support"]["supported"] and answer["support"]["verified"] >= 0.55
+    assert answer["support"]["supported"] and answer["support"]["verified"] >= 0.65
     assert answer["refused"] is False and answer["language"] == "id"
     assert "2019" in answer["answer"]
     assert any("2019" in c["text"] for c in answer["citations"])
