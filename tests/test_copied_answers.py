@@ -56,9 +56,7 @@ def _language(name: str, rules: list[str]) -> set[str]:
     def expand(rule: str) -> set[str]:
         out: set[str] = set()
         for alternative in table[rule].split(" | "):
-            match = re.fullmatch(
-                r'(\[[^\]]+\] )?("(?:[^"\\]|\\.)*"|\[[^\]]+\]|[\w-]+)(?: \(" " ([\w-]+)\)\?)?', alternative
-            )
+            match = _ALTERNATIVE.fullmatch(alternative)
             assert match, alternative
             first, body, rest = match.groups()
             heads = literal(body) if body.startswith(('"', "[")) else expand(body)

@@ -262,7 +262,7 @@ def _unescape(text: str) -> str:
     try:
         return json.loads(f'"{text}"')
     except ValueError:
-        return json.loads(f'"{text[: text.rfind(chr(92))]}"')
+        return json.loads(f'"{text[: text.rfind(chr(92))]}"')  # chr(92): the backslash
 
 
 _COPIED = re.compile(r'^\{"answer": "(?P<answer>(?:[^"\\]|\\.)*)(?P<end>"\})?')

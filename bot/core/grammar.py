@@ -75,7 +75,8 @@ def span_rules(name: str, text: str) -> list[str]:
 
     rules = [f"{name} ::= " + " | ".join(f"{name}-{i}-start" for i in range(len(words)))]
     for i, word in enumerate(words):
-        rules.append(f"{name}-{i} ::= {gbnf_literal(word)}{chain(i)}")
+        if i:  # a run reaches word i from word i - 1; word 0 only ever opens one
+            rules.append(f"{name}-{i} ::= {gbnf_literal(word)}{chain(i)}")
         rules.append(f"{name}-{i}-start ::= {_opening_literal(word)}{chain(i)}")
     return rules
 
