@@ -10,6 +10,7 @@ import numpy as np
 
 from base.errors import ModelError
 from bot.core.ports import Completion, Prompt
+from bot.llm.greedy_grammar import GreedyGrammar
 from bot.llm.kvstate import discard_prefix, load_prefix, save_prefix, state_key
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class LlamaGenerator:
     def __init__(
         self, model_path: Path, name: str, n_ctx: int = 4096, n_threads: int = 2, state_dir: Path | None = None
     ) -> None:
+        import llama_cpp
         from llama_cpp import Llama
 
         self.name = name
@@ -82,7 +84,7 @@ class LlamaGenerator:
             ) from exc
         self._lock = threading.Lock()
         self._prefix_tokens: dict[Pieces, list[int]] = {}
-        self._grammars: dict[str, object] = {}
+        self._vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
         logger.info("LLM %s loaded (%d threads, context %d)", name, n_threads, n_ctx)
 
     @property
@@ -121,15 +123,6 @@ class LlamaGenerator:
         # Tokenise the two parts apart: the prefix then has the same tokens for every question,
         # which is what lets llama.cpp's prefix match skip re-evaluating it.
         return self._prefix(prefix) + self._encode(suffix, add_bos=False)
-
-    def _grammar(self, gbnf: str):
-        from llama_cpp import LlamaGrammar
-
-        if gbnf not in self._grammars:
-            if len(self._grammars) > 64:
-                self._grammars.clear()
-            self._grammars[gbnf] = LlamaGrammar.from_string(gbnf, verbose=False)
-        return self._grammars[gbnf]
 
     def warm(self, system: str) -> None:
         """Have the system prefix evaluated before the first question: from disk if saved, else now."""
@@ -173,17 +166,22 @@ class LlamaGenerator:
         tokens = self._fitting(prompt, max_tokens)
         scorer = TokenProbabilities()
         with self._lock:
-            # create_completion finds the longest common token prefix with what the context already
-            # holds and evaluates only the rest: the article prefix is paid once, not per question.
-            out = self._llm.create_completion(
-                tokens,
-                max_tokens=max_tokens,
-                temperature=0.0,
-                top_k=1,
-                grammar=self._grammar(grammar),
-                seed=0,
-                logits_processor=LogitsProcessorList([scorer]),
-            )
+            # Not `grammar=`: that masks the whole vocabulary at every step (see greedy_grammar).
+            constraint = GreedyGrammar(self._vocab, grammar, self._llm.n_vocab())
+            try:
+                # create_completion finds the longest common token prefix with what the context already
+                # holds and evaluates only the rest: the article prefix is paid once, not per question.
+                out = self._llm.create_completion(
+                    tokens,
+                    max_tokens=max_tokens,
+                    temperature=0.0,
+                    top_k=1,
+                    seed=0,
+                    # The scorer goes first: it must see the model's own logits, before the grammar's mask.
+                    logits_processor=LogitsProcessorList([scorer, constraint]),
+                )
+            finally:
+                constraint.close()
             generated = [int(t) for t in self._llm.input_ids[len(tokens) : self._llm.n_tokens]]
         pieces = [self._llm.detokenize([t]).decode("utf-8", errors="replace") for t in generated]
         return Completion(text=out["choices"][0]["text"], tokens=tuple(zip(pieces, scorer.logprobs, strict=False)))
