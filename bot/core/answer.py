@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from base.errors import UnknownSentence
 from base.language import detect_language
+from bot.core.amounts import with_unit
 from bot.core.grammar import ANSWER_WORDS, answer_grammar, span_answer_grammar, text_grammar
 from bot.core.grounding import GroundingPolicy, answer_logprob, is_no_answer
 from bot.core.passages import with_neighbours
@@ -145,6 +146,9 @@ class Kutip:
             )
         if copying:
             reply = parse_copied(completion.text, [h.sentence for h in offered])
+            source = next((h.sentence for h in offered if h.sentence.id in reply.ids), None)
+            if source is not None:
+                reply = replace(reply, answer=with_unit(reply.answer, source.text, question))
         else:
             reply = parse_reply(completion.text)
         by_id = {h.sentence.id: h for h in offered}
