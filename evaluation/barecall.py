@@ -1,8 +1,11 @@
 """Kutip's answer time against a bare llama-cpp-python call on the identical tokens and grammar.
 
-The difference is what Kutip adds: retrieval, prompt rendering, grammar building, parsing and the
-grounding checks. Both calls start from the same KV state (the warmed article prefix), so neither
-profits from the other having just evaluated the same question.
+The bare call is the plain llama-cpp-python one: `create_completion(..., grammar=LlamaGrammar)`. The
+difference is what Kutip adds (retrieval, prompt rendering, grammar building, parsing and the
+grounding checks) less what it saves by checking the grammar on the greedy token first
+(bot/llm/greedy_grammar.py) instead of masking the vocabulary at every step. Both calls start from
+the same KV state (the warmed article prefix), so neither profits from the other having just
+evaluated the same question.
 """
 
 from __future__ import annotations

@@ -214,7 +214,7 @@ def table(r: dict) -> str:
             f"{a['latency_p50_s']:.2f} / {a['latency_p95_s']:.2f} over {a['questions']} questions",
         ),
         (
-            "Kutip ask / bare llama.cpp call",
+            "Kutip ask / bare llama-cpp-python call (grammar=)",
             f"{a['ratio_total']}x total, {a['ratio_median']}x median "
             f"({a['questions_with_llm']} questions, {a['llm_calls']} LLM calls, "
             f"median overhead {a['overhead_ms_median']} ms)",
