@@ -136,6 +136,17 @@ def test_an_answer_the_verifier_doubts_is_refused(make_fake_core, fake_generator
     assert "Sentence: Microsoft dan OpenAI memulai kolaborasi" in verify_prompt.user
 
 
+def test_a_copied_answer_is_verified_without_showing_it(fake_core, fake_generator):
+    # Its words are the sentence's by construction; shown, they would only invite a "yes".
+    fake_generator.enqueue(reply(["8.1"], "pada tahun 2019")).enqueue_yes(0.2)
+    answer = fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
+    assert answer.refused and answer.support.verified == pytest.approx(0.2)
+    verify_prompt, _ = fake_generator.asked[0]
+    assert "Sentence [8.1]: Microsoft dan OpenAI memulai kolaborasi" in verify_prompt.user
+    assert "Question: Kapan Microsoft dan OpenAI memulai kolaborasi mereka?" in verify_prompt.user
+    assert "2019\"" not in verify_prompt.user and "with" not in verify_prompt.user.split("Question:")[1]
+
+
 def test_follow_up_carries_the_earlier_turn(fake_core, fake_generator):
     fake_generator.enqueue(reply(["8.1"], "$1 miliar."))
     earlier = Turn("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?", "Pada tahun 2019.")

@@ -49,9 +49,9 @@ def test_two_hits_in_one_paragraph_share_their_mates():
 
 def test_passages_are_set_apart_by_a_blank_line_and_inlined_prompts_carry_none():
     sentences = [ARTICLE.sentence(i) for i in ("1.2", "1.3", "3.1")]
-    text = ArticlePrompt("system", inlined=False).passages(sentences)
-    assert text == "Sentences you may cite:\n[1.2] A2.\n[1.3] A3.\n\n[3.1] C1."
-    assert ArticlePrompt("system", inlined=True).passages(sentences) == ""
+    text = ArticlePrompt("system", inlined=False).excerpt(sentences)
+    assert text == "Article excerpt:\n[1.2] A2.\n[1.3] A3.\n\n[3.1] C1."
+    assert ArticlePrompt("system", inlined=True).excerpt(sentences) == ""
 
 
 def _core(seed_article, generator, passage_sentences):
@@ -68,9 +68,14 @@ def test_a_long_articles_question_shows_and_offers_the_paragraph_around_its_cand
     prompt, grammar, _ = generator.history[0]
     shown = [line.split("]")[0][1:] for line in prompt.user.splitlines() if line.startswith("[")]
     assert "8.1" in shown and 3 < len(shown) <= 8
-    # Every sentence of 8.1's paragraph is there, and the answer may be copied from every one shown.
+    # Every sentence of 8.1's paragraph is there, and the answer may be copied from every one shown,
+    # offered to the grammar in ranking order.
     assert {s.id for s in seed_article.paragraph(8)} <= set(shown)
-    assert grammar == span_answer_grammar([seed_article.sentence(i).text for i in shown])
+    ranked = [h.sentence.id for h in core.retriever.search("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?", 99)]
+    assert grammar == span_answer_grammar([seed_article.sentence(i).text for i in ranked if i in shown])
+    # The excerpt comes first and the question after it, as an inlined article precedes the question.
+    assert prompt.user.startswith("Article excerpt:\n[")
+    assert prompt.user.index("Question: Kapan Microsoft") > prompt.user.index("[8.1]")
 
 
 def test_the_inlined_path_is_the_same_whatever_the_passage_budget(seed_article):
@@ -89,13 +94,28 @@ def test_the_verification_turn_of_a_long_article_reads_the_passages_the_answer_c
     core = _core(seed_article, generator, passage_sentences=8)
     core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
     ((verify, _),) = generator.asked
-    shown = generator.history[0][0].user.split("Sentences you may cite:\n")[1].split("\nReply in JSON")[0]
-    assert verify.user.startswith("Article excerpt:\n" + shown + "\n\n")
-    assert "Sentence: " + seed_article.sentence("8.1").text in verify.user
+    # The verification turn starts with the very excerpt the question came with (its evaluated tokens are reused).
+    excerpt = generator.history[0][0].user.split("\n\nQuestion: ")[0]
+    assert excerpt.startswith("Article excerpt:\n[") and verify.user.startswith(excerpt + "\n\n")
+    assert "Sentence [8.1]: " + seed_article.sentence("8.1").text in verify.user
 
 
 def test_an_inlined_verification_turn_carries_no_excerpt(fake_core, fake_generator):
     fake_generator.enqueue(json.dumps({"answer": "2019"}))
     fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
     ((verify, _),) = fake_generator.asked
-    assert "Article excerpt" not in verify.user and verify.user.startswith("Sentence: ")
+    assert "Article excerpt" not in verify.user and verify.user.startswith("Sentence [")
+
+
+def test_a_long_articles_copied_words_are_quoted_from_the_best_ranked_sentence_holding_them(seed_article):
+    # Shown passages are read best last, but the quote is chosen by rank, not by reading order.
+    question = "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"
+    generator = FakeGenerator([json.dumps({"answer": "Microsoft"})], context_size=400)
+    core = _core(seed_article, generator, passage_sentences=8)
+    answer = core.ask(question)
+    shown = [line.split("]")[0][1:] for line in generator.history[0][0].user.splitlines() if line.startswith("[")]
+    ranked = [h.sentence.id for h in core.retriever.search(question, 99) if h.sentence.id in shown]
+    holding = [i for i in ranked if "microsoft" in seed_article.sentence(i).text.lower()]
+    first_read = next(i for i in shown if i in holding)
+    assert first_read != holding[0]  # reading order alone would quote another sentence
+    assert answer.support.sentence_id == holding[0]

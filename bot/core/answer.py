@@ -127,7 +127,10 @@ class Kutip:
         # With the article in the prompt every sentence is on offer; otherwise the top candidates and the
         # sentences beside them, which are what the model is shown.
         shown = top if self.prompt.inlined else with_neighbours(ranked, len(top), self.config.passage_sentences)
-        offered = ranked if self.prompt.inlined else shown
+        # Offered in ranking order (`shown` is in reading order, the best last): a copied answer's quote is
+        # the best-ranked offered sentence holding its words.
+        shown_ids = {h.sentence.id for h in shown}
+        offered = ranked if self.prompt.inlined else [h for h in ranked if h.sentence.id in shown_ids]
         same_language = language == self.article.language
         copying = self.config.copies(same_language)
         if copying:
@@ -170,7 +173,9 @@ class Kutip:
             )
             if self.grounding.worth_verifying(support):
                 with _timed(timings, "verify"):
-                    verified = self._verify(question, history, reply.answer, hit.sentence, [h.sentence for h in shown])
+                    verified = self._verify(
+                        question, history, hit.sentence, [h.sentence for h in shown], None if copying else reply.answer
+                    )
                 support = replace(support, verified=verified)
             support = self.grounding.judge(support)
             if not support.supported:
@@ -189,15 +194,23 @@ class Kutip:
         )
 
     def _verify(
-        self, question: str, history: Turn | None, answer: str, sentence: Sentence, context: list[Sentence]
+        self, question: str, history: Turn | None, sentence: Sentence, context: list[Sentence], free_answer: str | None
     ) -> float:
-        """P("yes"): the model, asked plainly, finds that `sentence` states `answer` to `question`.
+        """P("yes"): the model, asked plainly, finds that `sentence` states the answer to `question`.
 
-        Inlined, the model judges with the whole article before it; otherwise `context`, the passages it
-        was shown, goes first, so the sentence is not judged cut from its paragraph.
+        A copied answer is not shown: its words are always the sentence's, and shown that match the model
+        says yes to near-misses more readily (README, "Trust"). A free answer is the model's own words,
+        so it is shown and judged too. Inlined, the model judges with the whole article before it;
+        otherwise `context`, the passages it was shown, goes first, so the sentence is not judged cut
+        from its paragraph.
         """
         earlier = render("followup", question=history.question, answer=history.answer) if history else ""
-        user = render("verify", history=earlier, question=question, answer=answer, sentence=sentence.text)
+        if free_answer is None:
+            user = render("verify", history=earlier, question=question, sid=sentence.id, sentence=sentence.text)
+        else:
+            user = render(
+                "verify_free_answer", history=earlier, question=question, answer=free_answer, sentence=sentence.text
+            )
         if not self.prompt.inlined:
             user = f"{self.prompt.excerpt(context)}\n\n{user}"
         return self.generator.choice_probabilities(Prompt(system=self.prompt.system, user=user), ("yes", "no"))["yes"]
@@ -223,13 +236,13 @@ class Kutip:
 
     def _prompt(self, question: str, history: Turn | None, hits: list[Hit], language: str) -> Prompt:
         earlier = render("followup", question=history.question, answer=history.answer) if history else ""
-        user = render(
-            "ask",
-            history=earlier,
-            question=question,
-            language=LANGUAGE_NAMES[language],
-            candidates=self.prompt.passages([h.sentence for h in hits]),
-        )
+        user = render("ask", history=earlier, question=question, language=LANGUAGE_NAMES[language])
+        if not self.prompt.inlined:
+            # The passages go first and the question after them, as an inlined article precedes the
+            # question. With the question first, the model answered "NONE" to 18 of 56 answerable
+            # long-article questions (3 of 56 this way); the verification turn starts with the same
+            # excerpt, so its call reuses this one's evaluated tokens.
+            user = f"{self.prompt.excerpt([h.sentence for h in hits])}\n\n{user}"
         return Prompt(system=self.prompt.system, user=user)
 
 

@@ -54,11 +54,6 @@ class ArticlePrompt:
             return ""
         return "Sentences you may cite:\n" + numbered(sentences)
 
-    def passages(self, sentences: list[Sentence]) -> str:
-        """Like `candidates`, with a blank line where one paragraph ends and another begins, so sentences
-        read as the passages they come from."""
-        return "" if self.inlined else "Sentences you may cite:\n" + _by_paragraph(sentences)
-
     def excerpt(self, sentences: list[Sentence]) -> str:
         """What the model read of an article too long to inline, for a later turn about the same question
         (an inlined article is in the system prompt already)."""
