@@ -144,7 +144,7 @@ def test_a_copied_answer_is_verified_without_showing_it(fake_core, fake_generato
     verify_prompt, _ = fake_generator.asked[0]
     assert "Sentence [8.1]: Microsoft dan OpenAI memulai kolaborasi" in verify_prompt.user
     assert "Question: Kapan Microsoft dan OpenAI memulai kolaborasi mereka?" in verify_prompt.user
-    assert "2019\"" not in verify_prompt.user and "with" not in verify_prompt.user.split("Question:")[1]
+    assert '2019"' not in verify_prompt.user and "with" not in verify_prompt.user.split("Question:")[1]
 
 
 def test_follow_up_carries_the_earlier_turn(fake_core, fake_generator):
