@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from collections import deque
@@ -56,6 +57,11 @@ class FakeEmbedder:
             norm = float(np.linalg.norm(v))
             rows.append(v / norm if norm else v)
         return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, self.dimension), np.float32)
+
+
+def copied_reply(answer: str) -> str:
+    """A model reply in the shipped format: words copied from a sentence, which the core finds in code."""
+    return json.dumps({"answer": answer})
 
 
 class FakeGenerator:

@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from bot.adapters.cli import main
+from tests.fakes import copied_reply
 
 
 def run(capsys, *argv):
@@ -92,10 +93,6 @@ def test_malformed_urls_are_one_line_and_exit_2(capsys, url):
     assert err.startswith("kutip: Article URL refused") and err.count("\n") == 1
 
 
-def reply(ids, answer):
-    return json.dumps({"answer": answer})
-
-
 @pytest.fixture
 def fake_models(monkeypatch, tmp_path):
     """The real library in a temporary data directory, over fake models shared by every `main()` call."""
@@ -129,7 +126,7 @@ def test_read_articles_use_and_ask_about_a_chosen_article(capsys, tmp_path, fake
     assert code == 0 and len(lines) == 3 and lines[0].startswith(f"*  1. {b_id}") and "default" in lines[2]
     code, out, _ = run(capsys, "use", "2")
     assert code == 0 and "banjir" in out
-    generator.enqueue(reply(["1.1"], "angka"))
+    generator.enqueue(copied_reply("angka"))
     code, out, _ = run(capsys, "ask", "--article", b_id, "--json", "Apa yang dicatat laporan tentang jalan tol?")
     answer = json.loads(out)
     assert code == 0 and "jalan tol" in answer["citations"][0]["text"]
@@ -154,7 +151,7 @@ def test_the_local_chat_reads_and_switches_articles(capsys, tmp_path, fake_model
     _, generator = fake_models
     library = build_library(Settings(_env_file=None))
     story = write_story(tmp_path / "kabar.txt", "pasar ikan")
-    generator.enqueue(reply(["1.1"], "angka"), reply(["8.1"], "2019"))
+    generator.enqueue(copied_reply("angka"), copied_reply("2019"))
     lines = iter(
         [
             f"/read {story}",
@@ -187,7 +184,7 @@ def test_listing_and_source_load_no_language_model(capsys, monkeypatch, fake_mod
 def test_the_support_threshold_setting_reaches_every_library_article(capsys, tmp_path, fake_models, monkeypatch):
     _, generator = fake_models
     story = write_story(tmp_path / "kabar.txt", "pasar ikan")
-    generator.enqueue(reply(["1.1"], "angka"), reply(["1.1"], "angka"))
+    generator.enqueue(copied_reply("angka"), copied_reply("angka"))
     generator.enqueue_yes(0.7, 0.7)
     code, out, _ = run(capsys, "ask", "--article", story, "Apa yang dicatat laporan tentang pasar ikan?")
     assert code == 0 and "angka" in out  # P(yes) 0.7 passes the tuned 0.65

@@ -6,11 +6,7 @@ import pytest
 from base.errors import QuestionError, UnknownSentence
 from bot.core.refusals import REFUSAL
 from bot.core.results import Turn
-
-
-def reply(ids, answer):
-    """A reply in the shipped format: the answer copied from a sentence, then its id."""
-    return json.dumps({"answer": answer})
+from tests.fakes import copied_reply
 
 
 def free_reply(ids, answer):
@@ -21,7 +17,7 @@ def free_reply(ids, answer):
 
 def test_supported_answer_cites_the_stored_sentence(fake_core, fake_generator, seed_article):
     # Copied from "... pada tahun 2019, ketika ...": the comma it took along is dropped.
-    fake_generator.enqueue(reply(["8.1"], "Pada tahun 2019,"))
+    fake_generator.enqueue(copied_reply("Pada tahun 2019,"))
     answer = fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
     assert not answer.refused
     assert answer.text == "Pada tahun 2019"
@@ -38,7 +34,7 @@ def test_a_copied_answer_may_come_from_the_best_ranked_sentences_only(fake_core,
     from bot.core.grammar import span_answer_grammar
 
     question = "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"
-    fake_generator.enqueue(reply([], "pada tahun 2019,"))
+    fake_generator.enqueue(copied_reply("pada tahun 2019,"))
     answer = fake_core.ask(question)
     prompt, grammar, _ = fake_generator.history[0]
     assert "[8.1] Microsoft dan OpenAI memulai kolaborasi" in prompt.system
@@ -62,7 +58,7 @@ def test_inlined_article_offers_every_sentence_through_the_grammar(make_fake_cor
 
 
 def test_the_system_prefix_is_identical_across_questions(fake_core, fake_generator):
-    fake_generator.enqueue(reply(["8.1"], "2019"), reply(["8.2"], "Azure"))
+    fake_generator.enqueue(copied_reply("2019"), copied_reply("Azure"))
     fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
     fake_core.ask("Layanan cloud apa yang dipakai Microsoft untuk menjual perangkat lunak OpenAI?")
     assert fake_generator.history[0][0].system == fake_generator.history[1][0].system
@@ -70,14 +66,14 @@ def test_the_system_prefix_is_identical_across_questions(fake_core, fake_generat
 
 def test_citations_are_chosen_in_code_not_taken_on_the_models_word(fake_core, fake_generator):
     # The model names a sentence that does not hold the answer; the sentence that does is cited.
-    fake_generator.enqueue(reply(["1.1"], "Pada tahun 2019."))
+    fake_generator.enqueue(copied_reply("Pada tahun 2019."))
     answer = fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
     assert not answer.refused
     assert [c.id for c in answer.citations] == ["8.1"]
 
 
 def test_an_id_that_was_never_offered_is_ignored(fake_core, fake_generator):
-    fake_generator.enqueue(reply(["99.9"], "Pada tahun 2019."))
+    fake_generator.enqueue(copied_reply("Pada tahun 2019."))
     answer = fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
     assert [c.id for c in answer.citations] == ["8.1"]
 
@@ -85,10 +81,10 @@ def test_an_id_that_was_never_offered_is_ignored(fake_core, fake_generator):
 @pytest.mark.parametrize(
     "model_reply",
     [
-        reply([], "NONE"),
-        reply(["8.1"], "NONE"),
-        reply(["8.1"], "Sam Altman adalah CEO-nya."),  # a name the cited sentence never mentions
-        reply(["8.1"], "Pada tahun 2015."),  # a number the cited sentence never mentions
+        copied_reply("NONE"),
+        copied_reply("NONE"),
+        copied_reply("Sam Altman adalah CEO-nya."),  # a name the cited sentence never mentions
+        copied_reply("Pada tahun 2015."),  # a number the cited sentence never mentions
         "{not json",
     ],
 )
@@ -101,7 +97,7 @@ def test_unsupported_replies_are_refused_in_the_askers_language(fake_core, fake_
 
 
 def test_a_no_answer_reply_is_refused_without_a_verification_call(fake_core, fake_generator):
-    fake_generator.enqueue(json.dumps({"translation": "Apa ibu kota Prancis?"}), reply([], "NONE"))
+    fake_generator.enqueue(json.dumps({"translation": "Apa ibu kota Prancis?"}), copied_reply("NONE"))
     answer = fake_core.ask("What is the capital of France?")
     assert answer.refused and answer.text == REFUSAL["en"] and answer.language == "en"
     assert answer.support is None and not fake_generator.asked
@@ -138,7 +134,7 @@ def test_an_answer_the_verifier_doubts_is_refused(make_fake_core, fake_generator
 
 def test_a_copied_answer_is_verified_without_showing_it(fake_core, fake_generator):
     # Its words are the sentence's by construction; shown, they would only invite a "yes".
-    fake_generator.enqueue(reply(["8.1"], "pada tahun 2019")).enqueue_yes(0.2)
+    fake_generator.enqueue(copied_reply("pada tahun 2019")).enqueue_yes(0.2)
     answer = fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
     assert answer.refused and answer.support.verified == pytest.approx(0.2)
     verify_prompt, _ = fake_generator.asked[0]
@@ -148,7 +144,7 @@ def test_a_copied_answer_is_verified_without_showing_it(fake_core, fake_generato
 
 
 def test_follow_up_carries_the_earlier_turn(fake_core, fake_generator):
-    fake_generator.enqueue(reply(["8.1"], "$1 miliar."))
+    fake_generator.enqueue(copied_reply("$1 miliar."))
     earlier = Turn("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?", "Pada tahun 2019.")
     answer = fake_core.ask("Berapa yang diinvestasikan saat itu?", history=earlier)
     assert not answer.refused and answer.citations[0].id == "8.1"
@@ -182,7 +178,7 @@ def test_long_articles_send_candidate_texts_with_the_question(seed_article, tmp_
     from index.build import build_index
     from tests.fakes import FakeEmbedder, FakeGenerator
 
-    generator = FakeGenerator([reply(["8.1"], "2019")], context_size=400)
+    generator = FakeGenerator([copied_reply("2019")], context_size=400)
     embedder = FakeEmbedder()
     core = assemble_core(
         build_index(seed_article, embedder), embedder, generator, core_config(Settings(_env_file=None))
@@ -196,13 +192,13 @@ def test_long_articles_send_candidate_texts_with_the_question(seed_article, tmp_
 
 def test_a_question_about_what_the_article_lacks_is_refused_even_when_the_name_matches(fake_core, fake_generator):
     # The small models answer this with whichever company the sentence names.
-    fake_generator.enqueue(reply(["8.1"], "Microsoft"))
+    fake_generator.enqueue(copied_reply("Microsoft"))
     answer = fake_core.ask("Siapa CEO OpenAI?")
     assert answer.refused and answer.text == REFUSAL["id"]
 
 
 def test_a_follow_up_answered_with_the_earlier_answer_again_is_refused(fake_core, fake_generator):
-    fake_generator.enqueue(reply(["8.1"], "Tahun 2019"))
+    fake_generator.enqueue(copied_reply("Tahun 2019"))
     earlier = Turn("Kapan Microsoft dan OpenAI mulai bekerja sama?", "Tahun 2019")
     answer = fake_core.ask("Dan berapa nilainya?", history=earlier)
     assert answer.refused and answer.support.unsupported == "the answer repeats the earlier answer"
@@ -212,7 +208,7 @@ def test_a_follow_up_answered_with_the_earlier_answer_again_is_refused(fake_core
 def test_a_question_in_a_third_language_is_answered_in_english(fake_core, fake_generator):
     fake_generator.enqueue(
         json.dumps({"translation": "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"}),
-        reply(["8.1"], "In 2019."),
+        copied_reply("In 2019."),
     )
     answer = fake_core.ask("Microsoft và OpenAI bắt đầu hợp tác khi nào?")
     assert not answer.refused and answer.language == "en" and answer.citations[0].id == "8.1"
@@ -242,7 +238,7 @@ def test_a_copied_answer_to_an_english_question_is_asked_for_in_the_articles_wor
 
     embedder = FakeEmbedder(multilingual=True)
     core = assemble_core(build_index(seed_article, embedder), embedder, fake_generator, DEFAULT_CONFIG)
-    fake_generator.enqueue(reply(["8.1"], "pada tahun 2019,"))
+    fake_generator.enqueue(copied_reply("pada tahun 2019,"))
     answer = core.ask("When did Microsoft and OpenAI start their collaboration?")
     assert not answer.refused and answer.text == "pada tahun 2019" and answer.citations[0].id == "8.1"
     assert "Write the answer in Indonesian" in fake_generator.history[0][0].user
@@ -283,7 +279,7 @@ def test_the_quote_is_the_candidate_that_names_a_one_word_answer(fake_core):
 
 
 def test_a_follow_up_answered_from_its_earlier_question_is_not_an_echo(fake_core, fake_generator):
-    fake_generator.enqueue(reply(["8.1"], "Microsoft dan OpenAI"))  # words of 8.1 alone
+    fake_generator.enqueue(copied_reply("Microsoft dan OpenAI"))  # words of 8.1 alone
     earlier = Turn("Kapan Microsoft dan OpenAI mulai bekerja sama?", "Tahun 2019")
     answer = fake_core.ask("Siapa yang berinvestasi saat itu?", history=earlier)
     assert not answer.refused and answer.text == "Microsoft dan OpenAI"

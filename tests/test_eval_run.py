@@ -18,7 +18,7 @@ from evaluation.metrics import METRIC_KEYS
 from evaluation.runner import evaluate
 from index.build import build_index
 from index.retrieve import RetrievalConfig
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.fakes import FakeEmbedder, FakeGenerator, copied_reply
 
 REPO = Path(__file__).resolve().parent.parent
 ANSWER_KEYS = set(Answer(question="q", text="a", refused=False, language="en").to_dict())
@@ -58,10 +58,6 @@ QUESTIONS = [
 CONFIG = core_config(Settings(_env_file=None))
 
 
-def reply(ids, answer):
-    return json.dumps({"answer": answer})
-
-
 @pytest.fixture
 def bench(tmp_path) -> Path:
     (tmp_path / "docs.jsonl").write_text("\n".join(json.dumps(d) for d in DOCS) + "\n", encoding="utf-8")
@@ -80,7 +76,7 @@ def test_questions_are_grouped_by_article_in_file_order_and_limited(bench):
 
 
 def test_answers_go_through_the_core_and_are_scored(bench):
-    generator = FakeGenerator().enqueue(reply(["1.1"], "In 2019."), reply(["2.1"], "Stargate"), reply([], "NONE"))
+    generator = FakeGenerator().enqueue(copied_reply("In 2019."), copied_reply("Stargate"), copied_reply("NONE"))
     run = evaluate(load_bench(bench, "dev"), FakeEmbedder(), generator, CONFIG, threads=2, progress=False)
     assert tuple(run.metrics) == METRIC_KEYS
     m = run.metrics
@@ -92,7 +88,7 @@ def test_answers_go_through_the_core_and_are_scored(bench):
     assert ANSWER_KEYS | {"id", "gold", "answerable", "gold_rank"} <= set(first)
     assert first["id"] == "q1" and first["gold"] == ["2019"] and first["citations"][0]["id"] == "1.1"
     # Kept so refusals can be explained: the raw reply and the verifier's verdict.
-    assert [r["text"] for r in first["llm_replies"]] == [reply(["1.1"], "In 2019.")]
+    assert [r["text"] for r in first["llm_replies"]] == [copied_reply("In 2019.")]
     assert first["llm_choices"] == [{"yes": 1.0, "no": 0.0}]
     assert run.records[1]["kind"] == "fact"
     assert run.records[2]["refused"] and run.records[2]["gold_rank"] is None
@@ -190,12 +186,12 @@ def test_recording_generator_keeps_what_the_core_sent(seed_article, fake_generat
     recorder = RecordingGenerator(fake_generator)
     embedder = FakeEmbedder()
     core = assemble_core(build_index(seed_article, embedder), embedder, recorder, CONFIG)
-    fake_generator.enqueue(reply(["8.1"], "2019"))
+    fake_generator.enqueue(copied_reply("2019"))
     core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
     assert len(recorder.calls) == 1
     call = recorder.calls[0]
     assert (call.prompt, call.grammar, call.max_tokens) == fake_generator.history[0]
-    assert call.reply.text == reply(["8.1"], "2019")
+    assert call.reply.text == copied_reply("2019")
 
 
 def test_tuning_re_decides_recorded_signals_exactly_as_the_core_would(bench):
@@ -208,7 +204,7 @@ def test_tuning_re_decides_recorded_signals_exactly_as_the_core_would(bench):
 
     def generator():
         # q1 right and verified; q2 right but doubted by the verifier; q3 a made-up answer, verified.
-        fake = FakeGenerator([reply(["1.1"], "2019"), reply(["2.1"], "Stargate"), reply(["2.2"], "Azure")])
+        fake = FakeGenerator([copied_reply("2019"), copied_reply("Stargate"), copied_reply("Azure")])
         return fake.enqueue_yes(0.9, 0.4, 0.7)
 
     recorded = evaluate(
@@ -232,7 +228,7 @@ def test_the_follow_up_dev_set_is_well_formed_and_asked_with_its_history():
         if q.answerable:
             sentence = article.sentence(q.extra["gold_sentence"])
             assert sentence is not None, q.id
-    generator = FakeGenerator([reply([], "NONE")] * len(questions) + [json.dumps({"translation": "x"})] * 10)
+    generator = FakeGenerator([copied_reply("NONE")] * len(questions) + [json.dumps({"translation": "x"})] * 10)
     evaluate(groups, FakeEmbedder(), generator, CONFIG, progress=False)
     asked = [h[0].user for h in generator.history if "Earlier question:" in h[0].user]
     assert len(asked) == len(questions)  # every follow-up went to the model with its earlier turn

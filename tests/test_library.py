@@ -3,7 +3,6 @@ failures that keep the chat's article, progress, switching articles on one model
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -27,7 +26,7 @@ from bot.wiring.factory import assemble_core
 from index.fetch import FetchPolicy
 from index.ingest import ArticleLimits, load_article
 from tests.conftest import DEFAULT_CONFIG, SEED
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.fakes import FakeEmbedder, FakeGenerator, copied_reply
 from tests.local_http import serve
 
 LOOPBACK = FetchPolicy(timeout_s=5, max_bytes=20_000, allow_private=True)
@@ -204,16 +203,12 @@ def test_past_the_limit_the_least_recently_used_article_goes_with_its_files_neve
     assert lib.article_dir(world.default.id).is_dir()
 
 
-def reply(ids: list[str], answer: str) -> str:
-    return json.dumps({"answer": answer})
-
-
 def test_the_model_is_warmed_only_when_it_changes_article(world: World) -> None:
     lib = world.library
     a = lib.read(world.text_file("a.txt", "vaksin"), chat_id=1)
     default = lib.core(world.default.id)
     world.generator.warmed.clear()
-    world.generator.enqueue(reply(["1.1"], "fakta"), reply(["1.1"], "fakta"), reply(["1.1"], "fakta"))
+    world.generator.enqueue(copied_reply("fakta"), copied_reply("fakta"), copied_reply("fakta"))
     lib.core(a.id).ask("Apa fakta penting tentang vaksin?")
     assert world.generator.warmed == []  # reading it warmed it already
     default.ask("Apa yang dilakukan Microsoft?")
@@ -251,7 +246,7 @@ def test_a_directory_without_a_row_is_swept_at_start(world: World) -> None:
 
 def test_questions_about_other_articles_are_answered_while_an_article_is_read(world: World) -> None:
     default = world.library.core(world.default.id)
-    world.generator.enqueue(reply(["8.1"], "2019"))
+    world.generator.enqueue(copied_reply("2019"))
     result: dict[str, object] = {}
     with serve({"/slow": (200, "text/html", html("pelabuhan"))}, delay_s=1.5) as base:
         reader = threading.Thread(target=lambda: result.update(entry=world.library.read(f"{base}/slow", chat_id=1)))

@@ -25,7 +25,7 @@ SEED_QUESTION = "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"
 PROMPT = Prompt(system="ARTICLE", user="QUESTION")
 
 
-def answer(ids: list[str], text: str) -> Reply:
+def answer(text: str) -> Reply:
     """An answer reply scored token by token, as a server with logprobs sends it."""
     raw = json.dumps({"answer": text})
     return chat(raw, [(piece, -0.1, {piece: -0.1}) for piece in raw.split(" ")])
@@ -66,7 +66,7 @@ def core_over(generator, seed_article, tmp_path):
 
 
 def test_the_article_goes_first_with_the_grammar_and_cache_prompt(fake, server):
-    fake.enqueue(answer(["8.1"], "2019"))
+    fake.enqueue(answer("2019"))
     completion = OpenAIServerGenerator(config(server, model="qwen")).complete(PROMPT, 'root ::= "x"', 40)
     body = fake.chats[0]
     assert [m["role"] for m in body["messages"]] == ["system", "user"]
@@ -97,13 +97,13 @@ def test_chatml_markers_in_a_question_stay_words(fake, server):
 
 
 def test_a_500_is_retried_and_the_reply_delivered(fake, server):
-    fake.enqueue(Reply(500, {"error": "boom"}), answer(["8.1"], "2019"))
+    fake.enqueue(Reply(500, {"error": "boom"}), answer("2019"))
     completion = OpenAIServerGenerator(config(server)).complete(PROMPT, "", 40)
     assert "2019" in completion.text and len(fake.chats) == 2
 
 
 def test_a_429_waits_as_long_as_retry_after_says(fake, server):
-    fake.enqueue(Reply(429, {"error": "slow down"}, {"Retry-After": "1"}), answer(["8.1"], "2019"))
+    fake.enqueue(Reply(429, {"error": "slow down"}, {"Retry-After": "1"}), answer("2019"))
     started = time.monotonic()
     completion = OpenAIServerGenerator(config(server)).complete(PROMPT, "", 40)
     assert "2019" in completion.text
@@ -142,8 +142,8 @@ def test_a_reply_that_is_not_json_is_a_domain_error(fake, server):
 def test_a_stall_past_the_timeout_is_a_clear_message_and_the_next_question_works(fake, server, seed_article, tmp_path):
     generator = OpenAIServerGenerator(config(server, timeout_s=0.5))
     core = core_over(generator, seed_article, tmp_path)
-    stalled = Reply(delay_s=2.0, body=answer(["8.1"], "2019").body)
-    fake.enqueue(stalled, answer(["8.1"], "Pada tahun 2019."), verdict(0.9))
+    stalled = Reply(delay_s=2.0, body=answer("2019").body)
+    fake.enqueue(stalled, answer("Pada tahun 2019."), verdict(0.9))
     lines = iter([SEED_QUESTION, SEED_QUESTION, "/quit"])
     said: list[str] = []
     started = time.monotonic()
@@ -179,7 +179,7 @@ def test_connection_refused_at_start_the_bot_starts_and_answers_once_the_server_
     cli_chat(core, read=lambda _: next(lines), write=said.append)
     assert said[1].startswith("Server model sedang tidak tersedia") and "cannot reach" in said[1]
 
-    fake = FakeOpenAIServer().enqueue(answer(["8.1"], "Pada tahun 2019."), verdict(0.9))
+    fake = FakeOpenAIServer().enqueue(answer("Pada tahun 2019."), verdict(0.9))
     with serve(fake, port=port):
         result = core.ask(SEED_QUESTION)
     assert not result.refused and result.citations[0].id == "8.1"
@@ -216,7 +216,7 @@ def test_without_logprobs_the_verdict_is_hard(fake, server):
 
 def test_verify_mode_scores_the_yes_no_check_but_not_the_answer_tokens(fake, server):
     generator = OpenAIServerGenerator(config(server, logprobs="verify"))
-    fake.enqueue(answer(["8.1"], "2019"), verdict(0.8))
+    fake.enqueue(answer("2019"), verdict(0.8))
     assert generator.complete(PROMPT, "", 40).text
     assert generator.choice_probabilities(PROMPT, ("yes", "no"))["yes"] == pytest.approx(0.8)
     assert ["logprobs" in b for b in fake.chats] == [False, True]
@@ -232,7 +232,7 @@ def test_a_server_that_sends_no_logprobs_gets_the_hard_verdict_from_then_on(fake
 
 def test_a_server_that_refuses_logprobs_is_asked_again_without_them(fake, server):
     refusal = {"error": {"message": "logprobs is not supported for models created with logits_all=False"}}
-    fake.enqueue(Reply(500, refusal), chat("Yes"), chat("yes"), answer(["8.1"], "2019"))
+    fake.enqueue(Reply(500, refusal), chat("Yes"), chat("yes"), answer("2019"))
     generator = OpenAIServerGenerator(config(server))
     assert generator.choice_probabilities(PROMPT, ("yes", "no")) == {"yes": 1.0, "no": 0.0}
     assert "2019" in generator.complete(PROMPT, "", 40).text

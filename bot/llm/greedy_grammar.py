@@ -37,8 +37,8 @@ class GreedyGrammar:
         if not self._sampler:
             raise ValueError("llama.cpp could not parse the grammar")
         self._one = (llama_cpp.llama_token_data * 1)()
-        self._all = np.zeros(n_vocab, dtype=_TOKEN_DATA)
-        self._all["id"] = np.arange(n_vocab, dtype=np.intc)
+        self._n_vocab = n_vocab
+        self._all: np.ndarray | None = None  # the whole vocabulary, built on the first refused step only
         self._started = False
         self.masked_steps = 0
 
@@ -59,6 +59,9 @@ class GreedyGrammar:
         return self._one[0].logit != -np.inf
 
     def _masked(self, logits: np.ndarray) -> np.ndarray:
+        if self._all is None:
+            self._all = np.zeros(self._n_vocab, dtype=_TOKEN_DATA)
+            self._all["id"] = np.arange(self._n_vocab, dtype=np.intc)
         self._all["logit"] = logits
         self._apply(self._all.ctypes.data_as(self._llama_cpp.llama_token_data_p), len(self._all))
         return self._all["logit"].copy()
