@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from base.errors import UnknownSentence
 from base.language import detect_language
-from bot.core.amounts import with_unit
+from bot.core.amounts import complete_amount
 from bot.core.grammar import ANSWER_WORDS, answer_grammar, span_answer_grammar, text_grammar
 from bot.core.grounding import GroundingPolicy, answer_logprob, is_no_answer
 from bot.core.passages import with_neighbours
@@ -154,7 +154,7 @@ class Kutip:
         by_id = {h.sentence.id: h for h in offered}
         chosen = [by_id[i] for i in reply.ids if i in by_id]
         if copying and chosen:
-            reply = replace(reply, answer=with_unit(reply.answer, chosen[0].sentence.text, question))
+            reply = replace(reply, answer=complete_amount(reply.answer, chosen[0].sentence.text, question))
         support = None
         hit = None if is_no_answer(reply.answer) else self.grounding.citation(reply.answer, chosen, top, same_language)
         if hit is not None:
