@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.core.grounding import GroundingThresholds
 from bot.wiring.settings import Settings
-from index.retrieve import RetrievalConfig
+from index.retrieve import RetrievalConfig, default_retrieval
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,6 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> None:
     from evaluation.runner import evaluate
 
     config = core_config(settings)
-    retrieval = args.retrieval_config or RetrievalConfig()
     title = f"{args.bench.name} / {args.split}"
     long = None
     if args.long_article:
@@ -105,6 +104,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> None:
     else:
         groups = load_bench(args.bench, args.split, args.limit)
     embedder = load_embedder(settings)
+    retrieval = args.retrieval_config or default_retrieval(embedder.multilingual)
 
     if args.ablation:
         rows = ablate(groups, embedder, default_variants(retrieval))

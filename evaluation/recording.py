@@ -19,8 +19,8 @@ class RecordingRetriever:
         self.inner = inner
         self.searches: list[tuple[str, list[Hit]]] = []
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        hits = self.inner.search(query, k)
+    def search(self, query: str, k: int, same_language: bool = True) -> list[Hit]:
+        hits = self.inner.search(query, k, same_language)
         self.searches.append((query, hits))
         return hits
 

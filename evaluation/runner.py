@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from base.errors import KutipError
+from base.language import detect_language
 from bot.core.answer import CoreConfig, Kutip
 from bot.core.grounding import GroundingThresholds
 from bot.core.ports import Embedder, Generator, Retriever
@@ -85,14 +86,18 @@ def _answer_fields(core: Kutip, question: Question) -> dict:
         }
 
 
-def _ranking(question: Question, recorder: RecordingRetriever | None, retriever: Retriever, depth: int) -> list[Hit]:
+def _ranking(
+    question: Question, article: Article, recorder: RecordingRetriever | None, retriever: Retriever, depth: int
+) -> list[Hit]:
     """The core's own first search when it made one (it may have searched a translation), else ours.
 
-    The core searches every sentence of the article, so its ranking is always deep enough.
+    The core searches every sentence of the article, so its ranking is always deep enough. Ours tells
+    the retriever the question's language as the core would.
     """
     if recorder is not None and recorder.searches:
         return recorder.searches[0][1][:depth]
-    return retriever.search(question.question, depth)
+    language = detect_language(question.question, default=article.language)
+    return retriever.search(question.question, depth, same_language=language == article.language)
 
 
 def evaluate(
@@ -136,7 +141,8 @@ def evaluate(
                         record["query"] = recorder.searches[0][0]  # what the core searched for instead
                 else:
                     record["question"] = question.question
-                record.update(_retrieval_fields(question, article, _ranking(question, recorder, retriever, depth)))
+                ranking = _ranking(question, article, recorder, retriever, depth)
+                record.update(_retrieval_fields(question, article, ranking))
                 record.update(question.extra)
                 records.append(record)
                 bar.update()

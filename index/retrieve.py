@@ -21,9 +21,19 @@ class RetrievalConfig:
     """Weights of the fused score. Tuned on the benchmarks' dev splits (see README, "Retrieval ablation")."""
 
     dense: float = 1.0
-    lexical: float = 1.0
+    lexical: float = 0.5
+    # A query in another language than the article's shares only its names and numbers with it, so BM25
+    # ranks sentences by how often they name the article's subject, and that noise outranks the
+    # multilingual embedder's match (README, "Questions in another language").
+    cross_lingual_lexical: float = 0.0
     paragraph: float = 0.5  # how much a sentence borrows from its paragraph's score
     neighbours: float = 0.0  # how much it borrows from the sentences beside it
+
+
+def default_retrieval(multilingual: bool) -> RetrievalConfig:
+    """The weights tuned for the kind of embedder: BM25 counts half as much beside multilingual-e5-small
+    as it did beside all-MiniLM-L6-v2, whose weights were tuned with it (README, "Retrieval ablation")."""
+    return RetrievalConfig() if multilingual else RetrievalConfig(lexical=1.0)
 
 
 @dataclass(frozen=True)
@@ -58,16 +68,17 @@ class HybridRetriever:
     def __init__(self, stored: StoredIndex, embedder: Embedder, config: RetrievalConfig | None = None) -> None:
         self.stored = stored
         self.embedder = embedder
-        self.config = config or RetrievalConfig()
+        self.config = config or default_retrieval(embedder.multilingual)
         self._sentence_bm25 = BM25(stored.sentence_tokens)
         self._paragraph_bm25 = BM25(stored.paragraph_tokens)
         self._paragraph_of = np.array([s.paragraph - 1 for s in stored.article.sentences], dtype=np.int64)
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, same_language: bool = True) -> list[Hit]:
         sentences = self.stored.article.sentences
         if not sentences:
             return []
         c = self.config
+        lexical_weight = c.lexical if same_language else c.cross_lingual_lexical
         query_vector = self.embedder.embed_queries([query])
         dense = _dense(self.stored.sentence_index, query_vector)
         para_dense = _dense(self.stored.paragraph_index, query_vector)
@@ -75,8 +86,8 @@ class HybridRetriever:
         lexical = self._sentence_bm25.scores_tokens(query_tokens)
         para_lexical = self._paragraph_bm25.scores_tokens(query_tokens)
 
-        sentence_score = c.dense * _minmax(dense) + c.lexical * _minmax(lexical)
-        paragraph_score = c.dense * _minmax(para_dense) + c.lexical * _minmax(para_lexical)
+        sentence_score = c.dense * _minmax(dense) + lexical_weight * _minmax(lexical)
+        paragraph_score = c.dense * _minmax(para_dense) + lexical_weight * _minmax(para_lexical)
         fused = sentence_score + c.paragraph * paragraph_score[self._paragraph_of]
         if c.neighbours:
             same_para = self._paragraph_of[1:] == self._paragraph_of[:-1]

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -173,10 +174,16 @@ def test_gold_rank_comes_from_the_cores_own_search(bench):
     question = group.questions[0]
     # The core searched something else (say, a translation): its ranking is the one scored.
     recorder.search("Stargate data centre project", len(stored.article.sentences))
-    hits = _ranking(question, recorder, ours, depth=3)
+    hits = _ranking(question, stored.article, recorder, ours, depth=3)
     assert [h.sentence.id for h in hits] == [h.sentence.id for h in ours.search("Stargate data centre project", 3)]
     recorder.clear()
-    assert _ranking(question, recorder, ours, depth=3) == ours.search(question.question, 3)
+    assert _ranking(question, stored.article, recorder, ours, depth=3) == ours.search(question.question, 3)
+    # Without the core's search, a question in another language is searched as the core would search it.
+    indonesian = replace(question, question="Kapan proyek pusat data Stargate milik OpenAI dimulai?")
+    assert stored.article.language == "en"
+    expected = ours.search(indonesian.question, 3, same_language=False)
+    assert _ranking(indonesian, stored.article, recorder, ours, depth=3) == expected
+    assert expected != ours.search(indonesian.question, 3)
 
 
 def test_recording_generator_keeps_what_the_core_sent(seed_article, fake_generator):

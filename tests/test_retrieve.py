@@ -2,10 +2,13 @@ import pytest
 
 from base.words import content_tokens, stem, tokenize
 from bot.core.grounding import GroundingPolicy
+from bot.core.results import Turn
+from bot.wiring.factory import assemble_core, core_config
+from bot.wiring.settings import Settings
 from index.build import build_index
 from index.lexical import BM25
-from index.retrieve import HybridRetriever
-from tests.fakes import FakeEmbedder
+from index.retrieve import HybridRetriever, RetrievalConfig
+from tests.fakes import FakeEmbedder, FakeGenerator, copied_reply
 
 
 def _retriever_and_policy(article):
@@ -77,3 +80,61 @@ def test_a_paraphrase_with_the_articles_root_word_keeps_its_coverage(seed_articl
     _, policy = _retriever_and_policy(seed_article)
     coverage = policy.coverage("Kapan Microsoft dan OpenAI mulai bekerja sama?", seed_article.sentence("8.1"))
     assert coverage > 0.3  # "mulai" is found in "memulai"
+
+
+def test_a_question_in_another_language_is_ranked_by_meaning_alone(seed_article):
+    stored = build_index(seed_article, FakeEmbedder())
+    hybrid = HybridRetriever(stored, FakeEmbedder())
+    dense_only = HybridRetriever(stored, FakeEmbedder(), RetrievalConfig(lexical=0.0))
+    question = "When did Microsoft and OpenAI start their partnership?"
+    across = [h.sentence.id for h in hybrid.search(question, 20, same_language=False)]
+    assert across == [h.sentence.id for h in dense_only.search(question, 20)]
+    # In the article's language the shared words count too.
+    assert across != [h.sentence.id for h in hybrid.search(question, 20)]
+
+
+class SpyRetriever:
+    """Passes searches through and keeps what each was told about the query's language."""
+
+    def __init__(self, inner: HybridRetriever) -> None:
+        self.inner = inner
+        self.same_language: list[bool] = []
+
+    def search(self, query: str, k: int, same_language: bool = True):
+        self.same_language.append(same_language)
+        return self.inner.search(query, k, same_language)
+
+
+@pytest.mark.parametrize(
+    ("multilingual", "question", "history", "expected"),
+    [
+        (True, "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?", None, True),
+        (True, "When did Microsoft and OpenAI begin working together?", None, False),
+        # A follow-up in English after an Indonesian question is still searched as English.
+        (True, "And how much did Microsoft invest?", Turn("Kapan kolaborasi dimulai?", "2019"), False),
+        # An English-only embedder gets the question translated into the article's language first.
+        (False, "When did Microsoft and OpenAI begin working together?", None, True),
+    ],
+)
+def test_the_core_tells_its_retriever_whether_the_query_is_in_the_articles_language(
+    seed_article, tmp_path, multilingual, question, history, expected
+):
+    embedder = FakeEmbedder(multilingual=multilingual)
+    stored = build_index(seed_article, embedder)
+    spy = SpyRetriever(HybridRetriever(stored, embedder))
+    generator = FakeGenerator()
+    if not multilingual:
+        generator.enqueue('{"translation": "Kapan Microsoft dan OpenAI mulai bekerja sama?"}')
+    generator.enqueue(copied_reply("pada tahun 2019"))
+    core = assemble_core(stored, embedder, generator, core_config(Settings(_env_file=None)), retriever=spy)
+    core.ask(question, history=history)
+    assert spy.same_language == [expected]
+
+
+def test_the_weights_follow_the_kind_of_embedder(seed_article):
+    """BM25 weighs half beside the multilingual embedder; MiniLM keeps the weights tuned with it."""
+    stored = build_index(seed_article, FakeEmbedder())
+    multilingual = HybridRetriever(stored, FakeEmbedder(multilingual=True)).config
+    english_only = HybridRetriever(stored, FakeEmbedder(multilingual=False)).config
+    assert (multilingual.lexical, english_only.lexical) == (0.5, 1.0)
+    assert multilingual.cross_lingual_lexical == english_only.cross_lingual_lexical == 0.0

@@ -121,8 +121,10 @@ class Kutip:
             query = self._query(question, language)
         if history:
             query = f"{history.question} {query}"
+        # The query is in the article's language when the question is, or once it has been translated.
+        query_in_article_language = language == self.article.language or self.config.translate_questions
         with _timed(timings, "retrieve"):
-            ranked = self.retriever.search(query, len(self.article.sentences))
+            ranked = self.retriever.search(query, len(self.article.sentences), query_in_article_language)
         top = ranked[: self.config.candidates]
         # With the article in the prompt every sentence is on offer; otherwise the top candidates and the
         # sentences beside them, which are what the model is shown.
@@ -166,7 +168,7 @@ class Kutip:
                 question,
                 history,
                 # Word coverage means something only when the query is in the article's language.
-                query if language == self.article.language or self.config.translate_questions else None,
+                query if query_in_article_language else None,
                 answer_logprob(completion.tokens, reply.answer_start),
                 same_language=same_language,
             )

@@ -82,8 +82,12 @@ class Embedder(Protocol):
 
 
 class Retriever(Protocol):
-    def search(self, query: str, k: int) -> list[Hit]:
-        """The article's sentences best matching `query`, best first, at most `k`."""
+    def search(self, query: str, k: int, same_language: bool = True) -> list[Hit]:
+        """The article's sentences best matching `query`, best first, at most `k`.
+
+        `same_language` says whether the query is in the article's language: word matching means
+        little across languages.
+        """
         ...
 
 
