@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from base.errors import KutipError
 from bot.adapters import terminal
 from bot.adapters.telegram import render
+from bot.core.ports import Completion
 from bot.core.results import Turn
 from bot.wiring.factory import assemble_core, core_config
 from bot.wiring.settings import Settings
@@ -41,8 +42,8 @@ class ScriptedGenerator:
     def warm(self, system: str) -> None:
         pass
 
-    def complete(self, prompt, grammar: str, max_tokens: int) -> str:
-        return self.next_reply
+    def complete(self, prompt, grammar: str, max_tokens: int) -> Completion:
+        return Completion(self.next_reply)
 
 
 GENERATOR = ScriptedGenerator()
@@ -60,6 +61,8 @@ def core(tmp_path_factory):
 ids = st.lists(st.one_of(st.sampled_from(["8.1", "8.2", "1.1", "99.9", ""]), st.text(max_size=8)), max_size=4)
 model_replies = st.one_of(
     st.builds(lambda i, a: json.dumps({"ids": i, "answer": a}, ensure_ascii=False), ids, hostile_text),
+    st.builds(lambda a: json.dumps({"answer": a}, ensure_ascii=False), hostile_text),
+    st.builds(lambda q: json.dumps({"question": q}, ensure_ascii=False), hostile_text),
     hostile_text,
 )
 

@@ -3,19 +3,19 @@ are answered, refused or ignored; Telegram accepts every message sent; nothing r
 
 from __future__ import annotations
 
-import json
 import logging
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.core.ports import Completion
 from bot.wiring.factory import assemble_core, core_config
 from bot.wiring.settings import Settings
 from index.build import build_index
 from index.ingest import load_article
 from tests.conftest import SEED
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, copied_reply
 from tests.fuzz.strategies import FUZZ, Tally, hostile_text
 from tests.telegram_helpers import bot_session, feed, group_chat, private_chat, run_async, text_update, user
 
@@ -36,8 +36,8 @@ class SteadyGenerator:
     def warm(self, system: str) -> None:
         pass
 
-    def complete(self, prompt, grammar: str, max_tokens: int) -> str:
-        return json.dumps({"ids": ["8.1"], "answer": "Pada tahun 2019."})
+    def complete(self, prompt, grammar: str, max_tokens: int) -> Completion:
+        return Completion(copied_reply("pada tahun 2019"))
 
 
 class Errors(logging.Handler):
