@@ -64,11 +64,6 @@ def copied_reply(answer: str) -> str:
     return json.dumps({"answer": answer})
 
 
-def standalone_reply(question: str) -> str:
-    """The model's rewrite of a follow-up as a question that stands alone."""
-    return json.dumps({"question": question})
-
-
 class FakeGenerator:
     """Replies from a queue; records what it was sent. An empty reply queue fails the test loudly.
 

@@ -8,7 +8,7 @@ from bot.wiring.settings import Settings
 from index.build import build_index
 from index.lexical import BM25
 from index.retrieve import HybridRetriever, RetrievalConfig
-from tests.fakes import FakeEmbedder, FakeGenerator, copied_reply, standalone_reply
+from tests.fakes import FakeEmbedder, FakeGenerator, copied_reply
 
 
 def _retriever_and_policy(article):
@@ -123,8 +123,6 @@ def test_the_core_tells_its_retriever_whether_the_query_is_in_the_articles_langu
     stored = build_index(seed_article, embedder)
     spy = SpyRetriever(HybridRetriever(stored, embedder))
     generator = FakeGenerator()
-    if history:
-        generator.enqueue(standalone_reply("And how much did Microsoft invest in 2019?"))
     if not multilingual:
         generator.enqueue('{"translation": "Kapan Microsoft dan OpenAI mulai bekerja sama?"}')
     generator.enqueue(copied_reply("pada tahun 2019"))

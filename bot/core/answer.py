@@ -31,8 +31,6 @@ logger = logging.getLogger(__name__)
 ROOM_FOR_QUESTION = 600
 # A copied answer comes from one of the best-ranked sentences (at least the candidates).
 COPY_FROM = 8
-# A follow-up rewritten to stand alone may grow by the words it refers to.
-STANDALONE_WORDS = 40
 
 
 @contextmanager
@@ -119,15 +117,9 @@ class Kutip:
         question = check_question(question, self.config.max_question_chars)
         language = language or detect_language(question, default=self.article.language)
         timings = {"retrieve": 0.0, "generate": 0.0, "verify": 0.0}
-        # A follow-up ("Dan berapa nilainya?") is searched, answered and verified as the question it stands
-        # for; the checks in `measure` still read the asker's own words.
-        asked = question
         with _timed(timings, "generate"):
-            if history:
-                asked = self._standalone(question, history)
-            query = self._query(asked, language)
-        if history and asked == question:
-            # Not rewritten: the earlier question's words carry what this one refers to.
+            query = self._query(question, language)
+        if history:
             query = f"{history.question} {query}"
         # The query is in the article's language when the question is, or once it has been translated.
         query_in_article_language = language == self.article.language or self.config.translate_questions
@@ -154,7 +146,7 @@ class Kutip:
         # A copied answer is in the article's language whatever the question's, so the prompt says so.
         with _timed(timings, "generate"):
             completion = self.generator.complete(
-                self._prompt(asked, history, shown, self.article.language if copying else language),
+                self._prompt(question, history, shown, self.article.language if copying else language),
                 grammar,
                 self.config.max_tokens,
             )
@@ -164,7 +156,7 @@ class Kutip:
         by_id = {h.sentence.id: h for h in offered}
         chosen = [by_id[i] for i in reply.ids if i in by_id]
         if copying and chosen:
-            reply = replace(reply, answer=complete_amount(reply.answer, chosen[0].sentence.text, asked))
+            reply = replace(reply, answer=complete_amount(reply.answer, chosen[0].sentence.text, question))
         support = None
         hit = None if is_no_answer(reply.answer) else self.grounding.citation(reply.answer, chosen, top, same_language)
         if hit is not None:
@@ -183,7 +175,7 @@ class Kutip:
             if self.grounding.worth_verifying(support):
                 with _timed(timings, "verify"):
                     verified = self._verify(
-                        asked, history, hit.sentence, [h.sentence for h in shown], None if copying else reply.answer
+                        question, history, hit.sentence, [h.sentence for h in shown], None if copying else reply.answer
                     )
                 support = replace(support, verified=verified)
             support = self.grounding.judge(support)
@@ -223,25 +215,6 @@ class Kutip:
         if not self.prompt.inlined:
             user = f"{self.prompt.excerpt(context)}\n\n{user}"
         return self.generator.choice_probabilities(Prompt(system=self.prompt.system, user=user), ("yes", "no"))["yes"]
-
-    def _standalone(self, question: str, history: Turn) -> str:
-        """The follow-up rewritten to stand alone, by the model over the cached article prefix.
-
-        Asked "Dan berapa nilainya?" after "Kapan Microsoft dan OpenAI mulai bekerja sama?", the verifier
-        judged the bare follow-up near its threshold (P(yes) 0.57-0.68) even under the right sentence.
-        A rewrite that is unreadable, empty or too long keeps the question as asked.
-        """
-        user = render("standalone", earlier_question=history.question, earlier_answer=history.answer, question=question)
-        grammar = text_grammar("question", STANDALONE_WORDS)
-        reply = self.generator.complete(Prompt(system=self.prompt.system, user=user), grammar, self.config.max_tokens)
-        try:
-            rewritten = " ".join(str(json.loads(reply.text)["question"]).split())
-        except (ValueError, KeyError, TypeError):
-            logger.warning("unparseable follow-up rewrite %r", reply.text)
-            return question
-        if not rewritten or len(rewritten) > self.config.max_question_chars:
-            return question
-        return rewritten
 
     def _query(self, question: str, language: str) -> str:
         """Retrieval text: the question, or its translation when it is not in the article's language.
