@@ -18,13 +18,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    """Weights of the fused score. Tuned on the benchmarks' dev splits (see README, "Retrieval ablation")."""
+    """Weights of the fused score, tuned on the benchmarks' dev splits (README, "Retrieval ablation" with
+    MiniLM and "BM25's weight beside e5")."""
 
     dense: float = 1.0
     lexical: float = 0.5
     # A query in another language than the article's shares only its names and numbers with it, so BM25
     # ranks sentences by how often they name the article's subject, and that noise outranks the
-    # multilingual embedder's match (README, "Questions in another language").
+    # multilingual embedder's match (README, "BM25's weight beside e5").
     cross_lingual_lexical: float = 0.0
     paragraph: float = 0.5  # how much a sentence borrows from its paragraph's score
     neighbours: float = 0.0  # how much it borrows from the sentences beside it
@@ -32,7 +33,7 @@ class RetrievalConfig:
 
 def default_retrieval(multilingual: bool) -> RetrievalConfig:
     """The weights tuned for the kind of embedder: BM25 counts half as much beside multilingual-e5-small
-    as it did beside all-MiniLM-L6-v2, whose weights were tuned with it (README, "Retrieval ablation")."""
+    as beside all-MiniLM-L6-v2, which keeps the weights first tuned with it."""
     return RetrievalConfig() if multilingual else RetrievalConfig(lexical=1.0)
 
 
