@@ -9,7 +9,7 @@ from index.retrieve import Hit
 
 
 class RecordingRetriever:
-    """Delegates to a Retriever; `searches` holds each (query, hits) since the last `clear()`.
+    """Delegates to a Retriever; `searches` holds each (query, hits, same_language) since the last `clear()`.
 
     The core may search with other text than the question (a translation, a follow-up joined to the
     question before it); the gold rank must come from that search, not from one the eval makes up.
@@ -17,11 +17,11 @@ class RecordingRetriever:
 
     def __init__(self, inner: Retriever) -> None:
         self.inner = inner
-        self.searches: list[tuple[str, list[Hit]]] = []
+        self.searches: list[tuple[str, list[Hit], bool]] = []
 
     def search(self, query: str, k: int, same_language: bool = True) -> list[Hit]:
         hits = self.inner.search(query, k, same_language)
-        self.searches.append((query, hits))
+        self.searches.append((query, hits, same_language))
         return hits
 
     def clear(self) -> None:

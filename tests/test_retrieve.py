@@ -5,6 +5,7 @@ from bot.core.grounding import GroundingPolicy
 from bot.core.results import Turn
 from bot.wiring.factory import assemble_core, core_config
 from bot.wiring.settings import Settings
+from evaluation.recording import RecordingRetriever
 from index.build import build_index
 from index.lexical import BM25
 from index.retrieve import HybridRetriever, RetrievalConfig
@@ -93,18 +94,6 @@ def test_a_question_in_another_language_is_ranked_by_meaning_alone(seed_article)
     assert across != [h.sentence.id for h in hybrid.search(question, 20)]
 
 
-class SpyRetriever:
-    """Passes searches through and keeps what each was told about the query's language."""
-
-    def __init__(self, inner: HybridRetriever) -> None:
-        self.inner = inner
-        self.same_language: list[bool] = []
-
-    def search(self, query: str, k: int, same_language: bool = True):
-        self.same_language.append(same_language)
-        return self.inner.search(query, k, same_language)
-
-
 @pytest.mark.parametrize(
     ("multilingual", "question", "history", "expected"),
     [
@@ -121,14 +110,14 @@ def test_the_core_tells_its_retriever_whether_the_query_is_in_the_articles_langu
 ):
     embedder = FakeEmbedder(multilingual=multilingual)
     stored = build_index(seed_article, embedder)
-    spy = SpyRetriever(HybridRetriever(stored, embedder))
+    recorder = RecordingRetriever(HybridRetriever(stored, embedder))
     generator = FakeGenerator()
     if not multilingual:
         generator.enqueue('{"translation": "Kapan Microsoft dan OpenAI mulai bekerja sama?"}')
     generator.enqueue(copied_reply("pada tahun 2019"))
-    core = assemble_core(stored, embedder, generator, core_config(Settings(_env_file=None)), retriever=spy)
+    core = assemble_core(stored, embedder, generator, core_config(Settings(_env_file=None)), retriever=recorder)
     core.ask(question, history=history)
-    assert spy.same_language == [expected]
+    assert [same_language for _, _, same_language in recorder.searches] == [expected]
 
 
 def test_the_weights_follow_the_kind_of_embedder(seed_article):
