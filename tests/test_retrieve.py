@@ -62,6 +62,21 @@ def test_weighted_coverage_discounts_the_articles_ubiquitous_names(seed_article)
     assert policy.coverage(question, answered.sentence) > 0.5
 
 
+def test_the_questions_names_are_looked_for_in_the_whole_article(seed_article):
+    """Paragraph 2 says "kedua pihak" where the lede named OpenAI and Microsoft: no name is missing.
+    A name the article never mentions is, wherever the cited sentence stands."""
+    _, policy = _retriever_and_policy(seed_article)
+    sentence = seed_article.sentence("2.1")
+    assert "Microsoft" not in " ".join(s.text for s in seed_article.paragraph(2))
+
+    def missing(question):
+        return policy.measure("x", sentence, 1, question, None, question, None).missing_specifics
+
+    assert missing("Perbedaan pendapat apa yang mengadu domba OpenAI dan Microsoft?") == ()
+    assert missing("Perbedaan pendapat apa yang mengadu domba OpenAI dan Google?") == ("google",)
+    assert missing("Perbedaan pendapat apa yang muncul pada tahun 2031?") == ("2031",)
+
+
 @pytest.mark.parametrize(
     "word, root",
     [
