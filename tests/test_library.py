@@ -208,7 +208,7 @@ def test_the_model_is_warmed_only_when_it_changes_article(world: World) -> None:
     a = lib.read(world.text_file("a.txt", "vaksin"), chat_id=1)
     default = lib.core(world.default.id)
     world.generator.warmed.clear()
-    world.generator.enqueue(copied_reply("fakta"), copied_reply("fakta"), copied_reply("fakta"))
+    world.generator.enqueue(copied_reply("wartawan kami"), copied_reply("wartawan kami"), copied_reply("wartawan kami"))
     lib.core(a.id).ask("Apa fakta penting tentang vaksin?")
     assert world.generator.warmed == []  # reading it warmed it already
     default.ask("Apa yang dilakukan Microsoft?")

@@ -110,7 +110,8 @@ def test_an_inlined_verification_turn_carries_no_excerpt(fake_core, fake_generat
 def test_a_long_articles_copied_words_are_quoted_from_the_best_ranked_sentence_holding_them(seed_article):
     # Shown passages are read best last, but the quote is chosen by rank, not by reading order.
     question = "Kapan Microsoft dan OpenAI memulai kolaborasi mereka?"
-    generator = FakeGenerator([json.dumps({"answer": "Microsoft"})], context_size=400)
+    # "Microsoft" only repeats the question: the second try (NONE) leaves it standing, and judged.
+    generator = FakeGenerator([json.dumps({"answer": "Microsoft"}), json.dumps({"answer": "NONE"})], context_size=400)
     core = _core(seed_article, generator, passage_sentences=8)
     answer = core.ask(question)
     shown = [line.split("]")[0][1:] for line in generator.history[0][0].user.splitlines() if line.startswith("[")]

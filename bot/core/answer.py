@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 from base.errors import UnknownSentence
 from base.language import detect_language
 from bot.core.amounts import complete_amount
+from bot.core.echo import around
 from bot.core.grammar import ANSWER_WORDS, answer_grammar, span_answer_grammar, text_grammar
-from bot.core.grounding import GroundingPolicy, answer_logprob, is_no_answer
+from bot.core.grounding import GroundingPolicy, answer_logprob, is_no_answer, repeats_question
 from bot.core.passages import with_neighbours
-from bot.core.ports import Generator, Prompt, Retriever
+from bot.core.ports import Completion, Generator, Prompt, Retriever
 from bot.core.prompts import LANGUAGE_NAMES, ArticlePrompt, render
 from bot.core.questions import check_question
 from bot.core.refusals import REFUSAL
@@ -144,17 +145,17 @@ class Kutip:
         else:
             grammar = answer_grammar([h.sentence.id for h in offered], self.config.max_citations)
         # A copied answer is in the article's language whatever the question's, so the prompt says so.
+        prompt = self._prompt(question, history, shown, self.article.language if copying else language)
         with _timed(timings, "generate"):
-            completion = self.generator.complete(
-                self._prompt(question, history, shown, self.article.language if copying else language),
-                grammar,
-                self.config.max_tokens,
-            )
+            completion = self.generator.complete(prompt, grammar, self.config.max_tokens)
         reply = (
             parse_copied(completion.text, [h.sentence for h in offered]) if copying else parse_reply(completion.text)
         )
         by_id = {h.sentence.id: h for h in offered}
         chosen = [by_id[i] for i in reply.ids if i in by_id]
+        if copying and chosen and repeats_question(reply.answer, question):
+            with _timed(timings, "generate"):
+                completion, reply = self._copy_around(prompt, chosen[0].sentence, reply, completion)
         if copying and chosen:
             reply = replace(reply, answer=complete_amount(reply.answer, chosen[0].sentence.text, question))
         support = None
@@ -193,6 +194,27 @@ class Kutip:
             timings_ms=timings,
             support=support,
         )
+
+    def _copy_around(
+        self, prompt: Prompt, sentence: Sentence, echo: Reply, completion: Completion
+    ) -> tuple[Completion, Reply]:
+        """Copy again from `sentence`, with the words that only repeated the question taken out.
+
+        An answer made of the question's own words is refused anyway ("GPS" for "Apa kepanjangan dari
+        GPS?"), but the model found the sentence that names the thing asked about, and the answer
+        usually stands beside those words. The same prompt again costs only the reply's tokens (its
+        prefix is cached); the new answer is judged like any other. Without a new answer, the first one
+        stands, and is refused.
+        """
+        parts = around(sentence.text, echo.answer)
+        if not parts:
+            return completion, echo
+        again = self.generator.complete(prompt, span_answer_grammar(parts), self.config.max_tokens)
+        reply = parse_copied(again.text, [sentence])
+        if not reply.ids:
+            return completion, echo
+        logger.debug("copied %r again from %s, not the echo %r", reply.answer, sentence.id, echo.answer)
+        return again, reply
 
     def _verify(
         self, question: str, history: Turn | None, sentence: Sentence, context: list[Sentence], free_answer: str | None
