@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     )
     support_max_missing_specifics: int = Field(
         GroundingThresholds.max_missing_specifics,
-        description="Most of the question's names, numbers and quoted titles the cited paragraph may lack.",
+        description="Most of the question's names, numbers and quoted titles the article may lack.",
     )
     support_min_coverage: float = Field(
         GroundingThresholds.min_coverage,
