@@ -36,8 +36,15 @@ class SteadyGenerator:
     def warm(self, system: str) -> None:
         pass
 
+    def forget(self, system: str) -> None:
+        pass
+
     def complete(self, prompt, grammar: str, max_tokens: int) -> Completion:
         return Completion(copied_reply("pada tahun 2019"))
+
+    def choice_probabilities(self, prompt, options: tuple[str, ...]) -> dict[str, float]:
+        # A verifier that agrees, so an answer the cheap checks pass is sent like a real one.
+        return {o: 1.0 if o == "yes" else 0.0 for o in options}
 
 
 class Errors(logging.Handler):
