@@ -83,12 +83,12 @@ class HybridRetriever:
         query_vector = self.embedder.embed_queries([query])
         dense = _dense(self.stored.sentence_index, query_vector)
         para_dense = _dense(self.stored.paragraph_index, query_vector)
-        query_tokens = content_tokens(query)
-        lexical = self._sentence_bm25.scores_tokens(query_tokens)
-        para_lexical = self._paragraph_bm25.scores_tokens(query_tokens)
-
-        sentence_score = c.dense * _minmax(dense) + lexical_weight * _minmax(lexical)
-        paragraph_score = c.dense * _minmax(para_dense) + lexical_weight * _minmax(para_lexical)
+        sentence_score = c.dense * _minmax(dense)
+        paragraph_score = c.dense * _minmax(para_dense)
+        if lexical_weight:  # BM25 weighing nothing (a question in another language) is not computed at all
+            query_tokens = content_tokens(query)
+            sentence_score += lexical_weight * _minmax(self._sentence_bm25.scores_tokens(query_tokens))
+            paragraph_score += lexical_weight * _minmax(self._paragraph_bm25.scores_tokens(query_tokens))
         fused = sentence_score + c.paragraph * paragraph_score[self._paragraph_of]
         if c.neighbours:
             same_para = self._paragraph_of[1:] == self._paragraph_of[:-1]
