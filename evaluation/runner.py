@@ -49,6 +49,8 @@ def _retrieval_fields(question: Question, article: Article, hits: list[Hit]) -> 
         and any(contains_gold(s.text, question.answers) for s in article.sentences),
         "gold_rank": gold_rank([h.sentence.text for h in hits], question.answers) if question.answerable else None,
         "retrieved": [h.sentence.id for h in hits],
+        # Their texts, so evaluation.tune can re-decide which sentences a "closest" reply would show.
+        "retrieved_texts": [h.sentence.text for h in hits],
     }
     if question.passage is not None:
         # A long article made of many: the same scores again, counting the question's own article only
@@ -78,6 +80,7 @@ def _answer_fields(core: Kutip, question: Question) -> dict:
         return {
             "question": question.question,
             "answer": "",
+            "kind": "error",
             "refused": True,
             "citations": [],
             "error": str(error),

@@ -20,8 +20,9 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
-from bot.core.grounding import GroundingThresholds, Support, decide
-from evaluation.metrics import answer_metrics, cites_gold, contains_gold
+from bot.core.grounding import GroundingThresholds, Relevance, Support, reply_kind
+from bot.core.results import ReplyKind
+from evaluation.metrics import answer_metrics, cites_gold, contains_gold, kind_of
 
 GRID = {
     "min_verified": [0.0, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9],
@@ -29,6 +30,15 @@ GRID = {
     "max_missing_specifics": [0, 1, 99],
     "min_coverage": [0.0, 0.1, 0.2, 0.3],
 }
+# Which non-answers say "not in the article" rather than show the closest sentences: tuned after the answer
+# thresholds, since they decide only among the questions those leave unanswered.
+RELATED_GRID = {
+    "max_missing_specifics": [0, 1, 99],
+    "min_related_dense": [0.0, 0.75, 0.78, 0.8, 0.82, 0.84, 0.86, 0.88],
+    "min_related_coverage": [0.0, 0.05, 0.1, 0.2, 0.3],
+}
+# How many of the closest sentences a reply shows (CoreConfig.closest_quotes).
+CLOSEST_QUOTES = 2
 
 
 def support_of(record: dict) -> Support | None:
@@ -41,29 +51,66 @@ def support_of(record: dict) -> Support | None:
     return Support(**values)
 
 
+def relevance_of(record: dict) -> Relevance | None:
+    data = record.get("relevance")
+    if not data:
+        return None
+    return Relevance(tuple(data["missing_specifics"]), data["top_dense"], data["top_coverage"])
+
+
+def _closest_quotes(record: dict) -> list[dict]:
+    """The sentences a "closest" reply shows, as Kutip.ask picks them: the judged proposal's sentence and
+    the best-ranked ones, CLOSEST_QUOTES in all."""
+    ranked = list(zip(record.get("retrieved", ()), record.get("retrieved_texts", ()), strict=False))
+    proposed = record["support"]["sentence_id"] if record.get("support") else None
+    picked = [(i, t) for i, t in ranked if i == proposed]
+    if proposed and not picked:
+        picked = [(proposed, record["support"]["sentence_text"])]
+    picked += [(i, t) for i, t in ranked if i != proposed][: CLOSEST_QUOTES - len(picked)]
+    return [{"id": i, "text": t} for i, t in picked]
+
+
 def decided(record: dict, thresholds: GroundingThresholds) -> dict:
-    """The record as the policy with `thresholds` would have answered it."""
+    """The record as the policy with `thresholds` would have replied to it."""
+    if record.get("kind") == "error":
+        return record
     support = support_of(record)
-    supported = support is not None and decide(support, thresholds)
+    relevance = relevance_of(record)
+    if relevance is None:  # recorded before relevance was measured: two kinds only
+        relevance = Relevance(("?",), None, None) if support is None else Relevance((), 1.0, 1.0)
+    kind = reply_kind(support, relevance, thresholds)
+    if kind is ReplyKind.ANSWER:
+        answer, citations = support.answer, [{"id": support.sentence_id, "text": record["support"]["sentence_text"]}]
+    else:
+        answer, citations = "", _closest_quotes(record) if kind is ReplyKind.CLOSEST else []
     return {
         **record,
-        "refused": not supported,
-        "answer": support.answer if supported else "",
-        "citations": [{"id": support.sentence_id, "text": record["support"]["sentence_text"]}] if supported else [],
+        "kind": kind.value,
+        "refused": kind is not ReplyKind.ANSWER,
+        "answer": answer,
+        "citations": citations,
     }
 
 
 # An answer under the right quote that misses part of the gold string (a partial answer to "what is
-# X?", whose gold is a whole definition) is a lesser fault than a refusal: the reader has the sentence.
-PARTIAL_COST = 0.5
+# X?", whose gold is a whole definition) is a lesser fault: the reader has the sentence.
+PARTIAL_COST = 0.25
+# The closest sentences, no answer asserted: the reader must read, more so when they hold no answer.
+CLOSEST_COST = 0.1
+CLOSEST_WITHOUT_ANSWER_COST = 0.3
 
 
-def cost(records: list[dict], wrong_answer_cost: float) -> float:
-    """A wrong quote (an answer to an unanswerable question, or one citing a sentence without the gold)
-    weighs `wrong_answer_cost`; a wrong refusal weighs 1; a partial answer under the right quote 0.5."""
+def cost(records: list[dict], wrong_answer_cost: float = 1.0) -> float:
+    """Both false statements weigh the most: a wrong answer (or any answer to an unanswerable question)
+    `wrong_answer_cost`, and "not in the article" to a question the article answers 1. The closest
+    sentences cost a little, more when they don't hold the answer; a partial answer under the right quote
+    PARTIAL_COST. An error (no reply) counts as a false "not in the article"."""
     total = 0.0
     for r in records:
-        if r["refused"]:
+        kind = kind_of(r)
+        if kind == "closest":
+            total += CLOSEST_WITHOUT_ANSWER_COST if r["answerable"] and not cites_gold(r) else CLOSEST_COST
+        elif kind != "answer":
             total += 1.0 if r["answerable"] else 0.0
         elif not r["answerable"] or not cites_gold(r):
             total += wrong_answer_cost
@@ -72,16 +119,23 @@ def cost(records: list[dict], wrong_answer_cost: float) -> float:
     return total
 
 
-def sweep(runs: dict[str, list[dict]], wrong_answer_cost: float, base: GroundingThresholds | None = None):
-    """Every grid setting with its summed cost (each run normalised by its size), best first."""
-    base = base or GroundingThresholds()
+def _grid_sweep(runs: dict[str, list[dict]], wrong_answer_cost: float, base: GroundingThresholds, grid: dict):
     rows = []
-    for values in itertools.product(*GRID.values()):
-        t = replace(base, **dict(zip(GRID, values, strict=True)))
+    for values in itertools.product(*grid.values()):
+        t = replace(base, **dict(zip(grid, values, strict=True)))
         total = sum(cost([decided(r, t) for r in recs], wrong_answer_cost) / len(recs) for recs in runs.values())
         rows.append((total, t))
     rows.sort(key=lambda row: row[0])
     return rows
+
+
+def sweep(runs: dict[str, list[dict]], wrong_answer_cost: float, base: GroundingThresholds | None = None):
+    """Every setting of the answer thresholds with its summed cost (each run normalised by its size), best
+    first; then the relatedness thresholds at the best of those, and the answer thresholds once more."""
+    base = base or GroundingThresholds()
+    best = _grid_sweep(runs, wrong_answer_cost, base, GRID)[0][1]
+    best = _grid_sweep(runs, wrong_answer_cost, best, RELATED_GRID)[0][1]
+    return _grid_sweep(runs, wrong_answer_cost, best, GRID)
 
 
 # Each signal's "off" value: with it, that signal never refuses.
@@ -109,7 +163,7 @@ def _line(name: str, m: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation.tune", description=__doc__.splitlines()[0])
     parser.add_argument("records", type=Path, nargs="+", help="`kutip-eval --json` files recorded with answers")
-    parser.add_argument("--wrong-answer-cost", type=float, default=3.0)
+    parser.add_argument("--wrong-answer-cost", type=float, default=1.0)
     parser.add_argument("--ablation", action="store_true", help="also re-tune with each signal switched off")
     args = parser.parse_args(argv)
     runs = {p.stem: json.loads(p.read_text(encoding="utf-8"))["records"] for p in args.records}

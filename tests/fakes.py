@@ -20,7 +20,7 @@ from bot.core.answer import find_source
 from bot.core.ports import AnswerCore, Completion, Prompt
 from bot.core.questions import check_question
 from bot.core.refusals import REFUSAL
-from bot.core.results import Answer, Bullet, Citation, Summary, Turn
+from bot.core.results import Answer, Bullet, Citation, ReplyKind, Summary, Turn
 from bot.library.entry import ArticleEntry, ReadStage
 from index.article import Article, Sentence
 from index.ingest import ArticleLimits, check_article, is_url, load_article, parse_article
@@ -216,10 +216,10 @@ class FakeCore:
             question = check_question(question, self.max_question_chars)
             lang = language or detect_language(question, default=self.article.language)
             if any(word in question for word in self.refuse_words):
-                return Answer(question, REFUSAL[lang], refused=True, language=lang, model=self.model_name)
+                return Answer(question, REFUSAL[lang], ReplyKind.NOT_IN_ARTICLE, lang, model=self.model_name)
             text = self.replies.get(question, f"Jawaban: {question}")
             citations = tuple(Citation.of(self.article.sentence(i)) for i in self.cite)
-            return Answer(question, text, refused=False, language=lang, citations=citations, model=self.model_name)
+            return Answer(question, text, ReplyKind.ANSWER, lang, citations=citations, model=self.model_name)
 
     def summary(self, language: str) -> Summary:
         with self._inside():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.cli import build_parser
-from bot.core.results import Answer
+from bot.core.results import Answer, ReplyKind
 from bot.wiring.factory import core_config
 from bot.wiring.settings import Settings
 from evaluation.ablation import ablate, default_variants, rrf_ranker
@@ -22,7 +22,7 @@ from index.retrieve import RetrievalConfig
 from tests.fakes import FakeEmbedder, FakeGenerator, copied_reply
 
 REPO = Path(__file__).resolve().parent.parent
-ANSWER_KEYS = set(Answer(question="q", text="a", refused=False, language="en").to_dict())
+ANSWER_KEYS = set(Answer(question="q", text="a", kind=ReplyKind.ANSWER, language="en").to_dict())
 
 DOCS = [
     {

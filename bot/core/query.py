@@ -1,0 +1,67 @@
+"""A question, read once: its language, word stems and specifics, shared by every check of one ask."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from base.words import STOPWORDS, content_tokens, stems, tokenize
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_QUOTED = re.compile(r"[\"“”«»']([^\"“”«»']{2,60})[\"“”«»']")
+# Question words that open questions capitalised without being names.
+QUESTION_WORDS = frozenset(
+    "apa apakah siapa siapakah kapan kapankah mengapa kenapa bagaimana berapa berapakah dimana di mana manakah "
+    "what who whom whose when where why how which is are was were do does did can could".split()
+)
+
+
+def names(text: str, opening: bool = False) -> list[str]:
+    """Capitalised words. The opening word is capitalised by sentence case, so it counts only when it
+    looks like a name inside too ("OpenAI", "WSJ"), or when `opening` says to count it anyway."""
+    words = re.findall(r"[\w'’-]+", text)
+    return [w for i, w in enumerate(words) if w[:1].isupper() and (i > 0 or opening or any(c.isupper() for c in w[1:]))]
+
+
+def numbers(text: str) -> set[str]:
+    return {n.replace(",", "").replace(".", "") for n in _NUMBER.findall(text)}
+
+
+def specifics(question: str, same_language: bool = True) -> set[str]:
+    """The question's own names, numbers and quoted titles: what a near-miss question swaps.
+
+    Quoted titles are words, so they count only when the question is in the article's language.
+    """
+    named = {t for w in names(question) for t in tokenize(w)[:1] if t not in STOPWORDS and t not in QUESTION_WORDS}
+    titles = {t for q in _QUOTED.findall(question) for t in content_tokens(q)} if same_language else set()
+    return named | titles | numbers(question)
+
+
+@dataclass(frozen=True)
+class Query:
+    """One question as every check reads it, computed once per ask."""
+
+    text: str  # as asked, white space folded
+    language: str
+    same_language: bool  # asked in the article's language
+    stems: frozenset[str]  # of the question's words: what an answer that only repeats it is made of
+    # Names, numbers and quoted titles of the question and of the earlier question it follows up.
+    specifics: frozenset[str]
+    earlier_question: str = ""
+    earlier_answer: str = ""
+
+    @classmethod
+    def read(
+        cls, text: str, language: str, article_language: str, earlier_question: str = "", earlier_answer: str = ""
+    ) -> Query:
+        same_language = language == article_language
+        asked = f"{earlier_question} {text}" if earlier_question else text
+        return cls(
+            text=text,
+            language=language,
+            same_language=same_language,
+            stems=frozenset(stems(text)),
+            specifics=frozenset(specifics(asked, same_language)),
+            earlier_question=earlier_question,
+            earlier_answer=earlier_answer,
+        )
