@@ -71,3 +71,14 @@ def test_every_relative_link_reaches_a_file_and_heading(page):
             elif anchor and path.suffix == ".md" and anchor not in anchors(path):
                 broken.append(f"{target}: no heading with that anchor")
     assert not broken, f"{page.relative_to(ROOT)}: " + "; ".join(broken)
+
+
+_HISTORY = re.compile(
+    r"\b\d{1,2}:\d{2}\s*[–-]\s*\d{1,2}:\d{2}\b|\bissue \d+|\b(this|last) (stop|release)\b", re.IGNORECASE
+)
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p.name != "CHANGELOG.md"], ids=lambda p: str(p.relative_to(ROOT)))
+def test_history_stays_in_the_changelog(page):
+    found = [line.strip() for line in _prose(page.read_text(encoding="utf-8")) if _HISTORY.search(line)]
+    assert not found, f"{page.relative_to(ROOT)}: clock times or release history belong in CHANGELOG.md: {found[:3]}"
