@@ -27,7 +27,16 @@ SPLIT = "dev"
 ARTICLES_WITH_TWO_PAIRS = 12
 
 EXCLUDED = {
+    "idkv01-q00": "gold 'Napoleon' formed the Confederation of the Rhine that preceded the German one; the article never "
+    "says who formed the German Confederation",
     "idkv02-q02": "gold 'Kaapstad' is the city's Dutch name, not its founder (the article says 'orang Belanda')",
+    "idkv04-q02": "gold '1948' is when the communist regime rose; the article says the party was already fighting for "
+    "power after the Second World War, and never dates its founding",
+    "idkv10-q00": "the day is celebrated every 14 Juli; the gold '14 Juli 1789' is the storming of the Bastille, so the "
+    "right answer would be scored wrong",
+    "idkv10-q01": "labelled unanswerable, but the article places the main celebration (the parade) on the Champs-Elysees, "
+    "Paris",
+    "idkv10-q03": "labelled unanswerable ('how is it celebrated?'), but the article describes the military parade",
     "idkv13-q00": "asks about the Gupta empire; the article is about Asoka's (Maurya) empire and never names Gupta",
     "idkv13-q01": "near-miss of idkv13-q00, which is excluded",
     "idkv49-q01": "labelled unanswerable, but the article dates the first Palestinian election (20 Januari 1996)",
@@ -40,10 +49,10 @@ TRANSLATIONS = {
     "idkv00-q01": "Which branch of natural science studies reptiles?",
     "idkv00-q02": "Which branch of natural science does not study reptiles?",
     "idkv00-q04": "What does 'fierce reptile' mean in Latin?",
-    "idkv01-q00": "Who formed the German Confederation?",
     "idkv01-q01": "Who formed Russia?",
     "idkv01-q02": "What is the story of Hua Pi about?",
     "idkv01-q03": "What is the story of Blue Pi about?",
+    "idkv01-q04": "What is the largest kind of shark in the world?",
     "idkv02-q00": "Where is the University of Cape Town located?",
     "idkv02-q01": "Where was the University of Cape Town located when it was first built?",
     "idkv02-q03": "Who founded Cape Town in 1852?",
@@ -54,8 +63,8 @@ TRANSLATIONS = {
     "idkv03-q04": "When was the father of the Muslim Abdul Hamid of Kendal born?",
     "idkv04-q00": "Who led the Chitral Expedition?",
     "idkv04-q01": "Who led the Peshawar Expedition?",
-    "idkv04-q02": "When was the Communist Party of Czechoslovakia founded?",
     "idkv04-q03": "When was the Communist Party of Czechoslovakia dissolved?",
+    "idkv04-q04": "What is meant by the Ten Tribes of Israel?",
     "idkv05-q00": "Where is the Jordan River?",
     "idkv05-q01": "Where is the river of Egypt?",
     "idkv05-q02": "What is the area of West Pasaman Regency?",
@@ -76,10 +85,10 @@ TRANSLATIONS = {
     "idkv09-q01": "Where are South African Airways' branch offices?",
     "idkv09-q02": "Who are the parents of Mahasthavira Vajragiri?",
     "idkv09-q03": "Who are the parents of Mahasthavira Gwan?",
-    "idkv10-q00": "When is France's independence day celebrated?",
-    "idkv10-q01": "Where is France's independence day celebrated?",
     "idkv10-q02": "When was France's independence day abolished?",
+    "idkv10-q04": "When was France's independence day banned?",
     "idkv10-q05": "What was the area of the Kingdom of Prussia?",
+    "idkv10-q07": "What is meant by Sunni Islam?",
     "idkv11-q00": "Where is the Mahakam Delta located?",
     "idkv11-q01": "What is meant by a village?",
     "idkv11-q02": "What is meant by a strategically located village?",
