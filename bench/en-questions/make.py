@@ -27,15 +27,15 @@ SPLIT = "dev"
 ARTICLES_WITH_TWO_PAIRS = 12
 
 EXCLUDED = {
-    "idkv01-q00": "gold 'Napoleon' formed the Confederation of the Rhine that preceded the German one; the article never "
-    "says who formed the German Confederation",
+    "idkv01-q00": "gold 'Napoleon' formed the Confederation of the Rhine that preceded the German one; "
+    "the article never says who formed the German Confederation",
     "idkv02-q02": "gold 'Kaapstad' is the city's Dutch name, not its founder (the article says 'orang Belanda')",
     "idkv04-q02": "gold '1948' is when the communist regime rose; the article says the party was already fighting for "
     "power after the Second World War, and never dates its founding",
-    "idkv10-q00": "the day is celebrated every 14 Juli; the gold '14 Juli 1789' is the storming of the Bastille, so the "
-    "right answer would be scored wrong",
-    "idkv10-q01": "labelled unanswerable, but the article places the main celebration (the parade) on the Champs-Elysees, "
-    "Paris",
+    "idkv10-q00": "the day is celebrated every 14 Juli; the gold '14 Juli 1789' is the storming of the Bastille, "
+    "so the right answer would be scored wrong",
+    "idkv10-q01": "labelled unanswerable, but the article places the main celebration (the parade) on the "
+    "Champs-Elysees, Paris",
     "idkv10-q03": "labelled unanswerable ('how is it celebrated?'), but the article describes the military parade",
     "idkv13-q00": "asks about the Gupta empire; the article is about Asoka's (Maurya) empire and never names Gupta",
     "idkv13-q01": "near-miss of idkv13-q00, which is excluded",
