@@ -31,7 +31,7 @@ _LONE_SEPARATOR = re.compile(r"^\s*[|•·\-–—]+\s*$")
 class CleanedText:
     text: str
     source_url: str = ""
-    caption: str = ""  # the photo caption line, kept out of the body (see README, "Cleaning the shipped article")
+    caption: str = ""  # the photo caption line, kept out of the body (see docs/articles.md, "Cleaning")
 
 
 def clean_text(raw: str) -> CleanedText:

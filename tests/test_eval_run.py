@@ -227,15 +227,17 @@ def test_tuning_re_decides_recorded_signals_exactly_as_the_core_would(bench):
 
 def test_the_follow_up_dev_set_is_well_formed_and_asked_with_its_history():
     groups = load_bench(REPO / "bench" / "followups", "dev")
-    article = article_of(groups[0].doc)
-    questions = groups[0].questions
+    questions = [q for group in groups for q in group.questions]
     assert len(questions) >= 12 and any(not q.answerable for q in questions)
-    for q in questions:
-        assert set(q.extra["history"]) == {"question", "answer"}
-        if q.answerable:
-            sentence = article.sentence(q.extra["gold_sentence"])
-            assert sentence is not None, q.id
-    generator = FakeGenerator([copied_reply("NONE")] * len(questions) + [json.dumps({"translation": "x"})] * 10)
+    for group in groups:
+        article = article_of(group.doc)
+        for q in group.questions:
+            assert set(q.extra["history"]) == {"question", "answer"}
+            if q.answerable:
+                sentence = article.sentence(q.extra["gold_sentence"])
+                assert sentence is not None, q.id
+    translations = [json.dumps({"translation": "x"})] * len(questions)
+    generator = FakeGenerator([copied_reply("NONE")] * len(questions) + translations)
     evaluate(groups, FakeEmbedder(), generator, CONFIG, progress=False)
     asked = [h[0].user for h in generator.history if "Earlier question:" in h[0].user]
     assert len(asked) == len(questions)  # every follow-up went to the model with its earlier turn

@@ -272,7 +272,7 @@ def test_without_a_tokenize_endpoint_the_count_is_an_over_estimate(fake, server,
     generator = OpenAIServerGenerator(config(server))
     text = seed_article.text
     assert generator.count_tokens(text) == estimate_tokens(text)
-    # Qwen2.5's tokenizer gives 655 tokens for the seed article (README, "Run it for many users").
+    # Qwen2.5's tokenizer gives 655 tokens for the seed article (docs/server.md, "What is sent").
     assert estimate_tokens(text) > 655
     generator.count_tokens(text)
     assert len(fake.requests) == 2  # probed once, then estimated without asking

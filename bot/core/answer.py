@@ -60,7 +60,7 @@ class CoreConfig:
     translate_questions: bool = True
     # When the answer is copied from the cited sentence (a run of its words, under the grammar) rather
     # than written freely: "always", "same-language" (a question in another language gets a free,
-    # translated answer) or "never". See README, "Trust".
+    # translated answer) or "never". See docs/how-it-answers.md, "Trust".
     copy_answers: str = "always"
     # A reply that is not an answer shows at most this many of the closest sentences.
     closest_quotes: int = 2
@@ -273,7 +273,7 @@ class Kutip:
         """P("yes"): the model, asked plainly, finds that `sentence` states the answer to `question`.
 
         A copied answer is not shown: its words are always the sentence's, and shown that match the model
-        says yes to near-misses more readily (README, "Trust"). A free answer is the model's own words,
+        says yes to near-misses more readily (docs/how-it-answers.md, "Trust"). A free answer is the model's own words,
         so it is shown and judged too. Inlined, the model judges with the whole article before it;
         otherwise `context`, the passages it was shown, goes first, so the sentence is not judged cut
         from its paragraph.

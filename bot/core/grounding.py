@@ -11,8 +11,8 @@ the sentence to quote, gathers measurable signals about it, and decides:
 - `coverage`: the rarity-weighted share of the question's words the cited paragraph holds;
 - `unsupported`: a number or name in the answer that the evidence never mentions (a made-up fact).
 
-The thresholds are chosen on the dev splits with `python -m evaluation.tune` (README, "Trust: who
-decides that an answer is supported"). Words are compared in one way only, `base.words.found_in`.
+The thresholds are chosen on the dev splits with `python -m evaluation.tune` (docs/how-it-answers.md,
+"Trust: who decides that an answer is supported"). Words are compared in one way only, `base.words.found_in`.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ _NO_ANSWER = re.compile(
 
 @dataclass(frozen=True)
 class GroundingThresholds:
-    """Chosen on the dev splits by `python -m evaluation.tune`; see README, "Trust"."""
+    """Chosen on the dev splits by `python -m evaluation.tune`; see docs/how-it-answers.md, "Trust"."""
 
     # Chosen by `python -m evaluation.tune --wrong-answer-cost 2` on idkmrc-id dev (200) and the seed dev set,
-    # with copied answers (README, "Trust"). The answer's log-probability ties from -100 to -2 on those sets:
-    # -2 keeps it as a guard against a copy the model was very unsure of.
+    # with copied answers (docs/how-it-answers.md, "Trust"). The answer's log-probability ties from -100 to -2
+    # on those sets: -2 keeps it as a guard against a copy the model was very unsure of.
     min_verified: float = 0.65  # P("yes") that the cited sentence states the answer
     min_answer_logprob: float = -2.0  # mean log-probability of the answer's tokens
     max_missing_specifics: int = 0  # the question's names, numbers and titles the article may lack
@@ -186,7 +186,7 @@ class GroundingPolicy:
         # The question's specifics are looked for in the whole article: news names its subject in the
         # lede and later writes "the company", and a question restates names and dates from elsewhere
         # in the piece. Judged per paragraph, that refused right answers and caught no more near-misses
-        # (README, "Trust: who decides that an answer is supported").
+        # (docs/how-it-answers.md, "Trust: who decides that an answer is supported").
         self._article_stems = set().union(*self._paragraph_stems)
 
     def coverage(self, query: str, sentence: Sentence) -> float:

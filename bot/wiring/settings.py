@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         "words throughout (never).",
     )
 
-    # --- trust: when an answer counts as supported (defaults chosen on the dev splits; README, "Trust") ---
+    # --- trust: when an answer counts as supported (tuned on the dev splits: docs/how-it-answers.md, "Trust") ---
     support_min_verified: float = Field(
         GroundingThresholds.min_verified,
         description="Least P(yes) of the model's check that the cited sentence states the answer; higher refuses "
