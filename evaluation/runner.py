@@ -26,6 +26,10 @@ from index.retrieve import Hit, HybridRetriever, RetrievalConfig
 logger = logging.getLogger(__name__)
 
 
+# A benchmark field renamed in the record where the record has a field of that name already.
+_EXTRA_NAMES = {"kind": "question_kind"}
+
+
 @dataclass
 class EvalRun:
     metrics: dict
@@ -146,7 +150,8 @@ def evaluate(
                     record["question"] = question.question
                 ranking = _ranking(question, article, recorder, retriever, depth)
                 record.update(_retrieval_fields(question, article, ranking))
-                record.update(question.extra)
+                # The question's own kind (fact, injection...) must not hide the reply's.
+                record.update({_EXTRA_NAMES.get(k, k): v for k, v in question.extra.items()})
                 records.append(record)
                 bar.update()
     metrics = summarise(

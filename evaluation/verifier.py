@@ -39,7 +39,9 @@ def is_right(record: dict) -> bool:
     if not record["answerable"]:
         return False
     in_sentence = contains_gold(support["sentence_text"], record["gold"])
-    return contains_gold(support["answer"], record["gold"]) or (in_sentence and best_f1(support["answer"], record["gold"]) > 0)
+    return contains_gold(support["answer"], record["gold"]) or (
+        in_sentence and best_f1(support["answer"], record["gold"]) > 0
+    )
 
 
 def proposals(records: list[dict]) -> list[dict]:
@@ -126,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     print("| set | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
     for name, row in rows.items():
-        cells = ["—" if row[c] is None else (f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c])) for c in columns]
+        cells = [
+            "—" if row[c] is None else (f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c])) for c in columns
+        ]
         print(f"| {name} | " + " | ".join(cells) + " |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
