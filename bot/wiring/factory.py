@@ -52,6 +52,7 @@ def core_config(settings: Settings) -> CoreConfig:
         max_tokens=settings.llm_max_tokens,
         max_question_chars=settings.max_question_chars,
         copy_answers=settings.copy_answers,
+        closest_quotes=settings.closest_quotes,
     )
 
 
@@ -62,6 +63,8 @@ def grounding_thresholds(settings: Settings) -> GroundingThresholds:
         min_answer_logprob=settings.support_min_answer_logprob,
         max_missing_specifics=settings.support_max_missing_specifics,
         min_coverage=settings.support_min_coverage,
+        min_related_dense=settings.support_min_related_dense,
+        min_related_coverage=settings.support_min_related_coverage,
     )
 
 
