@@ -70,10 +70,16 @@ def _closest_quotes(record: dict) -> list[dict]:
     return [{"id": i, "text": t} for i, t in picked]
 
 
-def decided(record: dict, thresholds: GroundingThresholds) -> dict:
-    """The record as the policy with `thresholds` would have replied to it."""
+def decided(record: dict, thresholds: GroundingThresholds, two_kinds: bool = False) -> dict:
+    """The record as the policy with `thresholds` would have replied to it; with `two_kinds`, as Kutip did
+    before it showed the closest sentences (every reply that was not an answer said "not in the article")."""
     if record.get("kind") == "error":
         return record
+    if two_kinds:
+        again = decided(record, thresholds)
+        if again["kind"] == ReplyKind.ANSWER:
+            return again
+        return {**again, "kind": ReplyKind.NOT_IN_ARTICLE.value, "citations": []}
     support = support_of(record)
     relevance = relevance_of(record)
     if relevance is None:  # recorded before relevance was measured: two kinds only
@@ -155,9 +161,33 @@ def ablation(runs: dict[str, list[dict]], wrong_answer_cost: float) -> list[tupl
     return rows
 
 
+TRUST_KEYS = (
+    "answer_accuracy",
+    "false_answer_rate",
+    "false_not_in_article_rate",
+    "reply_holds_answer_rate",
+    "refusal_rate",
+    "citation_precision",
+    "closest_rate",
+)
+
+
 def _line(name: str, m: dict) -> str:
-    keys = ("citation_precision", "answer_accuracy", "refusal_rate", "wrong_refusal_rate")
-    return f"  {name:<28} " + "  ".join(f"{k}={'—' if m[k] is None else f'{m[k]:.3f}'}" for k in keys)
+    return f"  {name:<28} " + "  ".join(f"{k}={'—' if m[k] is None else f'{m[k]:.3f}'}" for k in TRUST_KEYS)
+
+
+def curve(runs: dict[str, list[dict]], best: GroundingThresholds, wrong_answer_cost: float) -> list[dict]:
+    """The cost and the trust measures of each set at every min_verified, the other thresholds at `best`."""
+    rows = []
+    for v in GRID["min_verified"]:
+        t = replace(best, min_verified=v)
+        row: dict = {"min_verified": v, "cost": 0.0}
+        for name, recs in runs.items():
+            again = [decided(r, t) for r in recs]
+            row["cost"] += cost(again, wrong_answer_cost) / len(recs)
+            row[name] = {k: answer_metrics(again)[k] for k in TRUST_KEYS}
+        rows.append(row)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,23 +195,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("records", type=Path, nargs="+", help="`kutip-eval --json` files recorded with answers")
     parser.add_argument("--wrong-answer-cost", type=float, default=1.0)
     parser.add_argument("--ablation", action="store_true", help="also re-tune with each signal switched off")
+    parser.add_argument(
+        "--at", help="score these thresholds instead of tuning (e.g. 'min_verified=0.65,...' or 'shipped')"
+    )
+    parser.add_argument("--json", type=Path, help="write the chosen setting, its per-set measures and the curve here")
+    parser.add_argument("--two-kinds", action="store_true", help="with --at: every non-answer as 'not in the article'")
     args = parser.parse_args(argv)
     runs = {p.stem: json.loads(p.read_text(encoding="utf-8"))["records"] for p in args.records}
-    rows = sweep(runs, args.wrong_answer_cost)
-    best_cost, best = rows[0]
-    print(f"best of {len(rows)} settings (cost {best_cost:.3f}): {best}")
+    if args.at:
+        from evaluation.cli import parse_overrides
+
+        best = GroundingThresholds() if args.at == "shipped" else parse_overrides(args.at, GroundingThresholds())
+        best_cost = sum(
+            cost([decided(r, best) for r in recs], args.wrong_answer_cost) / len(recs) for recs in runs.values()
+        )
+        print(f"at {best} (cost {best_cost:.3f}):")
+    else:
+        best_cost, best = sweep(runs, args.wrong_answer_cost)[0]
+        print(f"best (cost {best_cost:.3f}): {best}")
     for name, recs in runs.items():
-        print(_line(name, answer_metrics([decided(r, best) for r in recs])))
-    print("trade-off of min_verified at the best other thresholds (wrong refusals / unanswerable refused):")
-    for v in GRID["min_verified"]:
-        t = replace(best, min_verified=v)
-        cells = []
-        for name, recs in runs.items():
-            m = answer_metrics([decided(r, t) for r in recs])
-            wrong = "—" if m["wrong_refusal_rate"] is None else f"{m['wrong_refusal_rate']:.2f}"
-            right = "—" if m["refusal_rate"] is None else f"{m['refusal_rate']:.2f}"
-            cells.append(f"{name} {wrong}/{right}")
-        print(f"  {v:>5}: " + "  ".join(cells))
+        print(_line(name, answer_metrics([decided(r, best, args.two_kinds) for r in recs])))
+    if args.two_kinds:
+        return 0
+    rows = curve(runs, best, args.wrong_answer_cost)
+    print(
+        "cost curve over min_verified (per set: accuracy / false answers / false 'not in the article' / holds answer):"
+    )
+    for row in rows:
+        cells = [
+            f"{name} " + "/".join("—" if row[name][k] is None else f"{row[name][k]:.2f}" for k in TRUST_KEYS[:4])
+            for name in runs
+        ]
+        print(f"  {row['min_verified']:>5} cost {row['cost']:.3f}  " + "  ".join(cells))
+    if args.json:
+        per_set = {name: answer_metrics([decided(r, best) for r in recs]) for name, recs in runs.items()}
+        args.json.write_text(
+            json.dumps({"thresholds": best.__dict__, "cost": best_cost, "sets": per_set, "curve": rows}, indent=1),
+            encoding="utf-8",
+        )
     if args.ablation:
         print("ablation (cost, then per-set accuracy / wrong refusals / unanswerable refused / citation precision):")
         for label, total, t in ablation(runs, args.wrong_answer_cost):
