@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bot.core.grounding import GroundingThresholds, Relevance, Support, reply_kind
 from bot.core.results import ReplyKind
+from bot.core.support_model import SupportModel
 from evaluation.metrics import answer_metrics, cites_gold, contains_gold, kind_of
 
 GRID = {
@@ -70,13 +71,15 @@ def _closest_quotes(record: dict) -> list[dict]:
     return [{"id": i, "text": t} for i, t in picked]
 
 
-def decided(record: dict, thresholds: GroundingThresholds, two_kinds: bool = False) -> dict:
+def decided(
+    record: dict, thresholds: GroundingThresholds, two_kinds: bool = False, model: SupportModel | None = None
+) -> dict:
     """The record as the policy with `thresholds` would have replied to it; with `two_kinds`, as Kutip did
     before it showed the closest sentences (every reply that was not an answer said "not in the article")."""
     if record.get("kind") == "error":
         return record
     if two_kinds:
-        again = decided(record, thresholds)
+        again = decided(record, thresholds, model=model)
         if again["kind"] == ReplyKind.ANSWER:
             return again
         return {**again, "kind": ReplyKind.NOT_IN_ARTICLE.value, "citations": []}
@@ -84,7 +87,7 @@ def decided(record: dict, thresholds: GroundingThresholds, two_kinds: bool = Fal
     relevance = relevance_of(record)
     if relevance is None:  # recorded before relevance was measured: two kinds only
         relevance = Relevance(("?",), None, None) if support is None else Relevance((), 1.0, 1.0)
-    kind = reply_kind(support, relevance, thresholds)
+    kind = reply_kind(support, relevance, thresholds, model)
     if kind is ReplyKind.ANSWER:
         answer, citations = support.answer, [{"id": support.sentence_id, "text": record["support"]["sentence_text"]}]
     else:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from base.words import STOPWORDS, content_tokens, found_in, stems, tokenize
 from bot.core.query import QUESTION_WORDS, Query, names, numbers
 from bot.core.results import ReplyKind
+from bot.core.support_model import SupportModel, features
 from index.article import Sentence
 from index.lexical import BM25
 from index.retrieve import Hit
@@ -178,8 +179,11 @@ def answer_logprob(tokens: tuple[tuple[str, float], ...], answer_start: int) -> 
 class GroundingPolicy:
     """The support decisions for one article's index."""
 
-    def __init__(self, stored: StoredIndex, thresholds: GroundingThresholds | None = None) -> None:
+    def __init__(
+        self, stored: StoredIndex, thresholds: GroundingThresholds | None = None, model: SupportModel | None = None
+    ) -> None:
         self.thresholds = thresholds or GroundingThresholds()
+        self.model = model
         self._idf = BM25(stored.sentence_tokens).idf
         # A paragraph's words include its sentences' words, so coverage is judged per paragraph.
         self._paragraph_stems = [stems(tokens) for tokens in stored.paragraph_tokens]
@@ -260,29 +264,42 @@ class GroundingPolicy:
 
     def worth_verifying(self, support: Support) -> bool:
         """Ask the model to verify only an answer the cheap signals have not already ruled out."""
-        return passes_cheap_checks(support, self.thresholds)
+        return passes_cheap_checks(support, self.thresholds, self.model)
 
     def judge(self, support: Support) -> Support:
-        return replace(support, supported=decide(support, self.thresholds))
+        return replace(support, supported=decide(support, self.thresholds, self.model))
 
     def kind(self, support: Support | None, relevance: Relevance) -> ReplyKind:
-        return reply_kind(support, relevance, self.thresholds)
+        return reply_kind(support, relevance, self.thresholds, self.model)
 
 
-def passes_cheap_checks(support: Support, t: GroundingThresholds) -> bool:
-    """The signals that cost no model call."""
+def passes_cheap_checks(support: Support, t: GroundingThresholds, model: SupportModel | None = None) -> bool:
+    """The signals that cost no model call. With a fitted model, only the hard rules: it weighs the rest."""
+    hard = support.unsupported is None and len(support.missing_specifics) <= t.max_missing_specifics
+    if model is not None:
+        return hard
     return (
-        support.unsupported is None
+        hard
         and (support.answer_logprob is None or support.answer_logprob >= t.min_answer_logprob)
-        and len(support.missing_specifics) <= t.max_missing_specifics
         and (support.coverage is None or support.coverage >= t.min_coverage)
     )
 
 
-def decide(support: Support, t: GroundingThresholds) -> bool:
-    """The decision, from the measured signals alone: the one rule, shared with evaluation.tune."""
-    verified = support.verified is not None and support.verified >= t.min_verified
-    return passes_cheap_checks(support, t) and verified
+def support_score(support: Support, model: SupportModel) -> float:
+    inputs = features(
+        support.verified, support.answer_logprob, support.coverage, support.rank, len(support.missing_specifics)
+    )
+    return model.score(inputs)
+
+
+def decide(support: Support, t: GroundingThresholds, model: SupportModel | None = None) -> bool:
+    """The decision, from the measured signals alone: the one rule, shared with evaluation.tune. Without a
+    fitted model, each signal against its threshold; with one, its score against its threshold."""
+    if support.verified is None or not passes_cheap_checks(support, t, model):
+        return False
+    if model is not None:
+        return support_score(support, model) >= model.threshold
+    return support.verified >= t.min_verified
 
 
 def unrelated(relevance: Relevance, t: GroundingThresholds) -> bool:
@@ -295,11 +312,13 @@ def unrelated(relevance: Relevance, t: GroundingThresholds) -> bool:
     return far and unmatched
 
 
-def reply_kind(support: Support | None, relevance: Relevance, t: GroundingThresholds) -> ReplyKind:
+def reply_kind(
+    support: Support | None, relevance: Relevance, t: GroundingThresholds, model: SupportModel | None = None
+) -> ReplyKind:
     """The three-way decision, from the measured signals alone (shared with evaluation.tune): an answer
     only when its support is confident; otherwise "not in the article" only when the question is not
     about the article, and the closest sentences, marked as no answer, for everything between."""
-    if support is not None and decide(support, t):
+    if support is not None and decide(support, t, model):
         return ReplyKind.ANSWER
     if unrelated(relevance, t):
         return ReplyKind.NOT_IN_ARTICLE
