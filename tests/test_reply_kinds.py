@@ -121,3 +121,23 @@ def test_the_terminal_shows_each_kind_with_the_sentences_it_quotes(kind, languag
 def test_the_json_record_names_the_kind():
     record = _reply(ReplyKind.CLOSEST, "en").to_dict()
     assert record["kind"] == "closest" and record["refused"] is True and len(record["citations"]) == 2
+
+
+def test_a_follow_ups_opening_word_is_not_taken_for_a_name():
+    from bot.core.query import Query
+
+    query = Query.read("Lalu siapa musuh mereka?", "id", "id", earlier_question="Apa itu Dewa dalam ajaran Hindu?")
+    assert query.specifics == {"dewa", "hindu"}
+
+
+def test_a_number_written_with_separators_is_found_however_the_article_writes_it():
+    from bot.core.grounding import GroundingPolicy
+    from bot.core.query import Query
+    from index.build import build_index
+    from index.ingest import parse_article
+    from tests.fakes import FakeEmbedder
+
+    article = parse_article("Populasi orangutan tinggal sekitar 7.000 hingga 7.500 ekor.\n\nPara peneliti khawatir.")
+    policy = GroundingPolicy(build_index(article, FakeEmbedder()))
+    assert policy.missing_specifics(Query.read("Who says about 7,000 to 7,500 are left?", "en", "id")) == ()
+    assert policy.missing_specifics(Query.read("Are 8,000 left?", "en", "id")) == ("8000",)

@@ -192,6 +192,8 @@ class GroundingPolicy:
         # in the piece. Judged per paragraph, that refused right answers and caught no more near-misses
         # (docs/how-it-answers.md, "Trust: who decides that an answer is supported").
         self._article_stems = set().union(*self._paragraph_stems)
+        # A question's numbers are read without their separators ("7,000" and "7.000" are both 7000).
+        self._article_stems |= {n for t in self._article_stems if t[:1].isdigit() for n in numbers(t)}
 
     def coverage(self, query: str, sentence: Sentence) -> float:
         """How much of `query` the sentence's paragraph holds, each word weighted by its rarity (IDF).

@@ -55,13 +55,17 @@ class Query:
         cls, text: str, language: str, article_language: str, earlier_question: str = "", earlier_answer: str = ""
     ) -> Query:
         same_language = language == article_language
-        asked = f"{earlier_question} {text}" if earlier_question else text
+        # Each question read on its own: joined, the follow-up's opening word ("Lalu", "Through") would
+        # stand inside the text and read as a name.
+        asked = specifics(text, same_language) | (
+            specifics(earlier_question, same_language) if earlier_question else set()
+        )
         return cls(
             text=text,
             language=language,
             same_language=same_language,
             stems=frozenset(stems(text)),
-            specifics=frozenset(specifics(asked, same_language)),
+            specifics=frozenset(asked),
             earlier_question=earlier_question,
             earlier_answer=earlier_answer,
         )
