@@ -210,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
 
         best = GroundingThresholds() if args.at == "shipped" else parse_overrides(args.at, GroundingThresholds())
         best_cost = sum(
-            cost([decided(r, best, args.two_kinds) for r in recs], args.wrong_answer_cost) / len(recs) for recs in runs.values()
+            cost([decided(r, best, args.two_kinds) for r in recs], args.wrong_answer_cost) / len(recs)
+            for recs in runs.values()
         )
         print(f"at {best} (cost {best_cost:.3f}):")
     else:
