@@ -80,9 +80,9 @@ def out_of_fold(runs: dict[str, list[dict]]) -> dict[str, list[float]]:
     rows = [(name, i, r) for name, recs in runs.items() for i, r in enumerate(proposals(recs))]
     x = np.array([features_of(r) for _, _, r in rows])
     y = np.array([is_right(r) for _, _, r in rows])
-    groups = np.array([f"{name}/{r['doc']}" for name, _, r in rows])
+    groups = np.array([r["doc"] for name, _, r in rows])
     scores = np.zeros(len(rows))
-    for train, test in GroupKFold(n_splits=FOLDS).split(x, y, groups):
+    for train, test in GroupKFold(n_splits=min(FOLDS, len(set(groups)))).split(x, y, groups):
         model = LogisticRegression(max_iter=1000, C=1.0).fit(x[train], y[train])
         scores[test] = model.predict_proba(x[test])[:, 1]
     out: dict[str, list[float]] = {name: [] for name in runs}
@@ -142,12 +142,12 @@ def best_verified(runs: dict[str, list[dict]], t: GroundingThresholds) -> Ground
 def held_out_costs(runs: dict[str, list[dict]], t: GroundingThresholds) -> dict[str, tuple[float, float]]:
     """Per set, the summed cost on held-out articles of the threshold rule and of the fitted model, each
     chosen (and the model fitted) on the other folds' articles only."""
-    docs = sorted({f"{name}/{r['doc']}" for name, recs in runs.items() for r in recs})
+    docs = sorted({r["doc"] for name, recs in runs.items() for r in recs})
     folds = [set(docs[i::FOLDS]) for i in range(FOLDS)]
     totals = {name: [0.0, 0.0] for name in runs}
     for held in folds:
-        train = {n: [r for r in recs if f"{n}/{r['doc']}" not in held] for n, recs in runs.items()}
-        test = {n: [r for r in recs if f"{n}/{r['doc']}" in held] for n, recs in runs.items()}
+        train = {n: [r for r in recs if r["doc"] not in held] for n, recs in runs.items()}
+        test = {n: [r for r in recs if r["doc"] in held] for n, recs in runs.items()}
         rule, model = best_verified(train, t), best_model(train, t)
         for name, recs in test.items():
             totals[name][0] += cost([decided(r, rule) for r in recs])
