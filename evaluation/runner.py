@@ -14,6 +14,7 @@ from bot.core.answer import CoreConfig, Kutip
 from bot.core.grounding import GroundingThresholds
 from bot.core.ports import Embedder, Generator, Retriever
 from bot.core.results import Turn
+from bot.core.support_model import SupportModel
 from bot.wiring.factory import assemble_core
 from evaluation.dataset import Group, Question, article_of, in_passage
 from evaluation.embedcache import CachingEmbedder
@@ -116,6 +117,7 @@ def evaluate(
     progress: bool = True,
     retrieval: RetrievalConfig | None = None,
     thresholds: GroundingThresholds | None = None,
+    model: SupportModel | None = None,
 ) -> EvalRun:
     """Index each article in memory and ask its questions; without a generator, score retrieval only."""
     embedder = CachingEmbedder(embedder)
@@ -132,7 +134,9 @@ def evaluate(
             core = recorder = None
             if generator is not None:
                 recorder = RecordingRetriever(retriever)
-                core = assemble_core(stored, embedder, generator, config, retriever=recorder, thresholds=thresholds)
+                core = assemble_core(
+                    stored, embedder, generator, config, retriever=recorder, thresholds=thresholds, model=model
+                )
                 # Questions are grouped by article so the article's KV prefix is evaluated once, here.
                 core.warm()
             for question in group.questions:

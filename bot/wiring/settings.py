@@ -124,6 +124,12 @@ class Settings(BaseSettings):
         description="The least rarity-weighted share of the question's words in a candidate's paragraph that makes "
         "the question related to the article (only for a question in the article's language).",
     )
+    support_model: str = Field(
+        "none",
+        description="How an answer's support is decided: 'shipped' (a logistic model over every signal, fitted on the "
+        "dev sets, bot/core/support_model.json), 'none' (each signal against its threshold above), or the path of a "
+        "model file fitted by `python -m evaluation.verifier --fit --write PATH`.",
+    )
     closest_quotes: int = Field(
         2, ge=1, le=5, description="Sentences shown when no answer is asserted but the question is about the article."
     )
