@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from base.words import STOPWORDS, content_tokens, found_in, stems, tokenize
 from bot.core.query import QUESTION_WORDS, Query, names, numbers
 from bot.core.results import ReplyKind
+from bot.core.signals import Relevance, Support
 from bot.core.support_model import SupportModel, features
 from index.article import Sentence
 from index.lexical import BM25
@@ -52,52 +53,6 @@ class GroundingThresholds:
     min_related_coverage: float = 0.0
     min_summary_overlap: float = 0.5  # a summary bullet: share of its words found in its sentence
     min_bullet_verified: float = 0.5  # a summary bullet: P("yes") that its sentence states it
-
-
-@dataclass(frozen=True)
-class Relevance:
-    """Whether a question is about the article at all: measured for every question, proposal or not."""
-
-    missing_specifics: tuple[str, ...]  # the question's names, numbers and titles the article never mentions
-    top_dense: float | None  # the embedder's cosine of question and the nearest best-ranked sentence
-    # The rarity-weighted share of the question's words in the best candidate's paragraph; None when the
-    # question is in another language than the article, so its words cannot match.
-    top_coverage: float | None
-
-    def to_dict(self) -> dict:
-        return {
-            "missing_specifics": list(self.missing_specifics),
-            "top_dense": None if self.top_dense is None else round(self.top_dense, 4),
-            "top_coverage": None if self.top_coverage is None else round(self.top_coverage, 4),
-        }
-
-
-@dataclass(frozen=True)
-class Support:
-    """The signals behind one answer's support decision, and the decision. Kept for the eval and logs."""
-
-    answer: str  # what the model proposed
-    sentence_id: str  # the sentence judged (and quoted, when supported)
-    rank: int  # its place in the retrieval ranking, 1 = best
-    verified: float | None = None
-    answer_logprob: float | None = None
-    missing_specifics: tuple[str, ...] = ()
-    coverage: float | None = None  # None: the question is not in the article's language, so words can't match
-    unsupported: str | None = None
-    supported: bool = False
-
-    def to_dict(self) -> dict:
-        return {
-            "answer": self.answer,
-            "sentence_id": self.sentence_id,
-            "rank": self.rank,
-            "verified": None if self.verified is None else round(self.verified, 4),
-            "answer_logprob": None if self.answer_logprob is None else round(self.answer_logprob, 4),
-            "missing_specifics": list(self.missing_specifics),
-            "coverage": None if self.coverage is None else round(self.coverage, 4),
-            "unsupported": self.unsupported,
-            "supported": self.supported,
-        }
 
 
 def is_no_answer(text: str) -> bool:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from index.article import Sentence
 
 if TYPE_CHECKING:
-    from bot.core.grounding import Relevance, Support
+    from bot.core.signals import Relevance, Support
 
 
 @dataclass(frozen=True)
