@@ -56,7 +56,8 @@ def relevance_of(record: dict) -> Relevance | None:
     data = record.get("relevance")
     if not data:
         return None
-    return Relevance(tuple(data["missing_specifics"]), data["top_dense"], data["top_coverage"])
+    absent = data.get("absent_things", data["missing_specifics"])  # recorded before things were told apart
+    return Relevance(tuple(data["missing_specifics"]), data["top_dense"], data["top_coverage"], tuple(absent))
 
 
 def _closest_quotes(record: dict) -> list[dict]:
@@ -86,7 +87,7 @@ def decided(
     support = support_of(record)
     relevance = relevance_of(record)
     if relevance is None:  # recorded before relevance was measured: two kinds only
-        relevance = Relevance(("?",), None, None) if support is None else Relevance((), 1.0, 1.0)
+        relevance = Relevance(("?",), None, None, ("?",)) if support is None else Relevance((), 1.0, 1.0)
     kind = reply_kind(support, relevance, thresholds, model)
     if kind is ReplyKind.ANSWER:
         answer, citations = support.answer, [{"id": support.sentence_id, "text": record["support"]["sentence_text"]}]

@@ -31,7 +31,14 @@ def support(verified: float, **fields) -> Support:
         (None, RELATED, ReplyKind.CLOSEST),  # the model proposed nothing, but the question is about the article
         (support(0.3, unsupported="numbers not in the cited sentences"), RELATED, ReplyKind.CLOSEST),
         # A thing the question names is absent from the article: nothing to show, whatever was proposed.
-        (support(0.9, missing_specifics=("france",)), Relevance(("france",), 0.9, 0.6), ReplyKind.NOT_IN_ARTICLE),
+        (
+            support(0.9, missing_specifics=("france",)),
+            Relevance(("france",), 0.9, 0.6, ("france",)),
+            ReplyKind.NOT_IN_ARTICLE,
+        ),
+        # One word of a name is missing, another is there (the article writes it another way): no answer is
+        # asserted, but the question is about the article.
+        (support(0.9, missing_specifics=("kiai",)), Relevance(("kiai",), 0.9, 0.6, ()), ReplyKind.CLOSEST),
         (None, Relevance((), 0.7, 0.0), ReplyKind.NOT_IN_ARTICLE),  # nothing near in meaning or in words
         (None, Relevance((), 0.7, None), ReplyKind.NOT_IN_ARTICLE),  # another language: meaning alone decides
         (None, Relevance((), 0.7, 0.5), ReplyKind.CLOSEST),  # far in meaning, but its words are there
@@ -67,7 +74,7 @@ def test_an_off_article_question_gets_the_flat_refusal(fake_core, fake_generator
     answer = fake_core.ask("What is the capital of France?")
     assert answer.kind is ReplyKind.NOT_IN_ARTICLE
     assert answer.text == REFUSAL["en"] and answer.citations == ()
-    assert answer.relevance.missing_specifics == ("france",)
+    assert answer.relevance.missing_specifics == ("france",) and answer.relevance.absent_things == ("france",)
 
 
 def test_a_follow_up_to_an_unanswered_question_carries_the_question_only(fake_core, fake_generator):

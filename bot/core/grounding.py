@@ -167,6 +167,12 @@ class GroundingPolicy:
         """The question's names, numbers and titles that the article never mentions."""
         return tuple(sorted(s for s in query.specifics if not _found_loosely(s, self._article_stems)))
 
+    def absent_things(self, query: Query) -> tuple[str, ...]:
+        """The things the question names of which the article has not one word."""
+        return tuple(
+            sorted(" ".join(p) for p in query.phrases if not any(_found_loosely(w, self._article_stems) for w in p))
+        )
+
     def relevance(self, query: Query, search_text: str | None, candidates: list[Hit]) -> Relevance:
         """Whether the question is about this article at all, from what costs no model call.
 
@@ -175,6 +181,7 @@ class GroundingPolicy:
         """
         return Relevance(
             missing_specifics=self.missing_specifics(query),
+            absent_things=self.absent_things(query),
             top_dense=max((h.dense for h in candidates), default=None),
             top_coverage=(
                 None
@@ -260,9 +267,12 @@ def decide(support: Support, t: GroundingThresholds, model: SupportModel | None 
 
 
 def unrelated(relevance: Relevance, t: GroundingThresholds) -> bool:
-    """The article has nothing about the question: a thing it names is absent from the article, or no
-    sentence comes near it (neither in meaning nor, for a question in the article's language, in words)."""
-    if len(relevance.missing_specifics) > t.max_missing_specifics:
+    """The article has nothing about the question: a thing it names is absent from the article (not one word
+    of it: a name written another way keeps some), or no sentence comes near it (neither in meaning nor, for a
+    question in the article's language, in words). A single missing word keeps an answer from being asserted
+    (`passes_cheap_checks`); here it takes a whole thing, as saying "not in the article" about a question the
+    article answers is as false as a wrong answer."""
+    if len(relevance.absent_things) > t.max_missing_specifics:
         return True
     far = relevance.top_dense is None or relevance.top_dense < t.min_related_dense
     unmatched = relevance.top_coverage is None or relevance.top_coverage < t.min_related_coverage

@@ -37,6 +37,27 @@ def specifics(question: str, same_language: bool = True) -> set[str]:
     return named | titles | numbers(question)
 
 
+def specific_phrases(question: str, same_language: bool = True) -> set[tuple[str, ...]]:
+    """The question's specifics as the things they name: a run of capitalised words is one name ("Kiai Haji
+    Achmad Abdul Hamid"), a number or a quoted title one thing each. An article that writes a name another way
+    ("K.H. Achmad") still has one of its words; a thing none of whose words it has is not in it."""
+    phrases: set[tuple[str, ...]] = set()
+    run: list[str] = []
+    named = set(names(question))
+    for word in [*re.findall(r"[\w'’-]+", question), ""]:
+        token = tokenize(word)[:1] if word in named else []
+        if token and token[0] not in STOPWORDS and token[0] not in QUESTION_WORDS and not token[0][:1].isdigit():
+            run.append(token[0])
+            continue
+        if run:
+            phrases.add(tuple(run))
+            run = []
+    phrases |= {(n,) for n in numbers(question)}
+    if same_language:
+        phrases |= {tuple(content_tokens(q)) for q in _QUOTED.findall(question) if content_tokens(q)}
+    return phrases
+
+
 @dataclass(frozen=True)
 class Query:
     """One question as every check reads it, computed once per ask."""
@@ -47,6 +68,8 @@ class Query:
     stems: frozenset[str]  # of the question's words: what an answer that only repeats it is made of
     # Names, numbers and quoted titles of the question and of the earlier question it follows up.
     specifics: frozenset[str]
+    # The same, grouped into the things they name (`specific_phrases`).
+    phrases: frozenset[tuple[str, ...]] = frozenset()
     earlier_question: str = ""
     earlier_answer: str = ""
 
@@ -66,6 +89,10 @@ class Query:
             same_language=same_language,
             stems=frozenset(stems(text)),
             specifics=frozenset(asked),
+            phrases=frozenset(
+                specific_phrases(text, same_language)
+                | (specific_phrases(earlier_question, same_language) if earlier_question else set())
+            ),
             earlier_question=earlier_question,
             earlier_answer=earlier_answer,
         )

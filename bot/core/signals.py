@@ -14,10 +14,13 @@ class Relevance:
     # The rarity-weighted share of the question's words in the best candidate's paragraph; None when the
     # question is in another language than the article, so its words cannot match.
     top_coverage: float | None
+    # The things the question names (a whole name, a number, a title) none of whose words the article has.
+    absent_things: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {
             "missing_specifics": list(self.missing_specifics),
+            "absent_things": list(self.absent_things),
             "top_dense": None if self.top_dense is None else round(self.top_dense, 4),
             "top_coverage": None if self.top_coverage is None else round(self.top_coverage, 4),
         }
