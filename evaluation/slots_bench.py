@@ -67,14 +67,14 @@ async def through_desk(core: Any, asked: list[tuple[int, str]], workers: int) ->
     async def on_error(update: object, error: Exception) -> None:
         failures.append(f"{type(error).__name__}: {error}")
 
-    desk = Desk(core, len(asked), Typing(_no_typing), on_error, SlidingWindow(0), in_memory_stats(), workers=workers)
+    desk = Desk(len(asked), Typing(_no_typing), on_error, SlidingWindow(0), in_memory_stats(), workers=workers)
     started = time.monotonic()
     for index, (chat, question) in enumerate(asked):
 
         async def deliver(result: Any, index: int = index, chat: int = chat) -> None:
             delivered.append({"index": index, "chat": chat, "at_s": time.monotonic() - started, **signature(result)})
 
-        desk.submit(Job("ask", chat, None, lambda c, q=question: c.ask(q), deliver))
+        desk.submit(Job("ask", chat, None, lambda q=question: core.ask(q), deliver))
     await desk.join()
     wall = time.monotonic() - started
     await desk.stop()

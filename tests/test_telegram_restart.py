@@ -46,7 +46,7 @@ def test_questions_queued_at_a_stop_are_answered_once_after_the_restart() -> Non
             ]
 
             first = FakeCore(delay_s=0.5)
-            app = build_application(settings, first)
+            app = build_application(settings, FakeLibrary(first))
             async with running(app):
                 app.bot_data["kutip"].followups.remember(CHATS[4].id, [77], Turn("Apa tujuan OpenAI?", "X."))
                 for question in questions:
@@ -57,7 +57,7 @@ def test_questions_queued_at_a_stop_are_answered_once_after_the_restart() -> Non
             assert len(JobJournal(open_database(settings.data_dir / DATABASE_NAME))) == 4
 
             second = FakeCore()
-            app = build_application(settings, second)
+            app = build_application(settings, FakeLibrary(second))
             async with running(app):
                 await api.wait_for_messages(5, timeout=10)
                 await desk_of(app).join()
@@ -82,7 +82,7 @@ def test_a_reply_after_a_restart_is_still_a_follow_up_and_stats_are_kept() -> No
             settings = settings_for(api, admins="999")
             chat, admin = private_chat(600), private_chat(999)
             first = FakeCore()
-            app = build_application(settings, first)
+            app = build_application(settings, FakeLibrary(first))
             async with running(app):
                 await feed(app, update_of(message("Apa tujuan OpenAI?", chat, user(600))))
                 await feed(app, update_of(message("Siapa CEO OpenAI?", chat, user(600))))  # refused
@@ -93,7 +93,7 @@ def test_a_reply_after_a_restart_is_still_a_follow_up_and_stats_are_kept() -> No
 
             # A new process: the database is opened again and the application rebuilt.
             second = FakeCore()
-            app = build_application(settings, second)
+            app = build_application(settings, FakeLibrary(second))
             async with running(app):
                 await feed(app, update_of(message("Kenapa begitu?", chat, user(600), reply_to=answer)))
                 await feed(app, update_of(message("/stats", admin, user(999, "en"))))

@@ -120,8 +120,9 @@ class AnswerCore(Protocol):
 class ArticleLibrary(Protocol):
     """Articles kept on disk (data/articles/<id>/), each chat's current and recent ones, and a core per article.
 
-    Implemented by bot/library (issue 10); the Telegram handlers and the CLI use only this. Slow calls
-    (read, the first core of an article) are synchronous: the Telegram adapter runs them off the event loop.
+    Implemented by bot/library; the Telegram handlers and the CLI use only this, and it is their one door to a
+    core. Slow calls (read, reload_default, the first core of an article) are synchronous: the Telegram adapter
+    runs them off the event loop.
     """
 
     def read(
@@ -148,6 +149,16 @@ class ArticleLibrary(Protocol):
     def use(self, chat_id: int | None, choice: str) -> ArticleEntry:
         """Make an article current: `choice` is a number from `recent`, an article id (or its prefix) or a URL
         already read. UnknownArticle otherwise."""
+        ...
+
+    @property
+    def default(self) -> ArticleEntry:
+        """The default article (KUTIP_ARTICLE): a chat that never chose one asks about it."""
+        ...
+
+    def reload_default(self) -> ArticleEntry:
+        """Read the default article's source again (an edited file or page) and make it the default, its core
+        warmed. Slow: the Telegram adapter runs it off the event loop. Raises ArticleError subclasses."""
         ...
 
     def core(self, article_id: str) -> AnswerCore:

@@ -72,7 +72,7 @@ class Library:
         clock: Callable[[], float] = time.time,
     ) -> None:
         """`default` reads the shipped or configured article; it is registered on first need (a command that
-        reads another article never waits for it), or at once by `register_default`."""
+        reads another article never waits for it), at once by `register_default`, and again by `reload_default`."""
         self._dir = directory
         self._store = store
         self._embedder = embedder
@@ -176,6 +176,15 @@ class Library:
                 else:
                     self._default = self._set_default(self._default_source())
             return self._default
+
+    def reload_default(self) -> ArticleEntry:
+        """Read the default article's source again and make it the default, its core warmed (/reload)."""
+        if self._default_source is None:
+            raise UnknownArticle("the library has no source to read its default article from")
+        entry = self.register_default(self._default_source())
+        logger.info("default article is now %s (%d sentences)", entry.short_id, entry.sentences)
+        self.core(entry.id).warm()
+        return entry
 
     def register_default(self, article: Article) -> ArticleEntry:
         """Make `article` (the shipped or configured one) the default: indexed now, never evicted."""

@@ -6,6 +6,7 @@ This is the only place that builds things; every other module receives what it n
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from bot.storage import DATABASE_NAME, open_database
 from bot.storage.articles import ArticleStore
 from bot.wiring.lazy import Lazy
 from bot.wiring.settings import Settings
+from index.article import Article
 from index.build import ensure_index
 from index.fetch import FetchPolicy
 from index.ingest import ArticleLimits, load_article
@@ -78,7 +80,7 @@ def load_embedder(settings: Settings) -> Embedder:
 
 def load_index(settings: Settings, progress: bool = True) -> tuple[StoredIndex, Embedder]:
     """Read the configured article and return its index, rebuilding it when stale."""
-    article = load_article(settings.article, fetch_policy(settings), article_limits(settings))
+    article = default_article(settings)
     embedder = load_embedder(settings)
     return ensure_index(article, embedder, index_dir(settings), progress=progress), embedder
 
@@ -148,11 +150,17 @@ def library_config(settings: Settings) -> LibraryConfig:
     )
 
 
-def build_library(settings: Settings, embedder: Embedder | None = None, generator: Generator | None = None) -> Library:
+def build_library(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    generator: Generator | None = None,
+    reread: Callable[[], Settings] | None = None,
+) -> Library:
     """The article library in the data directory, its default article KUTIP_ARTICLE (read when first needed).
 
     One embedder and one generator serve every article; by default each is loaded on first use, so a command
-    that needs no model (`kutip articles`, `kutip source`) loads none.
+    that needs no model (`kutip articles`, `kutip source`) loads none. `reread` gives the settings each read of
+    the default article uses (the bot's /reload picks up an edited .env); by default, `settings`.
     """
     embedder = embedder or Lazy(lambda: load_embedder(settings), name=settings.embedding_model)
     generator = generator or Lazy(lambda: load_generator(settings))
@@ -169,8 +177,13 @@ def build_library(settings: Settings, embedder: Embedder | None = None, generato
         generator,
         assemble,
         library_config(settings),
-        default=lambda: load_article(settings.article, fetch_policy(settings), article_limits(settings)),
+        default=lambda: default_article(reread() if reread is not None else settings),
     )
+
+
+def default_article(settings: Settings) -> Article:
+    """KUTIP_ARTICLE, read, cleaned and checked."""
+    return load_article(settings.article, fetch_policy(settings), article_limits(settings))
 
 
 def build_core(settings: Settings, progress: bool = True) -> Kutip:

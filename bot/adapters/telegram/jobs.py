@@ -17,7 +17,6 @@ from bot.adapters.telegram import render, texts
 from bot.adapters.telegram.desk import Job
 from bot.adapters.telegram.send import send_html
 from bot.adapters.telegram.state import State
-from bot.core.ports import AnswerCore
 from bot.core.results import Answer, Summary, Turn
 from bot.storage import PendingJob
 
@@ -38,23 +37,21 @@ def job_for(bot: Bot, state: State, pending: PendingJob) -> Job:
     """The desk job doing `pending` with its article's core and replying to its asker; struck off the
     journal once the reply is out (or given up), never when a stop cancelled it.
 
-    The desk hands `work` its current core, the default article's; any other article's core comes from
-    the library, in the worker thread (building it may be slow)."""
-
-    def core_of(default: AnswerCore) -> AnswerCore:
-        return state.articles.core(pending.article_id, default)
-
+    The core comes from the library, in the worker thread (building it may be slow). A row journaled before
+    jobs named their article (article_id None) is about the default article."""
+    article_id = pending.article_id or state.library.default.id
+    library = state.library
     if pending.kind == "ask":
         history = history_of(pending)
 
-        def work(core: AnswerCore) -> Any:
-            return core_of(core).ask(pending.text, history=history)
+        def work() -> Any:
+            return library.core(article_id).ask(pending.text, history=history)
 
         deliver = partial(_deliver_answer, bot, state, pending)
     elif pending.kind in ("summary", "digest"):
 
-        def work(core: AnswerCore) -> Any:
-            return core_of(core).summary(pending.text)
+        def work() -> Any:
+            return library.core(article_id).summary(pending.text)
 
         deliver = partial(_deliver_summary, bot, state, pending)
     else:
@@ -70,9 +67,18 @@ def job_for(bot: Bot, state: State, pending: PendingJob) -> Job:
     )
 
 
+# A quote names its article by title, cut to this many characters.
+LABEL_CHARS = 60
+
+
 def _label(state: State, job: PendingJob) -> str | None:
-    """The article's title for the quotes, when the chat has more than one article to tell apart."""
-    return state.articles.label(job.chat_id, job.article_id, state.core.article.title)
+    """The article's title for the quotes, only when the chat has more than one article to tell apart."""
+    entries = state.library.recent(job.chat_id)
+    if len(entries) <= 1:
+        return None
+    article_id = job.article_id or state.library.default.id
+    title = next((e.title for e in entries if e.id == article_id), "") or article_id[:8]
+    return title if len(title) <= LABEL_CHARS else title[:LABEL_CHARS] + "…"
 
 
 async def restore(bot: Bot, state: State, pending: list[PendingJob]) -> int:
