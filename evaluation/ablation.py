@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from tqdm import tqdm
 
-from bot.core.ports import Embedder
+from index.embedder import Embedder
 from evaluation.dataset import Group, article_of
 from evaluation.embedcache import CachingEmbedder
 from evaluation.metrics import contains_gold, gold_rank, recall_metrics

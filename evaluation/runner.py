@@ -12,8 +12,9 @@ from base.errors import KutipError
 from base.language import detect_language
 from bot.core.answer import CoreConfig, Kutip
 from bot.core.grounding import GroundingThresholds
-from bot.core.ports import Embedder, Generator, Retriever
-from bot.core.results import Turn
+from bot.core.ports import Generator, Retriever
+from index.embedder import Embedder
+from bot.core.turn import Turn
 from bot.wiring.factory import assemble_core
 from evaluation.dataset import Group, Question, article_of, in_passage
 from evaluation.embedcache import CachingEmbedder

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
 
 from base.errors import IndexStale
 from base.words import content_tokens
+from index.embedder import Embedder
 from index.article import Article
 from index.store import StoredIndex, article_sha256, flat_index, load, save
-
-if TYPE_CHECKING:
-    from bot.core.ports import Embedder
 
 logger = logging.getLogger(__name__)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from base.errors import ArticleError, ArticleTooLarge, FetchRefused, NoArticleText
 from base.language import detect_language
@@ -17,6 +19,11 @@ from index.segment import segment
 logger = logging.getLogger(__name__)
 
 _TITLE_CHARS = 90
+
+# The steps of reading an article, reported to a progress callback ("reading the article…" edits): this
+# module reports the first two, the library the others.
+ReadStage = Literal["fetching", "cleaning", "indexing", "ready"]
+Progress = Callable[[ReadStage], None]
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,10 @@ from bot.core.answer import find_source
 from bot.core.ports import AnswerCore, Completion, Prompt
 from bot.core.questions import check_question
 from bot.core.refusals import REFUSAL
-from bot.core.results import Answer, Bullet, Citation, Summary, Turn
-from bot.library.entry import ArticleEntry, ReadStage
+from bot.core.results import Answer, Bullet, Citation, Summary
+from bot.core.turn import Turn
+from bot.storage import ArticleEntry
+from index.ingest import ReadStage
 from index.article import Article, Sentence
 from index.ingest import ArticleLimits, check_article, is_url, load_article, parse_article
 from index.store import article_sha256

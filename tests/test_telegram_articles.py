@@ -11,7 +11,7 @@ from telegram import Document, Update
 
 from base.errors import FetchRefused, NoArticleText
 from bot.adapters.telegram import progress
-from bot.core.results import Turn
+from bot.core.turn import Turn
 from tests.fake_bot_api import FakeBotApi, telegram_html_text
 from tests.fakes import EDITED_PARAGRAPHS, FakeLibrary, make_article
 from tests.telegram_helpers import (

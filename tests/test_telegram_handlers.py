@@ -10,7 +10,7 @@ from telegram import Update
 
 from bot.adapters.telegram import chat_action
 from bot.core.refusals import REFUSAL
-from bot.core.results import Turn
+from bot.core.turn import Turn
 from tests.fake_bot_api import telegram_html_text
 from tests.fakes import EDITED_PARAGRAPHS
 from tests.telegram_helpers import (

@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter
 
 from bot.adapters.telegram import build_application
-from bot.core.results import Turn
+from bot.core.turn import Turn
 from bot.storage import DATABASE_NAME, JobJournal, open_database
 from tests.fake_bot_api import FakeBotApi, telegram_html_text
 from tests.telegram_helpers import (

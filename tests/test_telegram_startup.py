@@ -23,7 +23,7 @@ SECRET_TOKEN = "987654:SECRET-token_that-must_not-leak"
 RUN_WITH_FAKE_CORE = (
     "import sys; import bot.wiring.telegram as wiring; from tests.fakes import FakeLibrary; "
     "wiring.build_library = lambda settings, reread=None: FakeLibrary(); "
-    "from bot.adapters.cli import main; sys.exit(main(['run']))"
+    "from bot.wiring.cli import main; sys.exit(main(['run']))"
 )
 
 

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, replace
 
 from base.words import STOPWORDS, content_tokens, found_in, stems, tokenize
-from bot.core.results import Turn
+from bot.core.turn import Turn
 from index.article import Sentence
 from index.lexical import BM25
 from index.retrieve import Hit

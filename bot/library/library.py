@@ -23,8 +23,10 @@ from pathlib import Path
 
 from base.errors import ArticleError, ReadLimit, UnknownArticle
 from bot.core.answer import Kutip
-from bot.core.ports import AnswerCore, Embedder, Generator
-from bot.library.entry import ArticleEntry, ReadStage
+from bot.core.ports import AnswerCore, Generator
+from index.embedder import Embedder
+from bot.storage import ArticleEntry
+from index.ingest import ReadStage
 from bot.library.turns import ArticleCore, ModelTurns
 from bot.storage.articles import ArticleStore
 from index.article import Article

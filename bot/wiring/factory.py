@@ -12,7 +12,8 @@ from pathlib import Path
 
 from bot.core.answer import ROOM_FOR_QUESTION, CoreConfig, Kutip
 from bot.core.grounding import GroundingPolicy, GroundingThresholds
-from bot.core.ports import Embedder, Generator, Retriever
+from bot.core.ports import Generator, Retriever
+from index.embedder import Embedder
 from bot.core.prompts import ArticlePrompt
 from bot.core.summary import Summariser
 from bot.library.library import Library, LibraryConfig

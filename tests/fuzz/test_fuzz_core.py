@@ -13,7 +13,7 @@ from base.errors import KutipError
 from bot.adapters import terminal
 from bot.adapters.telegram import render
 from bot.core.ports import Completion
-from bot.core.results import Turn
+from bot.core.turn import Turn
 from bot.wiring.factory import assemble_core, core_config
 from bot.wiring.settings import Settings
 from index.build import build_index

@@ -25,7 +25,7 @@ from bot.adapters.telegram.limits import FloodLimiter
 from bot.adapters.telegram.ratelimit import SlidingWindow
 from bot.adapters.telegram.reading import Reader
 from bot.adapters.telegram.state import KEY, State
-from bot.core.ports import ArticleLibrary
+from bot.library.ports import ArticleLibrary
 from bot.storage import DATABASE_NAME, FollowupStore, JobJournal, StatsStore, open_database
 from bot.wiring.settings import Settings
 

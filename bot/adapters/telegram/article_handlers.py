@@ -21,7 +21,7 @@ from bot.adapters.telegram import links, texts, triggers
 from bot.adapters.telegram.handlers import Context, enqueue, language, pending_job, reply, source_of
 from bot.adapters.telegram.progress import ProgressMessage
 from bot.adapters.telegram.state import State, state_of
-from bot.library.entry import ArticleEntry
+from bot.storage import ArticleEntry
 
 logger = logging.getLogger(__name__)
 

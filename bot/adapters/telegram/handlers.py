@@ -31,8 +31,8 @@ from bot.adapters.telegram.send import is_delivery_failure, send_html, thread_of
 from bot.adapters.telegram.state import State, state_of
 from bot.core.ports import AnswerCore
 from bot.core.questions import check_question
-from bot.core.results import Turn
-from bot.library.entry import ArticleEntry
+from bot.core.turn import Turn
+from bot.storage import ArticleEntry
 from bot.storage import Followup, PendingJob
 
 logger = logging.getLogger(__name__)

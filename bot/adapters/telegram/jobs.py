@@ -17,7 +17,8 @@ from bot.adapters.telegram import render, texts
 from bot.adapters.telegram.desk import Job
 from bot.adapters.telegram.send import send_html
 from bot.adapters.telegram.state import State
-from bot.core.results import Answer, Summary, Turn
+from bot.core.results import Answer, Summary
+from bot.core.turn import Turn
 from bot.storage import PendingJob
 
 logger = logging.getLogger(__name__)

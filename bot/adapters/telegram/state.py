@@ -10,7 +10,7 @@ from telegram.ext import CallbackContext
 
 from bot.adapters.telegram.desk import Desk
 from bot.adapters.telegram.reading import Reader
-from bot.core.ports import ArticleLibrary
+from bot.library.ports import ArticleLibrary
 from bot.storage import FollowupStore, JobJournal, StatsStore
 from bot.wiring.settings import Settings
 
