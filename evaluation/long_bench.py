@@ -14,9 +14,9 @@ from pathlib import Path
 from base.measure import percentile
 from bot.core.answer import CoreConfig
 from bot.core.ports import Generator
-from index.embedder import Embedder
 from evaluation.longarticle import load_long_bench
 from evaluation.recording import RecordingGenerator
+from index.embedder import Embedder
 
 logger = logging.getLogger(__name__)
 

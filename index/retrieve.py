@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from base.words import content_tokens
-from index.embedder import Embedder
 from index.article import Sentence
+from index.embedder import Embedder
 from index.lexical import BM25
 from index.store import StoredIndex
 

@@ -24,9 +24,8 @@ from bot.core.refusals import REFUSAL
 from bot.core.results import Answer, Bullet, Citation, Summary
 from bot.core.turn import Turn
 from bot.storage import ArticleEntry
-from index.ingest import ReadStage
 from index.article import Article, Sentence
-from index.ingest import ArticleLimits, check_article, is_url, load_article, parse_article
+from index.ingest import ArticleLimits, ReadStage, check_article, is_url, load_article, parse_article
 from index.store import article_sha256
 
 

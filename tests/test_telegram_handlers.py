@@ -420,7 +420,9 @@ def test_commands_are_registered_in_both_languages() -> None:
     async def scenario() -> None:
         async with bot_session() as (api, app, core):
             default, indonesian = (c.params for c in api.calls_to("setMyCommands"))
-            assert [c["command"] for c in default["commands"]] == ["ask", "summary", "source", "article", "help"]
+            assert [c["command"] for c in default["commands"]] == [
+                *("ask", "summary", "source", "article", "read", "articles", "use", "help")
+            ]
             assert "language_code" not in default and indonesian["language_code"] == "id"
             assert indonesian["commands"][0]["description"] == "Tanya tentang artikel"
 
