@@ -7,10 +7,11 @@ from collections import Counter
 
 from bot.adapters.telegram import build_application
 from bot.core.turn import Turn
-from bot.storage import DATABASE_NAME, JobJournal, open_database
+from bot.storage import DATABASE_NAME, JobJournal, JobKind, PendingJob, open_database
 from tests.fake_bot_api import FakeBotApi, telegram_html_text
 from tests.telegram_helpers import (
     FakeCore,
+    FakeLibrary,
     desk_of,
     feed,
     message,
@@ -103,5 +104,25 @@ def test_a_reply_after_a_restart_is_still_a_follow_up_and_stats_are_kept() -> No
             after = shown(api.sent(999)[-1])
             assert "Questions: 3 (refused: 1, errors: 0)" in after
             assert before.split("Latency")[0].replace("2 (", "3 (") == after.split("Latency")[0]
+
+    run_async(scenario())
+
+
+def test_journaled_kinds_are_restored_and_a_kind_this_version_lacks_is_struck_off() -> None:
+    async def scenario() -> None:
+        with FakeBotApi() as api:
+            settings = settings_for(api)
+            journal = JobJournal(open_database(settings.data_dir / DATABASE_NAME))
+            # Rows from before jobs named their article (article_id None: the default one).
+            journal.add(PendingJob(JobKind.DIGEST, 700, 1, "en", "en"))
+            journal.add(PendingJob("translate", 701, 2, "en", "id"))  # written by some other version
+            core = FakeCore()
+            app = build_application(settings, FakeLibrary(core))
+            async with running(app):
+                [digest] = await api.wait_for_messages(1, chat_id=700, timeout=10)
+                await app.bot_data["kutip"].restoring
+                await desk_of(app).join()
+            assert shown(digest).startswith("Summary") and core.calls == [("summary", "en")]
+            assert api.sent(701) == [] and len(journal) == 0
 
     run_async(scenario())

@@ -8,7 +8,7 @@ articles too. Each is a migration in database.MIGRATIONS and a small store modul
 from bot.storage.articles import ArticleEntry, ArticleStore
 from bot.storage.database import DATABASE_NAME, SCHEMA_VERSION, open_database
 from bot.storage.followups import Followup, FollowupStore
-from bot.storage.jobs import JobJournal, PendingJob
+from bot.storage.jobs import JobJournal, JobKind, PendingJob
 from bot.storage.stats import StatsStore, in_memory_stats
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Followup",
     "FollowupStore",
     "JobJournal",
+    "JobKind",
     "PendingJob",
     "StatsStore",
     "in_memory_stats",

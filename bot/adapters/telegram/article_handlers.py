@@ -21,7 +21,7 @@ from bot.adapters.telegram import links, texts, triggers
 from bot.adapters.telegram.handlers import Context, enqueue, language, pending_job, reply, source_of
 from bot.adapters.telegram.progress import ProgressMessage
 from bot.adapters.telegram.state import State, state_of
-from bot.storage import ArticleEntry
+from bot.storage import ArticleEntry, JobKind
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ async def _read(
     state.stats.count("reads")
     logger.info("chat %s now reads article %s (%d sentences)", chat_id, entry.short_id, entry.sentences)
     await _conclude(update, context, progress, _card(entry, lang))
-    await enqueue(update, context, pending_job(update, "digest", lang, entry.id))
+    await enqueue(update, context, pending_job(update, JobKind.DIGEST, lang, entry.id))
 
 
 async def _download(document: Document, limit: int) -> bytes:

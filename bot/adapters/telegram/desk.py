@@ -22,7 +22,7 @@ from typing import Any, Literal
 from base.errors import KutipError
 from bot.adapters.telegram.chat_action import Typing
 from bot.adapters.telegram.ratelimit import SlidingWindow
-from bot.storage import StatsStore
+from bot.storage import JobKind, StatsStore
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ MODEL_GRACE_S = 60.0
 
 @dataclass
 class Job:
-    kind: str  # "ask" or "summary"
+    kind: JobKind
     chat_id: int
     update: object  # handed to the error handler if the job fails unexpectedly
     work: Callable[[], Any]  # called in a thread; the only slow part (it asks the library for its article's core)

@@ -32,8 +32,7 @@ from bot.adapters.telegram.state import State, state_of
 from bot.core.ports import AnswerCore
 from bot.core.questions import check_question
 from bot.core.turn import Turn
-from bot.storage import ArticleEntry
-from bot.storage import Followup, PendingJob
+from bot.storage import ArticleEntry, Followup, JobKind, PendingJob
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +106,7 @@ def _followup(state: State, message: Message, bot_id: int) -> Followup | None:
     return state.followups.get(message.chat_id, replied.message_id, replied.text)
 
 
-def pending_job(update: Update, kind: str, text: str, article_id: str, history: Turn | None = None) -> PendingJob:
+def pending_job(update: Update, kind: JobKind, text: str, article_id: str, history: Turn | None = None) -> PendingJob:
     """The job asked for by `update`, as plain data: what the journal keeps and a restart restores.
 
     `article_id` is the article to answer about, fixed now: a chat that switches articles while the job
@@ -162,9 +161,9 @@ async def submit_question(update: Update, context: Context, question: str) -> No
     followup = _followup(state, message, context.bot.id)
     if followup is not None:  # a follow-up is about the article its earlier answer came from
         article_id = followup.article_id or state.library.default.id  # None: a turn kept before ids were
-        job = pending_job(update, "ask", question, article_id, followup.turn)
+        job = pending_job(update, JobKind.ASK, question, article_id, followup.turn)
     else:
-        job = pending_job(update, "ask", question, state.library.current(message.chat_id).id)
+        job = pending_job(update, JobKind.ASK, question, state.library.current(message.chat_id).id)
     await enqueue(update, context, job)
 
 
@@ -239,7 +238,7 @@ async def summary_command(update: Update, context: Context) -> None:
     wanted = (context.args or [""])[0].lower()
     summary_language = wanted if wanted in texts.LANGUAGES else lang
     article_id = state_of(context).library.current(update.effective_chat.id).id
-    await enqueue(update, context, pending_job(update, "summary", summary_language, article_id))
+    await enqueue(update, context, pending_job(update, JobKind.SUMMARY, summary_language, article_id))
 
 
 async def source_command(update: Update, context: Context) -> None:

@@ -19,7 +19,7 @@ from bot.adapters.telegram.send import send_html
 from bot.adapters.telegram.state import State
 from bot.core.results import Answer, Summary
 from bot.core.turn import Turn
-from bot.storage import PendingJob
+from bot.storage import JobKind, PendingJob
 
 logger = logging.getLogger(__name__)
 
@@ -42,23 +42,22 @@ def job_for(bot: Bot, state: State, pending: PendingJob) -> Job:
     jobs named their article (article_id None) is about the default article."""
     article_id = pending.article_id or state.library.default.id
     library = state.library
-    if pending.kind == "ask":
+    kind = JobKind(pending.kind)  # ValueError for a kind this version does not know
+    if kind == JobKind.ASK:
         history = history_of(pending)
 
         def work() -> Any:
             return library.core(article_id).ask(pending.text, history=history)
 
         deliver = partial(_deliver_answer, bot, state, pending)
-    elif pending.kind in ("summary", "digest"):
+    else:
 
         def work() -> Any:
             return library.core(article_id).summary(pending.text)
 
         deliver = partial(_deliver_summary, bot, state, pending)
-    else:
-        raise ValueError(f"unknown job kind {pending.kind!r}")
     return Job(
-        kind=pending.kind,
+        kind=kind,
         chat_id=pending.chat_id,
         update=pending,  # what the error handler gets: it replies from the job's data
         work=work,
@@ -112,9 +111,7 @@ async def _explain(bot: Bot, state: State, job: PendingJob, error: KutipError) -
 
 async def _deliver_answer(bot: Bot, state: State, job: PendingJob, result: Answer | KutipError) -> None:
     if isinstance(result, KutipError):
-        await reply_to_job(
-            bot, state, job, render.to_messages([render.Block(raw=texts.error_text(result, job.language))])
-        )
+        await _explain(bot, state, job, result)
         return
     parts = render.to_messages(render.answer_blocks(result, _label(state, job)))
     sent = await reply_to_job(bot, state, job, parts)
@@ -131,10 +128,8 @@ async def _deliver_answer(bot: Bot, state: State, job: PendingJob, result: Answe
 
 async def _deliver_summary(bot: Bot, state: State, job: PendingJob, result: Summary | KutipError) -> None:
     if isinstance(result, KutipError):
-        await reply_to_job(
-            bot, state, job, render.to_messages([render.Block(raw=texts.error_text(result, job.language))])
-        )
+        await _explain(bot, state, job, result)
         return
-    if job.kind == "digest":
+    if job.kind == JobKind.DIGEST:
         result = replace(result, bullets=result.bullets[:DIGEST_BULLETS])
     await reply_to_job(bot, state, job, render.to_messages(render.summary_blocks(result, _label(state, job))))
