@@ -33,3 +33,28 @@ def test_reload_default_reads_the_article_again_and_replaces_the_default(tmp_pat
     assert library.default.id == fresh.id and library.current(5).id == fresh.id
     assert library.core(fresh.id).article.text.startswith("Bendungan Katulampa")
     assert generator.warmed == [library.core(fresh.id).system], "the new default's core was not warmed"
+
+
+def test_the_models_are_loaded_by_the_calls_that_need_them_once(tmp_path: Path, monkeypatch) -> None:
+    """Listing articles, or the default with its index saved, loads no model; the first core loads each once."""
+    loads: list[str] = []
+    embedder, generator = FakeEmbedder(name="embedded:fake"), FakeGenerator()
+
+    def load(name, model):
+        def loader(settings):
+            loads.append(name)
+            return model
+
+        return loader
+
+    monkeypatch.setattr("bot.wiring.factory.load_embedder", load("embedder", embedder))
+    monkeypatch.setattr("bot.wiring.factory.load_generator", load("generator", generator))
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", embedding_model="embedded:fake")
+    first = build_library(settings).default  # the first start indexes the default article: that needs the embedder
+    assert first.is_default and loads == ["embedder"]
+
+    loads.clear()
+    library = build_library(settings)  # a restart: the index is saved
+    assert library.default.is_default and library.articles() and loads == []
+    core = library.core(library.default.id)
+    assert library.core(library.default.id) is core and sorted(loads) == ["embedder", "generator"]
