@@ -42,8 +42,15 @@ class ScriptedGenerator:
     def warm(self, system: str) -> None:
         pass
 
+    def forget(self, system: str) -> None:
+        pass
+
     def complete(self, prompt, grammar: str, max_tokens: int) -> Completion:
         return Completion(self.next_reply)
+
+    def choice_probabilities(self, prompt, options: tuple[str, ...]) -> dict[str, float]:
+        # A verifier that agrees, so whatever the drawn reply passes is judged by the checks in code.
+        return {o: 1.0 if o == "yes" else 0.0 for o in options}
 
 
 GENERATOR = ScriptedGenerator()
