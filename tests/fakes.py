@@ -25,7 +25,7 @@ from bot.core.results import Answer, Bullet, Citation, Summary
 from bot.core.turn import Turn
 from bot.storage import ArticleEntry
 from index.article import Article, Sentence
-from index.ingest import ArticleLimits, ReadStage, check_article, is_url, load_article, parse_article
+from index.ingest import ArticleLimits, Progress, ReadStage, check_article, is_url, load_article, parse_article
 from index.store import article_sha256
 
 
@@ -319,7 +319,7 @@ class FakeLibrary:
         *,
         chat_id: int | None = None,
         document: bytes | None = None,
-        progress: Callable[[ReadStage], None] | None = None,
+        progress: Progress | None = None,
     ) -> ArticleEntry:
         def report(stage: ReadStage) -> None:
             self.stages.append(stage)

@@ -31,7 +31,7 @@ from index.article import Article
 from index.build import saved_build, saved_index
 from index.embedder import Embedder
 from index.fetch import FetchPolicy
-from index.ingest import ArticleLimits, ReadStage, check_article, is_url, parse_article, read_document, read_source
+from index.ingest import ArticleLimits, Progress, check_article, is_url, load_article
 from index.store import StoredIndex, article_from_json, article_json, article_sha256
 
 logger = logging.getLogger(__name__)
@@ -108,18 +108,11 @@ class Library:
         *,
         chat_id: int | None = None,
         document: bytes | None = None,
-        progress: Callable[[ReadStage], None] | None = None,
+        progress: Progress | None = None,
     ) -> ArticleEntry:
         report = progress or (lambda stage: None)
         self._count_read(chat_id)
-        report("fetching")
-        if document is not None:
-            raw, title, origin = read_document(source, document, self._config.limits)
-        else:
-            raw, title, origin = read_source(source, self._config.fetch, self._config.limits)
-        report("cleaning")
-        article = parse_article(raw, title=title, origin=origin)
-        check_article(article, self._config.limits)
+        article = load_article(source, self._config.fetch, self._config.limits, document=document, progress=report)
         report("indexing")
         entry, stored = self._register(article, added_by=chat_id)
         # The index just built or loaded makes the core: no second read of it, or of the article, from disk.
