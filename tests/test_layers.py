@@ -185,3 +185,16 @@ def test_imports_are_read_from_every_kind_of_statement(tmp_path: Path) -> None:
         "from bot.core import ports\n"
     )
     assert imports_of("index.build", source, known) == {"bot.core.ports", "index.retrieve"}
+
+
+def test_the_product_wheel_leaves_the_evaluation_out() -> None:
+    """evaluation/ is not the product: no package pattern or console script of the wheel takes it in."""
+    import fnmatch
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    included = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert not any(fnmatch.fnmatch("evaluation", pattern) for pattern in included)
+    assert all(any(fnmatch.fnmatch(package, pattern) for pattern in included) for package in ("base", "bot", "index"))
+    scripts = project["project"]["scripts"]
+    assert not [name for name, target in scripts.items() if target.startswith("evaluation")]
