@@ -71,8 +71,8 @@ $(LLAMA_SERVER): | $(STAMP)
 	$(LLAMA_SERVER) --version
 
 eval: $(STAMP)
-	$(PY) -m evaluation.cli --bench ../shared/bench/xquad-en --split dev --retrieval-only
-	$(PY) -m evaluation.cli --bench ../shared/bench/facqa-id --split dev --retrieval-only
+	$(PY) -m evaluation --bench ../shared/bench/xquad-en --split dev --retrieval-only
+	$(PY) -m evaluation --bench ../shared/bench/facqa-id --split dev --retrieval-only
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -1,4 +1,4 @@
-"""`kutip-eval` (`python -m evaluation.cli`): scores the product on a benchmark folder; a development tool, run from a
+"""`python -m evaluation` (kutip-eval): scores the product on a benchmark folder; a development tool, run from a
 checkout (evaluation/ is not in the product's wheel)."""
 
 from __future__ import annotations
