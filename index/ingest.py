@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from base.errors import ArticleError, ArticleTooLarge, FetchRefused, NoArticleText
 from base.language import detect_language
@@ -17,6 +19,11 @@ from index.segment import segment
 logger = logging.getLogger(__name__)
 
 _TITLE_CHARS = 90
+
+# The steps of reading an article, reported to a progress callback ("reading the article…" edits): this
+# module reports the first two, the library the others.
+ReadStage = Literal["fetching", "cleaning", "indexing", "ready"]
+Progress = Callable[[ReadStage], None]
 
 
 @dataclass(frozen=True)
@@ -159,15 +166,24 @@ def check_article(article: Article, limits: ArticleLimits) -> None:
 
 
 def load_article(
-    spec: str, policy: FetchPolicy | None = None, limits: ArticleLimits | None = None, document: bytes | None = None
+    spec: str,
+    policy: FetchPolicy | None = None,
+    limits: ArticleLimits | None = None,
+    document: bytes | None = None,
+    progress: Progress | None = None,
 ) -> Article:
-    """Read, clean, segment and check an article; a URL needs a `policy`, a local file does not. With
-    `document`, those bytes are the article and `spec` is only its file name."""
+    """Read, clean, segment and check an article: the one read pipeline, for the CLI, the bot and the library.
+
+    A URL needs a `policy`, a local file does not. With `document`, those bytes are the article and `spec` is
+    only its file name. `progress` hears "fetching" and "cleaning" as each step starts."""
     limits = limits or ArticleLimits()
+    report = progress or (lambda stage: None)
+    report("fetching")
     if document is not None:
         raw, title, origin = read_document(spec, document, limits)
     else:
         raw, title, origin = read_source(spec, policy, limits)
+    report("cleaning")
     article = parse_article(raw, title=title, origin=origin)
     check_article(article, limits)
     logger.info(

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from bot.adapters.cli import main
+from bot.wiring.cli import main
 from tests.fakes import copied_reply
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from base.errors import QuestionError, UnknownSentence
 from bot.core.refusals import REFUSAL
-from bot.core.results import Turn
+from bot.core.turn import Turn
 from tests.fakes import copied_reply
 
 

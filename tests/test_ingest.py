@@ -184,3 +184,16 @@ def test_a_binary_file_is_refused_with_a_clear_line(tmp_path):
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"Kalimat. " * 50)
     with pytest.raises(ArticleError, match="binary"):
         load_article(str(path))
+
+
+def test_the_read_pipeline_reports_each_step_as_it_starts(tmp_path):
+    """The one pipeline (the CLI, the bot and the library read through it) tells a progress callback its steps."""
+    path = tmp_path / "kabar.txt"
+    path.write_text(" ".join(f"Kalimat nomor {i} tentang banjir di kota kami hari ini." for i in range(6)), "utf-8")
+    stages = []
+    assert load_article(str(path), limits=ArticleLimits(min_words=1), progress=stages.append).sentences
+    assert stages == ["fetching", "cleaning"]
+    stages.clear()
+    with pytest.raises(ArticleError):
+        load_article(str(tmp_path / "missing.txt"), progress=stages.append)
+    assert stages == ["fetching"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from base.errors import KutipError
-from bot.core.results import Turn
+from bot.core.turn import Turn
 from bot.storage import (
     DATABASE_NAME,
     SCHEMA_VERSION,

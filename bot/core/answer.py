@@ -21,8 +21,9 @@ from bot.core.ports import Completion, Generator, Prompt, Retriever
 from bot.core.prompts import LANGUAGE_NAMES, ArticlePrompt, render
 from bot.core.questions import check_question
 from bot.core.refusals import REFUSAL
-from bot.core.results import Answer, Citation, Summary, Turn
+from bot.core.results import Answer, Citation, Summary
 from bot.core.summary import Summariser
+from bot.core.turn import Turn
 from index.article import Article, Sentence
 from index.retrieve import Hit
 

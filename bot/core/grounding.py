@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, replace
 
 from base.words import STOPWORDS, content_tokens, found_in, stems, tokenize
-from bot.core.results import Turn
+from bot.core.turn import Turn
 from index.article import Sentence
 from index.lexical import BM25
 from index.retrieve import Hit
@@ -51,7 +51,6 @@ class GroundingThresholds:
     min_answer_logprob: float = -2.0  # mean log-probability of the answer's tokens
     max_missing_specifics: int = 0  # the question's names, numbers and titles the article may lack
     min_coverage: float = 0.3  # rarity-weighted share of the question's words in the cited paragraph
-    min_summary_overlap: float = 0.5  # a summary bullet: share of its words found in its sentence
     min_bullet_verified: float = 0.5  # a summary bullet: P("yes") that its sentence states it
 
 

@@ -70,11 +70,3 @@ class Summary:
 
     def to_dict(self) -> dict:
         return {"language": self.language, "bullets": [b.to_dict() for b in self.bullets], "model": self.model}
-
-
-@dataclass(frozen=True)
-class Turn:
-    """An earlier question and answer, given as context to a follow-up."""
-
-    question: str
-    answer: str

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
 
 _COLUMNS = (
     "kind",
@@ -25,11 +26,19 @@ _COLUMNS = (
 )
 
 
+class JobKind(StrEnum):
+    """What a job asks of its article's core; stored by value in the journal."""
+
+    ASK = "ask"  # a question
+    SUMMARY = "summary"  # /summary: every bullet
+    DIGEST = "digest"  # a new article's first summary, cut short (after /read)
+
+
 @dataclass(frozen=True)
 class PendingJob:
     """A question or summary request, as plain data: enough to do it and to reply to the asker."""
 
-    kind: str  # "ask", "summary", or "digest" (a new article's first, short summary)
+    kind: JobKind  # a row journaled by another version may hold a kind this one lacks: JobKind(kind) refuses it
     chat_id: int
     message_id: int  # the asker's message; the answer replies to it
     language: str  # the asker's interface language

@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,15 +19,13 @@ from base.errors import KutipError
 from bot.adapters.telegram import article_handlers, handlers, texts
 from bot.adapters.telegram.backoff import Backoff, retry_after_s
 from bot.adapters.telegram.chat_action import Typing
-from bot.adapters.telegram.chat_articles import ChatArticles
 from bot.adapters.telegram.desk import Desk
 from bot.adapters.telegram.jobs import restore
 from bot.adapters.telegram.limits import FloodLimiter
 from bot.adapters.telegram.ratelimit import SlidingWindow
 from bot.adapters.telegram.reading import Reader
-from bot.adapters.telegram.rebuild import Rebuilder
 from bot.adapters.telegram.state import KEY, State
-from bot.core.ports import AnswerCore, ArticleLibrary
+from bot.library.ports import ArticleLibrary
 from bot.storage import DATABASE_NAME, FollowupStore, JobJournal, StatsStore, open_database
 from bot.wiring.settings import Settings
 
@@ -122,11 +119,7 @@ async def _post_init(application: Application) -> None:
     state = application.bot_data[KEY]
     try:
         for language, language_code in (("en", None), ("id", "id")):
-            commands = [
-                BotCommand(name, description)
-                for name, description in texts.COMMANDS[language]
-                if state.reader is not None or name not in texts.LIBRARY_COMMANDS
-            ]
+            commands = [BotCommand(name, description) for name, description in texts.COMMANDS[language]]
             await application.bot.set_my_commands(commands, language_code=language_code)
     except TelegramError as error:  # the menu is a convenience; answering matters more
         logger.warning("could not register the command menu: %s", error)
@@ -137,27 +130,19 @@ async def _post_init(application: Application) -> None:
 
 
 async def _post_stop(application: Application) -> None:
-    """Abandon a rebuild in flight, let answers already on their way finish, then stop the model worker."""
+    """Abandon reads (and a reload) in flight, let answers already on their way finish, then stop the model worker."""
     state = application.bot_data[KEY]
     if state.restoring is not None:
         state.restoring.cancel()  # what it did not queue yet is still in the journal
         await asyncio.gather(state.restoring, return_exceptions=True)
-    if state.rebuilder is not None:
-        await state.rebuilder.stop()
-    if state.reader is not None:
-        await state.reader.stop()
+    await state.reader.stop()
     await state.desk.stop()
     state.database.close()
 
 
-def build_application(
-    settings: Settings,
-    core: AnswerCore,
-    reload: Callable[[], AnswerCore] | None = None,
-    library: ArticleLibrary | None = None,
-) -> Application:
-    """The Application with every handler attached; `core` answers about the default article, `reload()`
-    returns a fresh one, and `library` (optional) lets chats read articles of their own."""
+def build_application(settings: Settings, library: ArticleLibrary) -> Application:
+    """The Application with every handler attached; `library` is its one door to a core: chats read articles
+    into it, each job asks it for its article's core, and /reload reads its default article again."""
     token = _token(settings)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     protect_logs(token, secret)
@@ -169,7 +154,6 @@ def build_application(
     database = open_database(settings.data_dir / DATABASE_NAME)
     stats = StatsStore(database)
     desk = Desk(
-        core,
         settings.queue_size,
         typing=Typing(partial(_send_typing, application.bot)),
         on_error=application.process_error,
@@ -184,9 +168,8 @@ def build_application(
         followups=FollowupStore(database),
         journal=JobJournal(database),
         stats=stats,
-        articles=ChatArticles(library),
-        reader=Reader() if library is not None else None,
-        rebuilder=Rebuilder(reload) if reload is not None else None,
+        library=library,
+        reader=Reader(),
     )
     article_handlers.register(application)  # before the question handlers: a link-only message is read
     handlers.register(application)
@@ -244,18 +227,13 @@ def _event_loop() -> asyncio.AbstractEventLoop:
         return loop
 
 
-def run(
-    settings: Settings,
-    core: AnswerCore,
-    reload: Callable[[], AnswerCore] | None = None,
-    library: ArticleLibrary | None = None,
-) -> None:
+def run(settings: Settings, library: ArticleLibrary) -> None:
     """Serve until interrupted: a webhook when settings.webhook_url is set, else long polling.
 
     Start-up failures (a rejected token, a Bot API still unreachable after KUTIP_STARTUP_RETRY_S, a webhook
     port in use) raise KutipError with a redacted one-line message, never a traceback.
     """
-    application = build_application(settings, core, reload, library)
+    application = build_application(settings, library)
     token = _token(settings)
     loop = _event_loop()
     try:
