@@ -127,10 +127,14 @@ def read_source(spec: str, policy: FetchPolicy | None, limits: ArticleLimits | N
     return raw, "", str(path)
 
 
-def parse_article(raw: str, title: str = "", origin: str = "") -> Article:
-    """Clean, segment and describe an article's raw text."""
+def parse_article(raw: str, title: str = "", origin: str = "", max_sentences: int | None = None) -> Article:
+    """Clean, segment and describe an article's raw text; with `max_sentences`, an article with more is
+    refused as soon as splitting passes the bound (ArticleTooLarge), not after splitting all of it."""
     cleaned = clean_text(raw)
-    sentences = segment(cleaned.text)
+    try:
+        sentences = segment(cleaned.text, max_sentences)
+    except ArticleTooLarge as error:
+        raise ArticleTooLarge(origin, error.size, error.limit, error.unit) from None
     if not sentences:
         raise ArticleError(f"the article has no text: {origin or 'input'}")
     if not title:
@@ -168,7 +172,7 @@ def load_article(
         raw, title, origin = read_document(spec, document, limits)
     else:
         raw, title, origin = read_source(spec, policy, limits)
-    article = parse_article(raw, title=title, origin=origin)
+    article = parse_article(raw, title=title, origin=origin, max_sentences=limits.max_sentences)
     check_article(article, limits)
     logger.info(
         "article %r: %d sentences in %d paragraphs (%s)",

@@ -110,7 +110,7 @@ class Library:
         else:
             raw, title, origin = read_source(source, self._config.fetch, self._config.limits)
         report("cleaning")
-        article = parse_article(raw, title=title, origin=origin)
+        article = parse_article(raw, title=title, origin=origin, max_sentences=self._config.limits.max_sentences)
         check_article(article, self._config.limits)
         report("indexing")
         entry, stored = self._register(article, added_by=chat_id)
