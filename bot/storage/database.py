@@ -148,4 +148,6 @@ def migrate(connection: sqlite3.Connection, migrations: tuple[str, ...] = MIGRAT
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise KutipError(f"{DATABASE_NAME}: migration {number} failed: {error}") from None
-        logger.info("database schema migrated to version %d", number)
+        logger.debug("database schema migrated to version %d", number)
+    if 0 < version < len(migrations):  # a new database is not news; an upgraded one is, once
+        logger.info("database schema migrated from version %d to %d", version, len(migrations))

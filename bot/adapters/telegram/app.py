@@ -72,6 +72,37 @@ def protect_logs(*secrets_: str) -> None:
         target.addFilter(redact)
 
 
+# Loggers where PTB reports, with a traceback at ERROR, faults that it or Kutip then handles: a Bot API
+# reply that is not JSON (send.py takes the message as delivered), a 429 past the rate limiter's retries
+# (send.py retries within KUTIP_DELIVERY_RETRY_S) and a failed poll (PTB polls again).
+_HANDLED_FAULT_LOGGERS = ("telegram.request.BaseRequest", "telegram.ext.AIORateLimiter", "telegram.ext.Updater")
+_FAULT_LINE_CHARS = 300
+
+
+class OneLineFaults(logging.Filter):
+    """A handled Bot API fault as one WARNING line naming the error, rather than an ERROR and a traceback,
+    which a reader takes for a crash. Anything else (an unexpected exception, CRITICAL) is left alone."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, TelegramError | ValueError) and record.levelno <= logging.ERROR:
+            line = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.msg, record.args = line[:_FAULT_LINE_CHARS], ()
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        return True
+
+
+def quiet_handled_faults() -> None:
+    """Install OneLineFaults on PTB's fault loggers (idempotent); before protect_logs, whose redaction then
+    sees the line this filter writes."""
+    for name in _HANDLED_FAULT_LOGGERS:
+        target = logging.getLogger(name)
+        for old in [f for f in target.filters if isinstance(f, OneLineFaults)]:
+            target.removeFilter(old)
+        target.filters.insert(0, OneLineFaults())
+
+
 def file_url(base_url: str) -> str:
     """The file-download URL matching a Bot API base URL: ".../bot" becomes ".../file/bot"."""
     head, found, tail = base_url.rstrip("/").rpartition("/bot")
@@ -160,6 +191,7 @@ def build_application(
     returns a fresh one, and `library` (optional) lets chats read articles of their own."""
     token = _token(settings)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    quiet_handled_faults()
     protect_logs(token, secret)
     builder = ApplicationBuilder().token(token).rate_limiter(FloodLimiter()).post_init(_post_init).post_stop(_post_stop)
     if settings.telegram_base_url:
