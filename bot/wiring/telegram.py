@@ -7,6 +7,7 @@ KUTIP_ARTICLE, and every article's core (the default's too) takes turns on the o
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 
 from bot.core.ports import AnswerCore
@@ -44,10 +45,14 @@ def run_bot(settings: Settings, reread: Callable[[], Settings] | None = None) ->
     """Serve Telegram until interrupted (see bot.adapters.telegram.app.run), over the article library."""
     from bot.adapters.telegram.app import run
 
-    library = build_library(settings)
+    # Set by the bot when it stops: the model call in progress ends at once and its job stays journaled,
+    # rather than holding the exit for as long as the answer takes (30 s and more).
+    stop = threading.Event()
+    library = build_library(settings, stop=stop)
     run(
         settings,
         default_core(library),
         reload=default_reloader(library, reread or (lambda: settings)),
         library=library,
+        interrupt=stop.set,
     )

@@ -170,6 +170,8 @@ async def _post_init(application: Application) -> None:
 async def _post_stop(application: Application) -> None:
     """Abandon a rebuild in flight, let answers already on their way finish, then stop the model worker."""
     state = application.bot_data[KEY]
+    if state.interrupt is not None:
+        state.interrupt()  # the model call in progress ends now; its job stays in the journal
     if state.restoring is not None:
         state.restoring.cancel()  # what it did not queue yet is still in the journal
         await asyncio.gather(state.restoring, return_exceptions=True)
@@ -186,9 +188,11 @@ def build_application(
     core: AnswerCore,
     reload: Callable[[], AnswerCore] | None = None,
     library: ArticleLibrary | None = None,
+    interrupt: Callable[[], None] | None = None,
 ) -> Application:
     """The Application with every handler attached; `core` answers about the default article, `reload()`
-    returns a fresh one, and `library` (optional) lets chats read articles of their own."""
+    returns a fresh one, and `library` (optional) lets chats read articles of their own. `interrupt()`,
+    called at a stop, ends the model call in progress (it raises GenerationCancelled in the worker)."""
     token = _token(settings)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     quiet_handled_faults()
@@ -219,6 +223,7 @@ def build_application(
         articles=ChatArticles(library),
         reader=Reader() if library is not None else None,
         rebuilder=Rebuilder(reload) if reload is not None else None,
+        interrupt=interrupt,
     )
     article_handlers.register(application)  # before the question handlers: a link-only message is read
     handlers.register(application)
@@ -281,13 +286,14 @@ def run(
     core: AnswerCore,
     reload: Callable[[], AnswerCore] | None = None,
     library: ArticleLibrary | None = None,
+    interrupt: Callable[[], None] | None = None,
 ) -> None:
     """Serve until interrupted: a webhook when settings.webhook_url is set, else long polling.
 
     Start-up failures (a rejected token, a Bot API still unreachable after KUTIP_STARTUP_RETRY_S, a webhook
     port in use) raise KutipError with a redacted one-line message, never a traceback.
     """
-    application = build_application(settings, core, reload, library)
+    application = build_application(settings, core, reload, library, interrupt)
     token = _token(settings)
     loop = _event_loop()
     try:

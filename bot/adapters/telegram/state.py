@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram.ext import CallbackContext
@@ -31,6 +32,7 @@ class State:
     reader: Reader | None = None  # reads articles sent from chats; None without a library
     rebuilder: Rebuilder | None = None  # /reload; None when the bot was started without a way to rebuild
     restoring: asyncio.Task[int] | None = None  # re-queues the journal's jobs after a restart
+    interrupt: Callable[[], None] | None = None  # interrupts the model call in progress, at a stop
 
     @property
     def core(self) -> AnswerCore:
