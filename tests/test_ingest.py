@@ -246,3 +246,29 @@ def test_chunks_join_back_into_the_paragraph_and_respect_the_size(size):
     pieces = chunks(paragraph, size)
     assert "".join(pieces) == paragraph
     assert all(0 < len(p) <= size for p in pieces)
+
+
+# --- hostile documents (issue 22, "Also to test") ---------------------------------------------------
+
+_REPORT = " ".join(f"The harbour held {n} ships on day {n % 28 + 1}, officials said." for n in range(20))
+
+
+def test_a_byte_order_mark_does_not_become_part_of_the_first_sentence(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + _REPORT.encode())
+    first = load_article(str(path)).sentences[0]
+    assert first.text == "The harbour held 0 ships on day 1, officials said."
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"%PDF-1.4\n", b"{\\rtf1\\ansi ", b"GIF89a"],
+    ids=["an ASCII-only PDF", "RTF", "a GIF header"],
+)
+def test_a_txt_that_is_really_a_document_format_without_nul_bytes_is_refused(tmp_path, head):
+    path = tmp_path / "report.txt"
+    path.write_bytes(head + "\n".join(f"({s}) Tj" for s in _REPORT.split(". ")).encode())
+    with pytest.raises(ArticleError, match="not text"):
+        load_article(str(path))
+    with pytest.raises(ArticleError, match="not text"):
+        load_article("report.txt", document=path.read_bytes())
