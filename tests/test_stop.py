@@ -94,3 +94,29 @@ def test_a_stop_interrupts_the_answer_in_progress_and_it_is_answered_after_the_r
             assert len(JobJournal(open_database(settings.data_dir / DATABASE_NAME))) == 0
 
     run_async(scenario(), timeout=60)
+
+
+@pytest.mark.e2e
+def test_a_stop_interrupts_the_real_model_at_its_next_token(real_settings) -> None:
+    """llama.cpp itself: a long constrained completion ends within a second of the stop, and no later call starts."""
+    from bot.core.grammar import text_grammar
+    from bot.llm.llama import LlamaGenerator
+    from bot.llm.source import resolve_model
+
+    path, name = resolve_model(real_settings.llm_model, real_settings.data_dir / "models", real_settings.llm_sha256)
+    stop = threading.Event()
+    model = LlamaGenerator(path, name, n_ctx=1024, n_threads=real_settings.llm_threads, stop=stop)
+    prompt = Prompt(system="Write long answers.", user="Describe the history of the harbour in many words.")
+    grammar = text_grammar("answer", max_words=300)
+    set_at: list[float] = []
+
+    def stop_soon() -> None:
+        set_at.append(time.monotonic())
+        stop.set()
+
+    threading.Timer(2.0, stop_soon).start()
+    with pytest.raises(GenerationCancelled):
+        model.complete(prompt, grammar, max_tokens=600)  # about 40 s of decoding without the stop
+    assert time.monotonic() - set_at[0] < 1.0
+    with pytest.raises(GenerationCancelled):
+        model.choice_probabilities(prompt, ("yes", "no"))
