@@ -109,12 +109,18 @@ def test_a_stop_interrupts_the_real_model_at_its_next_token(real_settings) -> No
     prompt = Prompt(system="Write long answers.", user="Describe the history of the harbour in many words.")
     grammar = text_grammar("answer", max_words=300)
     set_at: list[float] = []
+    prompt_length = len(model.prompt_tokens(prompt))
 
-    def stop_soon() -> None:
+    def stop_once_decoding() -> None:
+        # The criterion runs after each generated token; the prompt's own evaluation is one llama.cpp call
+        # that is not interrupted (about 1 s for a question's tokens), so the stop comes once tokens flow.
+        deadline = time.monotonic() + 60
+        while model.llama.n_tokens <= prompt_length + 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
         set_at.append(time.monotonic())
         stop.set()
 
-    threading.Timer(2.0, stop_soon).start()
+    threading.Thread(target=stop_once_decoding, daemon=True).start()
     with pytest.raises(GenerationCancelled):
         model.complete(prompt, grammar, max_tokens=600)  # about 40 s of decoding without the stop
     assert time.monotonic() - set_at[0] < 1.0
