@@ -22,7 +22,7 @@ SECRET_TOKEN = "987654:SECRET-token_that-must_not-leak"
 # `kutip run` with a fake library instead of the real models: only the start-up path is under test.
 RUN_WITH_FAKE_CORE = (
     "import sys; import bot.wiring.telegram as wiring; from tests.fakes import FakeLibrary; "
-    "wiring.build_library = lambda settings, reread=None: FakeLibrary(); "
+    "wiring.build_library = lambda settings, reread=None, stop=None: FakeLibrary(); "
     "from bot.wiring.cli import main; sys.exit(main(['run']))"
 )
 

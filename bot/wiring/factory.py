@@ -6,6 +6,7 @@ This is the only place that builds things; every other module receives what it n
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -86,8 +87,9 @@ def load_index(settings: Settings, progress: bool = True) -> tuple[StoredIndex, 
     return ensure_index(article, embedder, index_dir(settings), progress=progress), embedder
 
 
-def server_generator(settings: Settings) -> Generator:
-    """The model behind KUTIP_LLM_URL. Nothing is contacted yet: a server that is down does not stop the bot."""
+def server_generator(settings: Settings, stop: threading.Event | None = None) -> Generator:
+    """The model behind KUTIP_LLM_URL. Nothing is contacted yet: a server that is down does not stop the bot.
+    `stop`, once set, abandons the request in flight (the bot sets it when it stops)."""
     from bot.llm.openai_server import OpenAIServerGenerator, ServerConfig
 
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
@@ -102,21 +104,28 @@ def server_generator(settings: Settings) -> Generator:
             max_concurrent=settings.llm_max_concurrent,
             context_size=settings.llm_context,
             logprobs=settings.llm_server_logprobs,
-        )
+        ),
+        stop=stop,
     )
 
 
-def load_generator(settings: Settings) -> Generator:
-    """An OpenAI-compatible server when KUTIP_LLM_URL is set (no GGUF is loaded), else the in-process model."""
+def load_generator(settings: Settings, stop: threading.Event | None = None) -> Generator:
+    """An OpenAI-compatible server when KUTIP_LLM_URL is set (no GGUF is loaded), else the in-process model.
+    `stop`, once set, interrupts the model call in progress (GenerationCancelled)."""
     if settings.llm_url:
-        return server_generator(settings)
+        return server_generator(settings, stop)
     from bot.llm.llama import LlamaGenerator
     from bot.llm.source import resolve_model
 
     settings.apply_offline()
     path, name = resolve_model(settings.llm_model, settings.data_dir / "models", settings.llm_sha256)
     return LlamaGenerator(
-        path, name, n_ctx=settings.llm_context, n_threads=settings.llm_threads, state_dir=settings.data_dir / "kv"
+        path,
+        name,
+        n_ctx=settings.llm_context,
+        n_threads=settings.llm_threads,
+        state_dir=settings.data_dir / "kv",
+        stop=stop,
     )
 
 
@@ -156,15 +165,17 @@ def build_library(
     embedder: Embedder | None = None,
     generator: Generator | None = None,
     reread: Callable[[], Settings] | None = None,
+    stop: threading.Event | None = None,
 ) -> Library:
     """The article library in the data directory, its default article KUTIP_ARTICLE (read when first needed).
 
     One embedder and one generator serve every article; by default each is loaded on first use, so a command
     that needs no model (`kutip articles`, `kutip source`) loads none. `reread` gives the settings each read of
     the default article uses (the bot's /reload picks up an edited .env); by default, `settings`.
+    `stop` goes to the generator loaded here.
     """
     embedder_of = once(lambda: embedder or load_embedder(settings))
-    generator_of = once(lambda: generator or load_generator(settings))
+    generator_of = once(lambda: generator or load_generator(settings, stop))
     config = core_config(settings)
     thresholds = grounding_thresholds(settings)
 

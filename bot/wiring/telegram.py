@@ -7,6 +7,7 @@ KUTIP_ARTICLE, and every article's core (the default's too) takes turns on the o
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 
 from bot.adapters.telegram.app import run
@@ -22,6 +23,9 @@ def run_bot(settings: Settings, reread: Callable[[], Settings] | None = None) ->
     The default article's core is built and warmed before the first update, so the first question pays only
     for itself; /reload reads KUTIP_ARTICLE again with the settings `reread()` returns (an edited .env counts).
     """
-    library = build_library(settings, reread=reread)
+    # Set by the bot when it stops: the model call in progress ends at once and its job stays journaled,
+    # rather than holding the exit for as long as the answer takes (30 s and more).
+    stop = threading.Event()
+    library = build_library(settings, reread=reread, stop=stop)
     library.core(library.default.id).warm()
-    run(settings, library)
+    run(settings, library, interrupt=stop.set)

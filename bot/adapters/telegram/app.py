@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,6 +68,37 @@ def protect_logs(*secrets_: str) -> None:
         for old in [f for f in target.filters if isinstance(f, RedactSecrets)]:
             target.removeFilter(old)
         target.addFilter(redact)
+
+
+# Loggers where PTB reports, with a traceback at ERROR, faults that it or Kutip then handles: a Bot API
+# reply that is not JSON (send.py takes the message as delivered), a 429 past the rate limiter's retries
+# (send.py retries within KUTIP_DELIVERY_RETRY_S) and a failed poll (PTB polls again).
+_HANDLED_FAULT_LOGGERS = ("telegram.request.BaseRequest", "telegram.ext.AIORateLimiter", "telegram.ext.Updater")
+_FAULT_LINE_CHARS = 300
+
+
+class OneLineFaults(logging.Filter):
+    """A handled Bot API fault as one WARNING line naming the error, rather than an ERROR and a traceback,
+    which a reader takes for a crash. Anything else (an unexpected exception, CRITICAL) is left alone."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, TelegramError | ValueError) and record.levelno <= logging.ERROR:
+            line = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.msg, record.args = line[:_FAULT_LINE_CHARS], ()
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        return True
+
+
+def quiet_handled_faults() -> None:
+    """Install OneLineFaults on PTB's fault loggers (idempotent); before protect_logs, whose redaction then
+    sees the line this filter writes."""
+    for name in _HANDLED_FAULT_LOGGERS:
+        target = logging.getLogger(name)
+        for old in [f for f in target.filters if isinstance(f, OneLineFaults)]:
+            target.removeFilter(old)
+        target.filters.insert(0, OneLineFaults())
 
 
 def file_url(base_url: str) -> str:
@@ -132,6 +164,8 @@ async def _post_init(application: Application) -> None:
 async def _post_stop(application: Application) -> None:
     """Abandon reads (and a reload) in flight, let answers already on their way finish, then stop the model worker."""
     state = application.bot_data[KEY]
+    if state.interrupt is not None:
+        state.interrupt()  # the model call in progress ends now; its job stays in the journal
     if state.restoring is not None:
         state.restoring.cancel()  # what it did not queue yet is still in the journal
         await asyncio.gather(state.restoring, return_exceptions=True)
@@ -140,11 +174,16 @@ async def _post_stop(application: Application) -> None:
     state.database.close()
 
 
-def build_application(settings: Settings, library: ArticleLibrary) -> Application:
+def build_application(
+    settings: Settings, library: ArticleLibrary, interrupt: Callable[[], None] | None = None
+) -> Application:
     """The Application with every handler attached; `library` is its one door to a core: chats read articles
-    into it, each job asks it for its article's core, and /reload reads its default article again."""
+    into it, each job asks it for its article's core, and /reload reads its default article again.
+    `interrupt()`, called at a stop, ends the model call in progress (it raises GenerationCancelled in the
+    worker)."""
     token = _token(settings)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    quiet_handled_faults()
     protect_logs(token, secret)
     builder = ApplicationBuilder().token(token).rate_limiter(FloodLimiter()).post_init(_post_init).post_stop(_post_stop)
     if settings.telegram_base_url:
@@ -170,6 +209,7 @@ def build_application(settings: Settings, library: ArticleLibrary) -> Applicatio
         stats=stats,
         library=library,
         reader=Reader(),
+        interrupt=interrupt,
     )
     article_handlers.register(application)  # before the question handlers: a link-only message is read
     handlers.register(application)
@@ -227,13 +267,13 @@ def _event_loop() -> asyncio.AbstractEventLoop:
         return loop
 
 
-def run(settings: Settings, library: ArticleLibrary) -> None:
+def run(settings: Settings, library: ArticleLibrary, interrupt: Callable[[], None] | None = None) -> None:
     """Serve until interrupted: a webhook when settings.webhook_url is set, else long polling.
 
     Start-up failures (a rejected token, a Bot API still unreachable after KUTIP_STARTUP_RETRY_S, a webhook
     port in use) raise KutipError with a redacted one-line message, never a traceback.
     """
-    application = build_application(settings, library)
+    application = build_application(settings, library, interrupt)
     token = _token(settings)
     loop = _event_loop()
     try:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from base.errors import KutipError
+from base.errors import GenerationCancelled, KutipError
 from bot.adapters.telegram.chat_action import Typing
 from bot.adapters.telegram.ratelimit import SlidingWindow
 from bot.storage import JobKind, StatsStore
@@ -164,6 +164,8 @@ class Desk:
         started = time.monotonic()
         try:
             result = await asyncio.to_thread(job.work)
+        except GenerationCancelled:  # a stop interrupted the model: nothing is delivered or settled, and
+            raise asyncio.CancelledError from None  # the job stays in the journal for the restart
         except KutipError as error:  # expected; the delivery explains it to the user
             result = error
         except Exception as error:

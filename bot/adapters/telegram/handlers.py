@@ -134,11 +134,19 @@ async def enqueue(update: Update, context: Context, pending: PendingJob) -> None
     """
     state = state_of(context)
     desk = state.desk
+    if state.journal.accepted(pending):
+        # Telegram delivered the update again (a crash kept its offset from being confirmed): it was
+        # answered, or waits in the journal, already. Checked before admission, so it costs no rate.
+        logger.info("message %s in chat %s was accepted before; not queued again", pending.message_id, pending.chat_id)
+        return
     refusal = desk.admit(pending.user_id if pending.user_id is not None else pending.chat_id)
     if refusal is not None:
         await reply(update, context, texts.t(refusal, pending.language))
         return
-    pending = state.journal.add(pending)
+    journaled = state.journal.add(pending)
+    if journaled is None:
+        return
+    pending = journaled
     if not desk.submit(job_for(context.bot, state, pending)):
         state.journal.done(pending.id)
         await reply(update, context, texts.t("busy", pending.language))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from telegram.ext import CallbackContext
@@ -28,6 +29,7 @@ class State:
     library: ArticleLibrary  # the one door to a core: each chat's article, and every article's core
     reader: Reader  # the library's slow calls (a read, /reload), off the event loop
     restoring: asyncio.Task[int] | None = None  # re-queues the journal's jobs after a restart
+    interrupt: Callable[[], None] | None = None  # interrupts the model call in progress, at a stop
 
 
 def state_of(context: CallbackContext) -> State:
