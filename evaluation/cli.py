@@ -1,4 +1,5 @@
-"""`kutip-eval`: scores the product on a benchmark folder; a development tool with its own entry point."""
+"""`python -m evaluation` (kutip-eval): scores the product on a benchmark folder; a development tool, run from a
+checkout (evaluation/ is not in the product's wheel)."""
 
 from __future__ import annotations
 

@@ -12,9 +12,9 @@ from base.errors import KutipError
 from base.language import detect_language
 from bot.core.answer import CoreConfig, Kutip
 from bot.core.grounding import GroundingThresholds
-from bot.core.ports import Embedder, Generator, Retriever
-from bot.core.results import Turn
+from bot.core.ports import Generator, Retriever
 from bot.core.support_model import SupportModel
+from bot.core.turn import Turn
 from bot.wiring.factory import assemble_core
 from evaluation.dataset import Group, Question, article_of, in_passage
 from evaluation.embedcache import CachingEmbedder
@@ -22,6 +22,7 @@ from evaluation.metrics import contains_gold, gold_rank, summarise
 from evaluation.recording import RecordingGenerator, RecordingRetriever, call_record
 from index.article import Article
 from index.build import build_index
+from index.embedder import Embedder
 from index.retrieve import Hit, HybridRetriever, RetrievalConfig
 
 logger = logging.getLogger(__name__)

@@ -20,8 +20,9 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
-from bot.core.grounding import GroundingThresholds, Relevance, Support, reply_kind
+from bot.core.grounding import GroundingThresholds, reply_kind
 from bot.core.results import ReplyKind
+from bot.core.signals import Relevance, Support
 from bot.core.support_model import SupportModel
 from evaluation.metrics import answer_metrics, cites_gold, contains_gold, kind_of
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from base.words import content_tokens
 from index.article import Sentence
+from index.embedder import Embedder
 from index.lexical import BM25
 from index.store import StoredIndex
-
-if TYPE_CHECKING:
-    from bot.core.ports import Embedder
 
 
 @dataclass(frozen=True)

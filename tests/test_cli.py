@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from bot.adapters.cli import main
+from bot.wiring.cli import main
 from tests.fakes import copied_reply
 
 
@@ -101,7 +101,7 @@ def fake_models(monkeypatch, tmp_path):
     monkeypatch.setenv("KUTIP_DATA_DIR", str(tmp_path / "data"))
     embedder, generator = FakeEmbedder(), FakeGenerator()
     monkeypatch.setattr("bot.wiring.factory.load_embedder", lambda settings: embedder)
-    monkeypatch.setattr("bot.wiring.factory.load_generator", lambda settings: generator)
+    monkeypatch.setattr("bot.wiring.factory.load_generator", lambda settings, stop=None: generator)
     return embedder, generator
 
 
@@ -171,7 +171,7 @@ def test_the_local_chat_reads_and_switches_articles(capsys, tmp_path, fake_model
 
 
 def test_listing_and_source_load_no_language_model(capsys, monkeypatch, fake_models):
-    def no_model(settings):
+    def no_model(settings, stop=None):
         raise AssertionError("the LLM was loaded")
 
     monkeypatch.setattr("bot.wiring.factory.load_generator", no_model)

@@ -6,7 +6,8 @@ import pytest
 from base.errors import QuestionError, UnknownSentence
 from bot.core.query import Query
 from bot.core.refusals import CLOSEST, REFUSAL
-from bot.core.results import ReplyKind, Turn
+from bot.core.results import ReplyKind
+from bot.core.turn import Turn
 from tests.fakes import copied_reply
 
 

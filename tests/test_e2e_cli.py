@@ -19,7 +19,7 @@ def kutip(real_settings, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUTIP_") and k != "TELEGRAM_BOT_TOKEN"}
     env.update(KUTIP_DATA_DIR=str(real_settings.data_dir), HF_HUB_OFFLINE="1", KUTIP_LOG_LEVEL="WARNING")
     return subprocess.run(
-        [sys.executable, "-m", "bot.adapters.cli", *args],
+        [sys.executable, "-m", "bot.wiring.cli", *args],
         capture_output=True,
         text=True,
         env=env,

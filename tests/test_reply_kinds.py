@@ -8,9 +8,11 @@ import pytest
 
 from bot.adapters import terminal
 from bot.adapters.telegram import render
-from bot.core.grounding import GroundingThresholds, Relevance, Support, reply_kind
+from bot.core.grounding import GroundingThresholds, reply_kind
 from bot.core.refusals import CLOSEST, REFUSAL
-from bot.core.results import Answer, Citation, ReplyKind, Turn
+from bot.core.results import Answer, Citation, ReplyKind
+from bot.core.signals import Relevance, Support
+from bot.core.turn import Turn
 from tests.fake_bot_api import telegram_html_text
 from tests.fakes import copied_reply
 from tests.telegram_helpers import make_article

@@ -3,7 +3,7 @@ import pytest
 from base.words import content_tokens, stem, tokenize
 from bot.core.grounding import GroundingPolicy
 from bot.core.query import Query
-from bot.core.results import Turn
+from bot.core.turn import Turn
 from bot.wiring.factory import assemble_core, core_config
 from bot.wiring.settings import Settings
 from evaluation.recording import RecordingRetriever

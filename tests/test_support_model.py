@@ -8,7 +8,8 @@ import json
 import pytest
 
 from base.errors import ModelError
-from bot.core.grounding import GroundingThresholds, Support, decide
+from bot.core.grounding import GroundingThresholds, decide
+from bot.core.signals import Support
 from bot.core.support_model import FEATURES, FORMAT, SupportModel, features, load
 
 # Weights that trust P(yes) and lower the bar for a question in another language than the article's.

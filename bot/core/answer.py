@@ -15,15 +15,17 @@ from base.language import detect_language
 from bot.core.amounts import complete_amount
 from bot.core.echo import around
 from bot.core.grammar import ANSWER_WORDS, answer_grammar, span_answer_grammar, text_grammar
-from bot.core.grounding import GroundingPolicy, Relevance, Support, answer_logprob, is_no_answer, repeats_question
+from bot.core.grounding import GroundingPolicy, answer_logprob, is_no_answer, repeats_question
 from bot.core.passages import with_neighbours
 from bot.core.ports import Completion, Generator, Prompt, Retriever
 from bot.core.prompts import LANGUAGE_NAMES, ArticlePrompt, render
 from bot.core.query import Query
 from bot.core.questions import check_question
 from bot.core.refusals import REPLY_TEXTS
-from bot.core.results import Answer, Citation, ReplyKind, Summary, Turn
+from bot.core.results import Answer, Citation, ReplyKind, Summary
+from bot.core.signals import Relevance, Support
 from bot.core.summary import Summariser
+from bot.core.turn import Turn
 from index.article import Article, Sentence
 from index.retrieve import Hit
 

@@ -51,7 +51,6 @@ class GroundingThresholds:
     # (in the article's language) none whose paragraph holds this share of the question's words.
     min_related_dense: float = 0.0
     min_related_coverage: float = 0.0
-    min_summary_overlap: float = 0.5  # a summary bullet: share of its words found in its sentence
     min_bullet_verified: float = 0.5  # a summary bullet: P("yes") that its sentence states it
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from bot.core.turn import Turn
 from index.article import Sentence
 
 if TYPE_CHECKING:
@@ -95,11 +96,3 @@ class Summary:
 
     def to_dict(self) -> dict:
         return {"language": self.language, "bullets": [b.to_dict() for b in self.bullets], "model": self.model}
-
-
-@dataclass(frozen=True)
-class Turn:
-    """An earlier question and answer, given as context to a follow-up."""
-
-    question: str
-    answer: str
