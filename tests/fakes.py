@@ -21,7 +21,7 @@ from bot.core.answer import find_source
 from bot.core.ports import AnswerCore, Completion, Prompt
 from bot.core.questions import check_question
 from bot.core.refusals import REFUSAL
-from bot.core.results import Answer, Bullet, Citation, Summary
+from bot.core.results import Answer, Bullet, Citation, ReplyKind, Summary
 from bot.core.turn import Turn
 from bot.storage import ArticleEntry
 from index.article import Article, Sentence
@@ -220,10 +220,10 @@ class FakeCore:
             question = check_question(question, self.max_question_chars)
             lang = language or detect_language(question, default=self.article.language)
             if any(word in question for word in self.refuse_words):
-                return Answer(question, REFUSAL[lang], refused=True, language=lang, model=self.model_name)
+                return Answer(question, REFUSAL[lang], ReplyKind.NOT_IN_ARTICLE, lang, model=self.model_name)
             text = self.replies.get(question, f"Jawaban: {question}")
             citations = tuple(Citation.of(self.article.sentence(i)) for i in self.cite)
-            return Answer(question, text, refused=False, language=lang, citations=citations, model=self.model_name)
+            return Answer(question, text, ReplyKind.ANSWER, lang, citations=citations, model=self.model_name)
 
     def summary(self, language: str) -> Summary:
         with self._inside():

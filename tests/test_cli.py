@@ -190,4 +190,5 @@ def test_the_support_threshold_setting_reaches_every_library_article(capsys, tmp
     assert code == 0 and "angka" in out  # P(yes) 0.7 passes the tuned 0.65
     monkeypatch.setenv("KUTIP_SUPPORT_MIN_VERIFIED", "0.8")
     code, out, _ = run(capsys, "ask", "--article", story, "Apa yang dicatat laporan tentang pasar ikan?")
-    assert code == 0 and "angka" not in out  # the same answer is refused under a stricter setting
+    # The same answer is not asserted under a stricter setting: the closest sentences are shown instead.
+    assert code == 0 and out.startswith("Saya tidak bisa memastikan")

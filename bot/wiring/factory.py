@@ -11,11 +11,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from bot.core import support_model
 from bot.core.answer import ROOM_FOR_QUESTION, CoreConfig, Kutip
 from bot.core.grounding import GroundingPolicy, GroundingThresholds
 from bot.core.ports import Generator, Retriever
 from bot.core.prompts import ArticlePrompt
 from bot.core.summary import Summariser
+from bot.core.support_model import SupportModel
 from bot.library.library import Library, LibraryConfig
 from bot.storage import DATABASE_NAME, open_database
 from bot.storage.articles import ArticleStore
@@ -56,6 +58,7 @@ def core_config(settings: Settings) -> CoreConfig:
         max_tokens=settings.llm_max_tokens,
         max_question_chars=settings.max_question_chars,
         copy_answers=settings.copy_answers,
+        closest_quotes=settings.closest_quotes,
     )
 
 
@@ -66,7 +69,18 @@ def grounding_thresholds(settings: Settings) -> GroundingThresholds:
         min_answer_logprob=settings.support_min_answer_logprob,
         max_missing_specifics=settings.support_max_missing_specifics,
         min_coverage=settings.support_min_coverage,
+        min_related_dense=settings.support_min_related_dense,
+        min_related_coverage=settings.support_min_related_coverage,
     )
+
+
+def load_support_model(settings: Settings) -> SupportModel | None:
+    """The fitted support model KUTIP_SUPPORT_MODEL names, or None for the per-signal thresholds."""
+    if settings.support_model == "none":
+        return None
+    if settings.support_model == "shipped":
+        return support_model.load()
+    return support_model.load(Path(settings.support_model), sha256="")
 
 
 def index_dir(settings: Settings) -> Path:
@@ -138,11 +152,12 @@ def assemble_core(
     retriever: Retriever | None = None,
     retrieval: RetrievalConfig | None = None,
     thresholds: GroundingThresholds | None = None,
+    model: SupportModel | None = None,
 ) -> Kutip:
     """A core over one article's index; `retriever` replaces the hybrid one (the eval wraps it to record)."""
     article = stored.article
     prompt = ArticlePrompt.fit(article, generator, reserved_tokens=ROOM_FOR_QUESTION + config.max_tokens)
-    grounding = GroundingPolicy(stored, thresholds)
+    grounding = GroundingPolicy(stored, thresholds, model)
     vectors = stored.sentence_index.reconstruct_n(0, stored.sentence_index.ntotal)
     summariser = Summariser(article, vectors, generator, prompt, grounding.thresholds, summary_cache_dir)
     retriever = retriever or HybridRetriever(stored, embedder, retrieval)
@@ -178,9 +193,12 @@ def build_library(
     generator_of = once(lambda: generator or load_generator(settings, stop))
     config = core_config(settings)
     thresholds = grounding_thresholds(settings)
+    model = load_support_model(settings)
 
     def assemble(stored: StoredIndex, summaries: Path) -> Kutip:
-        return assemble_core(stored, embedder_of(), generator_of(), config, summaries, thresholds=thresholds)
+        return assemble_core(
+            stored, embedder_of(), generator_of(), config, summaries, thresholds=thresholds, model=model
+        )
 
     return Library(
         settings.data_dir / "articles",

@@ -120,7 +120,7 @@ async def _deliver_answer(bot: Bot, state: State, job: PendingJob, result: Answe
     state.followups.remember(
         job.chat_id,
         [m.message_id for m in sent if m is not None],
-        Turn(job.text, result.text),
+        result.as_turn(),
         [render.plain(part) for part, m in zip(parts, sent, strict=True) if m is None],
         article_id=job.article_id,
     )
