@@ -322,7 +322,7 @@ class Summariser:
     def _checked(self, text: str, sentence: Sentence, language: str) -> str | None:
         """The model's bullet if its sentence backs it, else nothing."""
         text = fit_bullet(text)
-        reason = unsupported_reason(text, [sentence], "")
+        reason = unsupported_reason(text, [sentence])
         if reason is None and is_copy(text, sentence):
             reason = "a copy of the whole sentence"
         if reason is None:
