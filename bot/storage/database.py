@@ -88,6 +88,11 @@ MIGRATIONS: tuple[str, ...] = (
         model_s REAL    NOT NULL                -- inside the core
     );
     """,
+    # 5: article numbers that stay put in a chat (issue 23): the order articles first came to it.
+    """
+    ALTER TABLE chat_articles ADD COLUMN first_at REAL NOT NULL DEFAULT 0;
+    UPDATE chat_articles SET first_at = chosen_at;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
