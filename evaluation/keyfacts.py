@@ -23,8 +23,8 @@ Definitions (each has unit tests in tests/test_keyfacts.py):
   the judge's P(yes) that the sentence says it is below 0.5. A run of its sentence is supported by
   construction (the words are the sentence's).
 
-`python -m evaluation.keyfacts [--limit N] [--lead3-only] [--json FILE]` scores the product's summaries and
-lead-3 on the set (the real models, so run it under the heavy lock).
+`python -m evaluation.keyfacts [--limit N] [--lead3-only] [--show ID ...] [--english ID ...] [--json FILE]`
+scores the product's summaries and lead-3 on the set (the real models, so run it under the heavy lock).
 """
 
 from __future__ import annotations
@@ -210,7 +210,8 @@ def score(facts: Sequence[KeyFact], shown: Sequence[Shown], judge: Judge | None 
 
 def summarise_rows(rows: list[dict], prefix: str = "") -> dict:
     """Means over articles for recall and ROUGE; totals for bullets, cut and unsupported."""
-    keys = [k for k in ("recall", "recall_text", "rouge1", "rouge2", "rougeL", "seconds") if k in rows[0]]
+    keys = ("recall", "recall_text", "rouge1", "rouge2", "rougeL", "seconds", "english_seconds")
+    keys = [k for k in keys if any(k in r for r in rows)]
     out = {}
     for key in keys:
         values = [r[key] for r in rows if r.get(key) is not None]
@@ -225,12 +226,12 @@ def lead3(sentences: Sequence[str]) -> list[Shown]:
     return [Shown(s, (s,)) for s in sentences[:3]]
 
 
-def _docs(limit: int | None) -> list:
+def _docs(limit: int | None, indosum: Path = INDOSUM) -> list:
     from evaluation.dataset import load_docs
 
-    docs = {d.id: d for d in load_docs(SEED, "dev")} | {d.id: d for d in load_docs(INDOSUM, "dev")}
+    docs = {d.id: d for d in load_docs(SEED, "dev")} | {d.id: d for d in load_docs(indosum, "dev")}
     references = {}
-    for line in (INDOSUM / "docs.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in (indosum / "docs.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
             references[row["id"]] = row.get("reference_summary")
@@ -239,8 +240,23 @@ def _docs(limit: int | None) -> list:
     return [(docs[i], facts[i], references.get(i)) for i in ids]
 
 
-def evaluate(limit: int | None = None, with_model: bool = True, judge_bullets: bool = True) -> dict:
-    """Scores lead-3 and (with the models) the product's summary of every article in the set."""
+def as_shown(summary) -> str:
+    """The summary as a Telegram reader sees it (the messages' plain text)."""
+    from bot.adapters.telegram import render
+
+    return "\n\n".join(render.plain(m) for m in render.to_messages(render.summary_blocks(summary)))
+
+
+def evaluate(
+    limit: int | None = None,
+    with_model: bool = True,
+    judge_bullets: bool = True,
+    indosum: Path = INDOSUM,
+    show: Sequence[str] = (),
+    english: Sequence[str] = (),
+) -> dict:
+    """Scores lead-3 and (with the models) the product's summary of every article in the set; the articles in
+    `show` are also rendered as Telegram shows them, and those in `english` summarised in English too (timed)."""
     from bot.wiring.factory import assemble_core, core_config, load_embedder, load_generator
     from bot.wiring.settings import Settings
     from evaluation.dataset import article_of
@@ -250,8 +266,8 @@ def evaluate(limit: int | None = None, with_model: bool = True, judge_bullets: b
     settings = Settings()
     embedder = load_embedder(settings)
     generator = load_generator(settings) if with_model else None
-    base_rows, rows = [], []
-    for doc, facts, reference in _docs(limit):
+    base_rows, rows, shown_text = [], [], {}
+    for doc, facts, reference in _docs(limit, indosum):
         article = article_of(doc)
         texts = [s.text for s in article.sentences]
         base = {"id": doc.id, **score(facts, lead3(texts))}
@@ -276,12 +292,19 @@ def evaluate(limit: int | None = None, with_model: bool = True, judge_bullets: b
         row["shown"] = [{"text": b.text, "ids": [c.id for c in b.citations]} for b in summary.bullets]
         if reference:
             row.update(rouge(" ".join(b.text for b in shown), reference))
+        if doc.id in show:
+            shown_text[doc.id] = as_shown(summary)
+        if doc.id in english:
+            started = time.perf_counter()
+            translated = core.summary("en")
+            row["english_seconds"] = round(time.perf_counter() - started, 2)
+            shown_text[f"{doc.id} (en)"] = as_shown(translated)
         rows.append(row)
         logger.info("%s: recall %.2f, cut %d, %.1f s", doc.id, row["recall"], row["cut"], seconds)
     metrics = summarise_rows(base_rows, "lead3_")
     if rows:
         metrics.update(summarise_rows(rows))
-    return {"metrics": metrics, "lead3": base_rows, "rows": rows}
+    return {"metrics": metrics, "lead3": base_rows, "rows": rows, "shown": shown_text}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -289,11 +312,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int)
     parser.add_argument("--lead3-only", action="store_true", help="score lead-3 only; no LLM")
     parser.add_argument("--no-judge", action="store_true", help="skip the model's yes/no check of each bullet")
+    parser.add_argument("--indosum", type=Path, default=INDOSUM, help="the indosum-id folder (docs.jsonl)")
+    parser.add_argument("--show", nargs="*", default=[], help="article ids whose summaries to print as shown")
+    parser.add_argument("--english", nargs="*", default=[], help="article ids to summarise in English too")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    result = evaluate(args.limit, with_model=not args.lead3_only, judge_bullets=not args.no_judge)
+    result = evaluate(args.limit, not args.lead3_only, not args.no_judge, args.indosum, args.show, args.english)
     print(", ".join(f"{k}={v}" for k, v in result["metrics"].items()))
+    for name, text in result["shown"].items():
+        print(f"\n--- {name} ---\n{text}")
     for row in result["rows"]:
         for reason in (*row["cut_reasons"].items(), *row["unsupported_reasons"].items()):
             print(f"  {row['id']}: {reason[1]}: {reason[0]}")
