@@ -14,10 +14,12 @@ Definitions (each has unit tests in tests/test_keyfacts.py):
   `recall_text` counts the bullets' text alone. Different items may be found in different bullets.
 - **Cut bullet**: one that begins or ends mid-phrase (`cut_reason`): it ends with an ellipsis or on a word
   that cannot end a phrase (base/words.py DANGLING_WORDS: "yang", "dan", "sehingga", "the", "of", ...);
-  or it begins with a lowercase letter or with such a word, unless it begins where its cited sentence
-  does; or, when it is a run of its cited sentence's words, the run starts or stops inside a clause:
-  a run must start at the sentence's start or after a clause mark (, ; : - – — ( or an opening quote)
-  and stop at the sentence's end or before a clause mark (, ; : - – — ) or a closing quote).
+  or it begins with a lowercase letter, unless it begins where its cited sentence does (at its start, or
+  right after its dateline: up to six words and a dash, "Rimanews - "); or, when it is a run of its cited
+  sentence's words, the run starts or stops inside a clause: a run must start where the sentence does or
+  after a clause mark (, ; : ( -- – — or an opening quote) and stop at the sentence's end or before a
+  clause mark (, ; : ) -- – — or a closing quote). A spaced single hyphen is not a clause mark: IndoSum
+  spells hyphenated words that way ("me - manage", "2 - 0").
 - **Unsupported bullet**: one that is not a run of its cited sentences and either names a number or name
   they lack (bot/core/grounding.unsupported_reason, the answer's own check) or, when a judge is given,
   the judge's P(yes) that the sentence says it is below 0.5. A run of its sentence is supported by
@@ -107,8 +109,9 @@ def recall(facts: Sequence[KeyFact], shown: Sequence[Shown], with_quotes: bool =
 
 # --- cut bullets --------------------------------------------------------------------------------------------
 
-_OPENING_MARKS = ",;:-–—(\"“‘'"
-_CLOSING_MARKS = ",;:-–—)\"”’'"
+_OPENING_MARKS = (",", ";", ":", "(", "--", "–", "—", '"', "“", "‘", "'")
+_CLOSING_MARKS = (",", ";", ":", ")", "--", "–", "—", '"', "”", "’", "'")
+_DATELINE = re.compile(r"^(?:\S+\s){0,5}?\S+\s[-–—]{1,2}$")
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
 
 
@@ -129,14 +132,19 @@ def _position(bullet: str, sentence: str) -> int:
     return -1
 
 
+def _at_start(sentence: str, at: int) -> bool:
+    """`at` is where the sentence starts, or where it starts after its dateline."""
+    before = sentence[:at].strip()
+    return not before or bool(_DATELINE.match(before))
+
+
 def _starts_clause(sentence: str, at: int) -> bool:
-    before = sentence[:at].rstrip()
-    return not before or before[-1] in _OPENING_MARKS
+    return _at_start(sentence, at) or sentence[:at].rstrip().endswith(_OPENING_MARKS)
 
 
 def _ends_clause(sentence: str, end: int) -> bool:
     after = sentence[end:].lstrip()
-    return not after.strip(".!?\"”’')… ") or after[0] in _CLOSING_MARKS
+    return not after.strip(".!?\"”’')… ") or after.startswith(_CLOSING_MARKS)
 
 
 def cut_reason(bullet: str, cited: Sequence[str] = ()) -> str | None:
@@ -150,13 +158,10 @@ def cut_reason(bullet: str, cited: Sequence[str] = ()) -> str | None:
     if words[-1].casefold() in DANGLING_WORDS:
         return f"ends on {words[-1]!r}"
     source = next(((s, at) for s in cited if (at := _position(text, s)) >= 0), None)
-    at_sentence_start = source is not None and not _squash(source[0])[: source[1]].strip()
-    if not at_sentence_start:
-        first = next(c for c in text if c.isalnum())
-        if first.islower():
-            return "starts lowercase"
-        if words[0].casefold() in DANGLING_WORDS:
-            return f"starts on {words[0]!r}"
+    if (source is None or not _at_start(_squash(source[0]), source[1])) and next(
+        c for c in text if c.isalnum()
+    ).islower():
+        return "starts lowercase"
     if source is not None:
         sentence, at = _squash(source[0]), source[1]
         if not _starts_clause(sentence, at):
@@ -264,7 +269,7 @@ def evaluate(
     from index.build import build_index
 
     settings = Settings()
-    embedder = load_embedder(settings)
+    embedder = load_embedder(settings) if with_model else None
     generator = load_generator(settings) if with_model else None
     base_rows, rows, shown_text = [], [], {}
     for doc, facts, reference in _docs(limit, indosum):
@@ -274,7 +279,7 @@ def evaluate(
         if reference:
             base.update(rouge(" ".join(texts[:3]), reference))
         base_rows.append(base)
-        if generator is None:
+        if generator is None or embedder is None:
             continue
         core = assemble_core(build_index(article, embedder), embedder, generator, core_config(settings))
         core.warm()
@@ -307,6 +312,31 @@ def evaluate(
     return {"metrics": metrics, "lead3": base_rows, "rows": rows, "shown": shown_text}
 
 
+def rescore(result: dict, indosum: Path = INDOSUM) -> dict:
+    """A saved run scored again with this scorer, from its bullets and cited ids (no model: a bullet the judge
+    doubted stays doubted; other reasons are computed afresh)."""
+    from evaluation.dataset import article_of
+
+    articles = {doc.id: (article_of(doc), facts) for doc, facts, _ in _docs(None, indosum)}
+    rows = []
+    for old in result["rows"]:
+        article, facts = articles[old["id"]]
+        shown = [Shown(b["text"], tuple(article.sentence(i).text for i in b["ids"])) for b in old["shown"]]
+        row = {**old, **score(facts, shown)}
+        doubted = {t: r for t, r in old["unsupported_reasons"].items() if "judge" in r}
+        row["unsupported_reasons"] = {**row["unsupported_reasons"], **doubted}
+        row["unsupported"] = len(row["unsupported_reasons"])
+        rows.append(row)
+    base = [
+        {**b, **score(articles[b["id"]][1], lead3([s.text for s in articles[b["id"]][0].sentences]))}
+        for b in result["lead3"]
+    ]
+    metrics = summarise_rows(base, "lead3_")
+    if rows:
+        metrics.update(summarise_rows(rows))
+    return {**result, "metrics": metrics, "lead3": base, "rows": rows}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation.keyfacts", description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int)
@@ -316,8 +346,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", nargs="*", default=[], help="article ids whose summaries to print as shown")
     parser.add_argument("--english", nargs="*", default=[], help="article ids to summarise in English too")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--rescore", type=Path, help="score a saved --json run again with this scorer; no model")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    if args.rescore:
+        result = rescore(json.loads(args.rescore.read_text(encoding="utf-8")), args.indosum)
+        print(", ".join(f"{k}={v}" for k, v in result["metrics"].items()))
+        return 0
     result = evaluate(args.limit, not args.lead3_only, not args.no_judge, args.indosum, args.show, args.english)
     print(", ".join(f"{k}={v}" for k, v in result["metrics"].items()))
     for name, text in result["shown"].items():

@@ -103,7 +103,8 @@ def test_recall_counts_the_quote_unless_told_text_only():
         ("Tujuan terbesarnya adalah untuk bertransformasi menjadi perusahaan yang", (S4,), "ends on 'yang'"),
         ("Microsoft akan membuat proyek sehingga", (), "ends on 'sehingga'"),
         ("Tujuan terbesarnya adalah untuk bertransformasi…", (S4,), "ellipsis"),
-        ("Dan OpenAI juga", (), "starts on 'Dan'"),
+        # A spaced hyphen inside a word is not a clause mark.
+        ("Mereka yang akan me", ("Mereka yang akan me - manage Sipral Ventures secara rutin.",), "stops inside"),
         ("Tujuan terbesarnya adalah untuk bertransformasi menjadi perusahaan", (S4,), "stops inside a clause"),
     ],
 )
@@ -119,6 +120,9 @@ def test_cut_bullets_are_caught(bullet, cited, reason):
         ("Microsoft dan OpenAI memulai kolaborasi mereka pada tahun 2019.", (S9,)),  # a full stop added
         ("Microsoft and OpenAI began working together in 2019.", ()),  # restated, whole
         ("OpenAI wants to go public.", ()),
+        # A lede copied after its dateline begins where the sentence does.
+        ("Seorang pelajar nekat mencuri sepeda motor.", ("Rimanews - Seorang pelajar nekat mencuri sepeda motor.",)),
+        ("vibrator ini terbuat lapisan emas.", ("Jakarta, CNN Indonesia -- vibrator ini terbuat lapisan emas.",)),
         # A sentence that opens in lowercase in the article is not cut at its own start.
         ("vibrator ini terbuat lapisan emas 24 karat.", ("vibrator ini terbuat lapisan emas 24 karat.",)),
         # A clause after a comma, starting with a name (Microsoft ...), whole to the end.
@@ -161,3 +165,26 @@ def test_lead3_shows_the_first_three_sentences_whole():
     shown = lead3(["A satu.", "B dua.", "C tiga.", "D empat."])
     assert [b.text for b in shown] == ["A satu.", "B dua.", "C tiga."]
     assert all(cut_reason(b.text, b.cited) is None for b in shown)
+
+
+def test_a_saved_run_is_scored_again_from_its_bullets_and_ids():
+    from evaluation.keyfacts import rescore
+
+    saved = {
+        "metrics": {},
+        "lead3": [{"id": "seed"}],
+        "rows": [
+            {
+                "id": "seed",
+                "seconds": 1.0,
+                "shown": [{"text": "Microsoft dan OpenAI memulai kolaborasi mereka pada tahun 2019", "ids": ["8.1"]}],
+                "unsupported_reasons": {"x": "the judge says no (P(yes) 0.10)"},
+            }
+        ],
+    }
+    again = rescore(saved)
+    (row,) = again["rows"]
+    # "2019" and "$1 miliar": the bullet has the year, its quote the sum as well.
+    assert row["recall"] == pytest.approx(1 / 8) and row["recall_text"] == 0
+    assert row["cut"] == 0 and row["unsupported"] == 1  # the judge's doubt is kept
+    assert again["metrics"]["lead3_bullets"] == 3 and again["metrics"]["bullets"] == 1

@@ -36,7 +36,8 @@ def test_a_sentence_may_be_cut_before_a_clause_but_not_inside_a_list_or_after_a_
     assert [text[:e] for e in clause_ends(text)] == [clause]  # not at ", kontrol" nor ", dan" (a list)
     assert clause_ends("Ia datang dari, yang jauh itu.") == []  # "dari" cannot end a phrase
     assert clause_ends("Skor bertahan; Persipura menang.") == [len("Skor bertahan")]  # a semicolon always ends one
-    assert clause_ends("Wamena (ANTARA News) - Pemerintah datang.") == [len("Wamena (ANTARA News)")]
+    assert clause_ends("Kata Budi -- Pemerintah datang.") == [len("Kata Budi")]
+    assert clause_ends("Mereka yang akan me - manage Sipral Ventures, skor 2 - 0.") == []  # hyphens, not dashes
 
 
 def test_a_relative_aside_between_commas_is_taken_out_when_the_predicate_follows():
