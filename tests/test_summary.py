@@ -15,6 +15,8 @@ from bot.core.summary import (
     is_prose,
     is_whole_sentence,
     parse_bullets,
+    scaled_amounts,
+    swapped_names,
 )
 from evaluation.keyfacts import Shown, cut_reason, lead3, load_keyfacts, recall
 from tests.fakes import FakeGenerator, make_article
@@ -201,3 +203,32 @@ def test_a_summary_of_an_article_with_no_prose_is_empty_not_an_error(language):
     vectors = np.eye(len(article.sentences), dtype=np.float32)
     summary = Summariser(article, vectors, generator, ArticlePrompt(system="s", inlined=True)).summary(language)
     assert summary.bullets == ()
+
+
+def test_an_amount_at_another_scale_is_not_the_sentences():
+    assert scaled_amounts("investasi $1 miliar dan Rp 4,55 triliun") == {("1", 9), ("455", 12)}
+    assert scaled_amounts("$1 billion") <= scaled_amounts("$1 miliar")
+    assert not scaled_amounts("$1 million") <= scaled_amounts("$1 miliar")
+
+
+def test_the_two_main_names_swap(seed_article):
+    text = "OpenAI wants to take control of Microsoft's AI, says the WSJ."
+    assert swapped_names(text, seed_article) == "Microsoft wants to take control of OpenAI's AI, says the WSJ."
+    assert swapped_names("The startup wants to go public.", seed_article) is None
+
+
+def test_a_translation_that_swaps_who_does_what_or_scales_a_number_is_not_shown(fake_core, fake_generator):
+    clauses = fake_core.summariser.clauses()
+    count = bullet_count(len(clauses))
+    order = choose(clauses, fake_core.summariser.vectors, count + 2)
+    ids = [fake_core.article.sentences[i].id for i in order]  # 1.1, 3.1, 8.1, ...
+    reversed_ = "OpenAI wants to take control of Microsoft's AI and computing resources."
+    million = "Microsoft and OpenAI began in 2019, when Microsoft invested $1 million in the startup."
+    texts = {i: f"The article says something {WORDS[n]}." for n, i in enumerate(ids)}
+    texts[ids[1]], texts[ids[2]] = reversed_, million
+    # 1.1 passes (one verdict); the reversal: 0.9 as written, 0.95 with the names swapped; $1 million never asked.
+    summary = _translating(fake_core, fake_generator, texts, 0.9, 0.9, 0.95, *[0.9] * len(ids))
+    shown = [b.text for b in summary.bullets]
+    assert reversed_ not in shown and million not in shown and len(shown) == count
+    swapped, _ = fake_generator.asked[2]
+    assert "Summary point: Microsoft wants to take control of OpenAI's AI" in swapped.user

@@ -133,6 +133,31 @@ def parse_bullets(reply: str) -> dict[str, str]:
     return bullets
 
 
+# Scale words by power of ten: "$1 miliar" is "$1 billion", never "$1 million".
+_SCALES = {
+    "ribu": 3, "thousand": 3, "juta": 6, "million": 6, "miliar": 9, "milyar": 9, "billion": 9,
+    "triliun": 12, "trillion": 12,
+}  # fmt: skip
+_SCALED = re.compile(r"(\d+(?:[.,]\d+)*)\s*(" + "|".join(_SCALES) + r")\b", re.IGNORECASE)
+
+
+def scaled_amounts(text: str) -> set[tuple[str, int]]:
+    """Each number with a scale word after it, as (digits, power of ten): "$1 miliar" -> ("1", 9)."""
+    return {(re.sub(r"[.,]", "", n), _SCALES[w.lower()]) for n, w in _SCALED.findall(text)}
+
+
+def swapped_names(text: str, article: Article) -> str | None:
+    """`text` with its two names the article mentions most exchanged ("OpenAI ... Microsoft's" becomes
+    "Microsoft ... OpenAI's"), or None when it names fewer than two the article has."""
+    names = list(dict.fromkeys(w for w in re.findall(r"\b[A-Z]\w+", text)))
+    names = [n for n in names if re.search(rf"\b{re.escape(n)}\b", article.text)]
+    if len(names) < 2:
+        return None
+    first, second = sorted(names, key=lambda n: -len(re.findall(rf"\b{re.escape(n)}\b", article.text)))[:2]
+    pattern = re.compile(rf"\b({re.escape(first)}|{re.escape(second)})\b")
+    return pattern.sub(lambda m: second if m.group() == first else first, text)
+
+
 def is_whole_sentence(text: str) -> bool:
     """A translated bullet ends as a sentence does: the word cap cut one that does not."""
     return text.rstrip("\"”’')").endswith((".", "!", "?"))
@@ -253,17 +278,27 @@ class Summariser:
 
     def claim_holds(self, text: str, sentence: Sentence) -> bool:
         """The answer's claim check, for a bullet in another language: a whole sentence within the length
-        limit, no name or number its sentence lacks, and P(yes) at least the answer's `min_verified`."""
+        limit, no name or number its sentence lacks (nor a number at another scale: "million" for "miliar"),
+        and P(yes) at least the answer's `min_verified`. And who did what to whom: with the article's two
+        main names exchanged, the model must find the bullet less true than as written; a bullet that says
+        "OpenAI wants control of Microsoft's AI" where the sentence says the reverse fails here, since the
+        yes/no turn alone said yes to it."""
         if not is_whole_sentence(text):
             reason = "not a whole sentence"
         elif len(text) > MAX_BULLET_CHARS + 60:  # a translation runs longer than its source
             reason = "too long"
+        elif scaled_amounts(text) - scaled_amounts(sentence.text):
+            reason = f"amounts not in the sentence: {sorted(scaled_amounts(text) - scaled_amounts(sentence.text))}"
         else:
             reason = unsupported_reason(text, [sentence], "")
         if reason is None:
             yes = self.verdict(text, sentence)
             if yes < self.thresholds.min_verified:
                 reason = f"the model doubts it (P(yes) {yes:.2f})"
+            elif (swapped := swapped_names(text, self.article)) is not None:
+                other = self.verdict(swapped, sentence)
+                if other >= yes:
+                    reason = f"the model finds the roles swapped as true (P(yes) {other:.2f} >= {yes:.2f})"
         if reason is None:
             return True
         logger.debug("summary bullet %s left out: %s", sentence.id, reason)
