@@ -223,3 +223,18 @@ def stems(text_or_tokens: str | list[str] | set[str]) -> set[str]:
 def found_in(token: str, vocabulary_stems: set[str]) -> bool:
     """The one notion of "a word is found": its stem is among the evidence's stems."""
     return stem(token) in vocabulary_stems
+
+
+# Words a phrase cannot end on, nor a clause copied out of its sentence begin with: prepositions, conjunctions,
+# articles, auxiliaries. A bullet ending "... berada di" or "..., sehingga" was cut mid-phrase. Words that can
+# close a sentence ("tidak", "juga", "itu") are not here.
+DANGLING_WORDS = frozenset(
+    # Indonesian
+    "yang dan atau di ke dari untuk dengan pada dalam oleh sehingga karena bahwa serta tetapi namun akan para "
+    "sebuah seorang sang si agar supaya jika kalau bila apabila ketika saat sejak hingga sampai antara atas bagi "
+    "tentang terhadap melalui seperti sebagai adalah ialah merupakan yaitu yakni telah sedang harus dapat mampu "
+    "paling menjadi maupun ataupun sedangkan padahal meskipun walaupun tanpa "
+    # English
+    "the a an of to and or but in on at by for with from that which who whom whose as than into about its their "
+    "his her is are was were be been has have had will would can could should because while if when".split()
+)

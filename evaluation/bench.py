@@ -1,4 +1,4 @@
-"""`make bench`: start-up, indexing speed, answer latency, overhead over bare llama.cpp, memory, and the
+"""`make bench`: start-up, indexing speed, answer latency, summary time, overhead over bare llama.cpp, memory, and the
 article library (link to ready, switching articles; evaluation/library_bench.py).
 
 Run as `python -m evaluation.bench`. Measures with the default models on the seed article, prints a
@@ -128,6 +128,21 @@ def answer_speed(core, recorder: RecordingGenerator, bare: BareLlama, questions)
     }
 
 
+def summary_speed(core, recorder: RecordingGenerator) -> dict:
+    """The seed's summary in its own language, then in English, each made afresh from the warm prefix (the
+    bench's core keeps summaries in memory only), with the model calls each made."""
+    out = {}
+    for language in (core.article.language, "en"):
+        before = len(recorder.calls) + len(recorder.choices)
+        summary, seconds = _timed(core.summary, language)
+        out[language] = {
+            "s": round(seconds, 3),
+            "bullets": len(summary.bullets),
+            "llm_calls": len(recorder.calls) + len(recorder.choices) - before,  # completions and yes/no checks
+        }
+    return out
+
+
 def run(cold_runs: int, large_bench: Path, server: bool = True) -> dict:
     from bot.wiring.factory import assemble_core, core_config, load_generator, load_index
 
@@ -155,6 +170,7 @@ def run(cold_runs: int, large_bench: Path, server: bool = True) -> dict:
     result["warm"] = {"s": round(warm_s, 3), "prefix_tokens": generator.count_tokens(core.prompt.system)}
     questions = [q for g in load_bench(SEED_BENCH, "dev") for q in g.questions]
     result["answers"] = answer_speed(core, recorder, bare, questions)
+    result["summary"] = summary_speed(core, recorder)
     result["peak_rss_mb"] = {
         "bench": _rss_mb(resource.RUSAGE_SELF),
         "cold_start_child": _rss_mb(resource.RUSAGE_CHILDREN),
@@ -220,6 +236,7 @@ def table(r: dict) -> str:
             f"median overhead {a['overhead_ms_median']} ms)",
         ),
         ("identical replies (ask vs bare)", f"{a['identical_replies']} / {a['questions_with_llm']} questions"),
+        *summary_lines(r.get("summary", {})),
         (
             "peak RSS bench / cold-start child (MB)",
             f"{r['peak_rss_mb']['bench']:.0f} / {r['peak_rss_mb']['cold_start_child']:.0f}",
@@ -233,6 +250,16 @@ def table(r: dict) -> str:
     ]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
+
+
+def summary_lines(summary: dict) -> list[tuple[str, str]]:
+    return [
+        (
+            f"summary, seed, {language} (s)",
+            f"{row['s']:.2f} ({row['bullets']} bullets, {row['llm_calls']} LLM calls, warm prefix)",
+        )
+        for language, row in summary.items()
+    ]
 
 
 def save(result: dict, directory: Path) -> Path:

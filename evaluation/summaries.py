@@ -3,7 +3,7 @@
 For each article: ROUGE-1/2/L F1 of the joined bullets against `reference_summary`, the bullets'
 length, and the share of bullets whose cited sentence supports them, as the model judges when asked
 plainly (the same yes/no turn the summariser uses, asked again of the final bullets). `--extractive`
-scores the chosen sentences themselves, without the LLM: that is how the sentence choice was tuned.
+scores the bullets chosen in code, without the LLM (a summary in the article's language needs none).
 
 `python -m evaluation.summaries --bench ../shared/bench/indosum-id [--limit N] [--extractive] [--json FILE]`
 """
@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.core.summary import LEAD_BONUS, bullet_count, choose_sentences
+from bot.core.summary import LEAD_BONUS, bullet_count, choose, clause_bullet
 from bot.wiring.factory import assemble_core, core_config, load_embedder, load_generator
 from bot.wiring.settings import Settings
 from evaluation.dataset import Doc, article_of
@@ -64,8 +64,9 @@ def evaluate(docs, embedder, generator=None, settings: Settings | None = None, l
         row = {"id": doc.id, **{f"lead3_{k}": v for k, v in rouge(lead3, reference).items()}}
         if generator is None:
             vectors = stored.sentence_index.reconstruct_n(0, stored.sentence_index.ntotal)
-            chosen = choose_sentences(vectors, bullet_count(len(article.sentences)), lead_bonus)
-            bullets = [article.sentences[i].text for i in chosen]
+            clauses = [clause_bullet(s, lede=i == 0) for i, s in enumerate(article.sentences)]
+            chosen = sorted(choose(clauses, vectors, bullet_count(len(article.sentences)), lead_bonus))
+            bullets = [clauses[i] or "" for i in chosen]
             supported = [True] * len(bullets)
         else:
             core = assemble_core(stored, embedder, generator, core_config(settings))

@@ -276,7 +276,8 @@ class FakeLibrary:
         self.stages: list[ReadStage] = []
         self.cores: dict[str, FakeCore] = {}
         self._entries: dict[str, ArticleEntry] = {}
-        self._chats: dict[int | None, list[str]] = {}  # chat -> article ids, most recently chosen first
+        self._chats: dict[int | None, list[str]] = {}  # chat -> article ids, in the order they came to it
+        self._current: dict[int | None, str] = {}
         self._reads: dict[int | None, list[float]] = {}
         self._lock = threading.Lock()
         core = default or FakeCore()
@@ -345,20 +346,19 @@ class FakeLibrary:
         return entry
 
     def _choose(self, chat_id: int | None, article_id: str) -> None:
+        """The chat's current article; its list keeps reading order (the library's numbering)."""
         with self._lock:
             chosen = self._chats.setdefault(chat_id, [])
-            if article_id in chosen:
-                chosen.remove(article_id)
-            chosen.insert(0, article_id)
+            if article_id not in chosen:
+                chosen.append(article_id)
+            self._current[chat_id] = article_id
 
     def current(self, chat_id: int | None) -> ArticleEntry:
-        chosen = self._chats.get(chat_id)
-        return self._entries[chosen[0]] if chosen else self.default
+        chosen = self._current.get(chat_id)
+        return self._entries.get(chosen, self.default) if chosen else self.default
 
     def recent(self, chat_id: int | None, limit: int = 10) -> list[ArticleEntry]:
-        ids = list(self._chats.get(chat_id, []))
-        if self.default.id not in ids:
-            ids.append(self.default.id)
+        ids = [self.default.id, *(i for i in self._chats.get(chat_id, []) if i != self.default.id)]
         return [self._entries[i] for i in ids[:limit]]
 
     def use(self, chat_id: int | None, choice: str) -> ArticleEntry:

@@ -37,7 +37,7 @@ def test_adding_the_same_text_twice_keeps_the_first_reader(tmp_path: Path) -> No
     assert again == first and again.added_by == 11 and store.count() == 1
 
 
-def test_each_chat_has_one_current_article_and_its_recent_ones_in_order(tmp_path: Path) -> None:
+def test_each_chat_has_one_current_article_and_its_articles_in_reading_order(tmp_path: Path) -> None:
     db = open_database(tmp_path / DATABASE_NAME)
     store = ArticleStore(db)
     a, b, c = (store.add(entry(n), used_at=n) for n in (1, 2, 3))
@@ -46,11 +46,25 @@ def test_each_chat_has_one_current_article_and_its_recent_ones_in_order(tmp_path
     store.choose(5, c.id, at=12)
     store.choose(5, a.id, at=13)
     store.choose(None, b.id, at=14)  # the CLI
-    assert store.current(5) == a and [e.id for e in store.recent(5, 10)] == [a.id, c.id, b.id]
-    assert [e.id for e in store.recent(5, 2)] == [a.id, c.id]
+    # Choosing `a` again makes it current but does not move it: the order is the order of first reading.
+    assert store.current(5) == a and [e.id for e in store.recent(5, 10)] == [a.id, b.id, c.id]
+    assert [e.id for e in store.recent(5, 2)] == [a.id, b.id]
     current = db.execute("SELECT chat_id, COUNT(*) FROM chat_articles WHERE is_current = 1 GROUP BY chat_id")
     assert dict(current.fetchall()) == {5: 1, CLI_CHAT: 1}
     assert store.current(None) == b
+
+
+def test_a_database_from_before_reading_order_keeps_its_chats_articles(tmp_path: Path) -> None:
+    from bot.storage.database import MIGRATIONS, migrate
+
+    path = tmp_path / DATABASE_NAME
+    old = sqlite3.connect(path, isolation_level=None)
+    migrate(old, MIGRATIONS[:4])
+    old.execute("INSERT INTO articles VALUES ('a', 't', 'o', 'id', 3, 1, NULL, 1, 0)")
+    old.execute("INSERT INTO chat_articles (chat_id, article_id, chosen_at, is_current) VALUES (5, 'a', 7, 1)")
+    old.close()
+    store = ArticleStore(open_database(path))
+    assert [e.id for e in store.recent(5, 10)] == ["a"] and store.current(5).id == "a"
 
 
 def test_lookups_by_id_prefix_and_origin(tmp_path: Path) -> None:

@@ -123,7 +123,8 @@ def test_read_articles_use_and_ask_about_a_chosen_article(capsys, tmp_path, fake
     b_id = out.split(": ", 1)[1].split()[0]
     code, out, _ = run(capsys, "articles")
     lines = out.splitlines()
-    assert code == 0 and len(lines) == 3 and lines[0].startswith(f"*  1. {b_id}") and "default" in lines[2]
+    # Reading order, the default first: the numbers stay put.
+    assert code == 0 and len(lines) == 3 and "default" in lines[0] and lines[2].startswith(f"*  3. {b_id}")
     code, out, _ = run(capsys, "use", "2")
     assert code == 0 and "banjir" in out
     generator.enqueue(copied_reply("angka"))
@@ -131,7 +132,7 @@ def test_read_articles_use_and_ask_about_a_chosen_article(capsys, tmp_path, fake
     answer = json.loads(out)
     assert code == 0 and "jalan tol" in answer["citations"][0]["text"]
     code, out, _ = run(capsys, "articles")
-    assert out.splitlines()[0].startswith(f"*  1. {b_id}")  # --article chose it
+    assert out.splitlines()[2].startswith(f"*  3. {b_id}")  # --article chose it; no number moved
     code, out, _ = run(capsys, "source", "2.1")  # no model needed: from the current article on disk
     assert code == 0 and "jalan tol" in out
 
@@ -156,7 +157,7 @@ def test_the_local_chat_reads_and_switches_articles(capsys, tmp_path, fake_model
         [
             f"/read {story}",
             "Apa yang dicatat laporan tentang pasar ikan?",
-            "/use 2",
+            "/use 1",
             "Kapan Microsoft dan OpenAI mulai bekerja sama?",
             "/read",
             "/quit",
@@ -166,8 +167,57 @@ def test_the_local_chat_reads_and_switches_articles(capsys, tmp_path, fake_model
     chat(library.core(resolve(library, None).id), read=lambda prompt: next(lines), write=out.append, library=library)
     text = "\n".join(out)
     assert "indexing…" in text and "now: " in text and "pasar ikan" in text
-    assert "Microsoft dan OpenAI memulai kolaborasi" in text  # quoted from the default after /use 2
+    assert "Microsoft dan OpenAI memulai kolaborasi" in text  # quoted from the default after /use 1
     assert "/read needs an argument" in text
+    # With two articles in the chat, each answer first names its article by its number.
+    answers = [o for o in out if o.startswith("[")]
+    assert answers[0].startswith("[2] Laporan ke-0 tentang pasar ikan") and answers[1].startswith("[1] OpenAI ingin")
+
+
+def _chat(library, *lines) -> list[str]:
+    from bot.adapters.cli import chat, resolve
+
+    feed, out = iter([*lines, "/quit"]), []
+    chat(library.core(resolve(library, None).id), read=lambda prompt: next(feed), write=out.append, library=library)
+    return out
+
+
+def test_the_local_chats_help_lists_every_command_and_an_unknown_command_gets_it_not_the_model(fake_models):
+    from bot.adapters.cli import CHAT_COMMANDS, LIBRARY_COMMANDS
+    from bot.wiring.factory import build_library
+    from bot.wiring.settings import Settings
+
+    _, generator = fake_models
+    library = build_library(Settings(_env_file=None))
+    out = _chat(library, "/help", "/helpp", "/ringkasan")
+    greeting, help_, unknown, unknown_too = out
+    for command in ("/summary", "/source", "/read", "/articles", "/use", "/help", "/quit"):
+        assert command in help_ and command in greeting
+    assert all(c.split()[0] in help_ for c, _ in CHAT_COMMANDS + LIBRARY_COMMANDS)
+    assert unknown.startswith("Unknown command /helpp.") and help_ in unknown
+    assert unknown_too.startswith("Unknown command /ringkasan.")
+    assert generator.history == [] and generator.asked == []  # none went to the model
+
+
+def test_article_numbers_stay_fixed_across_reads_and_use_in_the_local_chat(tmp_path, fake_models):
+    from bot.wiring.factory import build_library
+    from bot.wiring.settings import Settings
+
+    library = build_library(Settings(_env_file=None))
+    a, b = write_story(tmp_path / "a.txt", "banjir"), write_story(tmp_path / "b.txt", "jalan tol")
+    out = _chat(library, "/articles", f"/read {a}", f"/read {b}", "/articles", "/use 2", "/articles", "/use 1")
+    listings = [o for o in out if o[2:].lstrip().startswith(("1.", "2.", "3."))]
+    assert len(listings) == 7 and "default" in listings[0] and listings[0].startswith("*  1.")
+
+    def numbered(lines):
+        return {line[2:].split()[0]: line.split("'")[1] for line in lines}
+
+    after_reads, after_use = numbered(listings[1:4]), numbered(listings[4:7])
+    assert after_reads == after_use  # /use moved no number
+    assert list(after_reads) == ["1.", "2.", "3."] and "OpenAI" in after_reads["1."]
+    assert "banjir" in after_reads["2."] and "jalan tol" in after_reads["3."]
+    assert listings[3].startswith("*  3.") and listings[5].startswith("*  2.")  # the current one, marked in place
+    assert out[-1].startswith("now: ") and "default" in out[-1]
 
 
 def test_listing_and_source_load_no_language_model(capsys, monkeypatch, fake_models):
@@ -192,3 +242,58 @@ def test_the_support_threshold_setting_reaches_every_library_article(capsys, tmp
     code, out, _ = run(capsys, "ask", "--article", story, "Apa yang dicatat laporan tentang pasar ikan?")
     # The same answer is not asserted under a stricter setting: the closest sentences are shown instead.
     assert code == 0 and out.startswith("Saya tidak bisa memastikan")
+
+
+def _kutip(tmp_path, *argv, **env):
+    """`kutip ...` in a fresh process, with model settings that fail loudly if anything loads a model."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("KUTIP_")}
+    environment.update(
+        PYTHONPATH=str(repo),
+        KUTIP_DATA_DIR=str(tmp_path / "data"),
+        KUTIP_EMBEDDING_MODEL=str(tmp_path / "no-embedder"),
+        KUTIP_LLM_MODEL=str(tmp_path / "no-model.gguf"),
+        **env,
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "bot.wiring.cli", *argv],
+        cwd=tmp_path,  # no .env here
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_kutip_articles_prints_nothing_to_stderr_and_loads_no_model_nor_builds_an_index(tmp_path):
+    done = _kutip(tmp_path, "articles")
+    assert done.returncode == 0 and done.stderr == ""
+    assert "(id, default)" in done.stdout and done.stdout.startswith("*  1.")
+    assert not list((tmp_path / "data" / "articles").glob("*/index"))  # no embedder was needed
+    again = _kutip(tmp_path, "source", "8.1")
+    assert again.returncode == 0 and again.stderr == "" and "Microsoft dan OpenAI memulai" in again.stdout
+
+
+def test_verbose_or_a_log_level_brings_the_logs_back(tmp_path):
+    verbose = _kutip(tmp_path, "--verbose", "articles")
+    assert verbose.returncode == 0 and "database schema migrated" in verbose.stderr
+    (tmp_path / "fresh").mkdir()
+    level = _kutip(tmp_path / "fresh", "articles", KUTIP_LOG_LEVEL="INFO")
+    assert level.returncode == 0 and " INFO index.ingest: article " in level.stderr
+
+
+def test_the_terminal_summary_quotes_a_sentence_only_when_the_bullet_is_not_that_sentence():
+    from bot.adapters.terminal import summary_text
+    from bot.core.results import Bullet, Citation, Summary
+    from tests.fakes import make_article
+
+    whole, other = make_article().sentences[:2]
+    text = summary_text(
+        Summary("en", (Bullet(whole.text, (Citation.of(whole),)), Bullet("A point.", (Citation.of(other),))))
+    )
+    assert text.count(whole.text[:30]) == 1 and f"“{other.text[:30]}" in text and "[1.2] paragraph 1" in text

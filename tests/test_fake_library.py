@@ -23,7 +23,7 @@ def test_a_read_becomes_the_chats_article_and_the_same_text_is_one_entry() -> No
     again = library.read("https://b.example/same", chat_id=2)
     assert again.id == first.id and len(library.cores) == 2  # the default and one article
     assert library.core(first.id).article.text.startswith("Kutip membaca")
-    assert [e.id for e in library.recent(1)] == [first.id, library.default.id]
+    assert [e.id for e in library.recent(1)] == [library.default.id, first.id]
 
 
 def test_use_takes_a_number_an_id_prefix_or_a_url_and_refuses_the_rest() -> None:
@@ -34,7 +34,8 @@ def test_use_takes_a_number_an_id_prefix_or_a_url_and_refuses_the_rest() -> None
     assert library.use(1, "2") == one and library.current(1) == one
     assert library.use(1, two.short_id) == two
     assert library.use(1, "https://a.example/1") == one
-    assert library.use(1, "3") == library.default
+    assert library.use(1, "1") == library.default
+    assert library.use(1, "3") == two  # the numbers did not move
     for bad in ("9", "zzzz", "https://nowhere.example/"):
         with pytest.raises(UnknownArticle):
             library.use(1, bad)

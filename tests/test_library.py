@@ -119,15 +119,17 @@ def test_use_takes_a_number_an_id_prefix_or_a_url_and_keeps_the_article_on_failu
     lib = world.library
     a = lib.read(world.text_file("a.txt", "gempa"), chat_id=5)
     b = lib.read(world.text_file("b.txt", "pemilu"), chat_id=5)
-    assert [e.id for e in lib.recent(5)] == [b.id, a.id, world.default.id]
+    assert [e.id for e in lib.recent(5)] == [world.default.id, a.id, b.id]  # reading order, the default first
     assert lib.use(5, "2") == a and lib.current(5) == a
     assert lib.use(5, b.short_id) == b
     assert lib.use(5, a.origin) == a
-    assert lib.use(5, "3") == world.default and lib.current(5) == world.default
+    assert lib.use(5, "1") == world.default and lib.current(5) == world.default
+    assert [e.id for e in lib.recent(5)] == [world.default.id, a.id, b.id]  # choosing moved no number
+    assert lib.use(5, "3") == b
     for bad in ("7", "0", "ffff0000", "https://never.example/x", "zz"):
         with pytest.raises(UnknownArticle):
             lib.use(5, bad)
-    assert lib.current(5) == world.default
+    assert lib.current(5) == b
 
 
 def test_failures_raise_their_error_and_leave_the_chats_article(world: World) -> None:
@@ -158,7 +160,7 @@ def test_failures_raise_their_error_and_leave_the_chats_article(world: World) ->
         lib.read("photo.txt", chat_id=9, document=b"\x89PNG\r\n\x1a\n\x00\x00\x00")
     with pytest.raises(ArticleError, match="not a .txt or .html"):
         lib.read("report.pdf", chat_id=9, document=b"%PDF-1.4")
-    assert lib.current(9) == good and [e.id for e in lib.recent(9)] == [good.id, world.default.id]
+    assert lib.current(9) == good and [e.id for e in lib.recent(9)] == [world.default.id, good.id]
 
 
 def test_a_document_html_or_text_is_read(world: World) -> None:
@@ -222,13 +224,13 @@ def test_a_restart_keeps_articles_chats_and_indexes(world: World) -> None:
     lib = world.library
     a = lib.read(world.text_file("a.txt", "pendidikan"), chat_id=1)
     b = lib.read(world.text_file("b.txt", "kesehatan"), chat_id=1)
-    lib.use(1, "2")
+    lib.use(1, "2")  # a
     lib.read(world.text_file("c.txt", "pariwisata"), chat_id=2)
     embedded = len(world.embedder.calls)
 
     again = world.reopen()
     again.register_default(load_article(str(SEED)))
-    assert again.current(1) == a and [e.id for e in again.recent(1)] == [a.id, b.id, world.default.id]
+    assert again.current(1) == a and [e.id for e in again.recent(1)] == [world.default.id, a.id, b.id]
     assert again.core(b.id).article.title.startswith("Kalimat nomor 0 tentang kesehatan")
     assert len(world.embedder.calls) == embedded  # indexes loaded from disk, nothing embedded again
     assert len(again.articles()) == 4

@@ -1,25 +1,24 @@
 import json
 import logging
-import re
 
 import numpy as np
 import pytest
 
-from bot.core.grammar import span_summary_grammar
 from bot.core.prompts import ArticlePrompt
 from bot.core.summary import (
     CACHE_FORMAT,
     MAX_BULLET_CHARS,
     Summariser,
     bullet_count,
-    choose_sentences,
-    copy_window,
-    fallback_bullet,
-    fit_bullet,
+    choose,
+    clause_bullet,
+    is_prose,
+    is_whole_sentence,
     parse_bullets,
-    span_bound,
-    tidy_bullet,
+    scaled_amounts,
+    swapped_names,
 )
+from evaluation.keyfacts import Shown, cut_reason, lead3, load_keyfacts, recall
 from tests.fakes import FakeGenerator, make_article
 
 
@@ -27,223 +26,148 @@ def bullets(pairs):
     return json.dumps([{"id": i, "text": t} for i, t in pairs], ensure_ascii=False)
 
 
-# --- a matcher for the GBNF subset the summary grammar uses: literals, rule names, "|", "( ... )?" ---------
-
-
-def _gbnf_regex(grammar: str) -> re.Pattern:
-    """The grammar as one regular expression (it is finite: no rule refers back to itself)."""
-    rules = {}
-    for line in grammar.strip().splitlines():
-        name, body = line.split(" ::= ", 1)
-        assert re.fullmatch(r"[a-zA-Z0-9-]+", name), f"llama.cpp rejects the rule name {name!r}"
-        rules[name] = body
-    token = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([a-zA-Z0-9-]+)|(\()|(\)\?)|(\|))')
-
-    def expand(name: str) -> str:
-        out, pos, body = [], 0, rules[name]  # a KeyError here is a rule used but never defined
-        while pos < len(body.rstrip()):
-            m = token.match(body, pos)
-            assert m, f"unparsed GBNF at {body[pos:]!r}"
-            literal, ref, open_, close, bar = m.groups()
-            if literal is not None:
-                raw = re.sub(r"\\x([0-9a-f]{2})", lambda e: chr(int(e[1], 16)), literal)
-                out.append(re.escape(re.sub(r"\\(.)", r"\1", raw)))
-            elif ref:
-                out.append(f"(?:{expand(ref)})")
-            else:
-                out.append("(?:" if open_ else ")?" if close else "|")
-            pos = m.end()
-        return "".join(out)
-
-    return re.compile(expand("root"))
-
-
-def _matches(grammar: str, bullet_texts: list[tuple[str, str]]) -> bool:
-    return bool(_gbnf_regex(grammar).fullmatch(_reply(bullet_texts)))
-
-
-def _reply(pairs: list[tuple[str, str]]) -> str:
-    """The reply exactly as the grammar spells it: JSON with ", " between items and non-ASCII raw."""
-    return "[" + ", ".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) for i, t in pairs) + "]"
-
-
 LONG = (
-    "Jakarta, CNN Indonesia -- Pelatih fisik timnas Portugal, Joao Aroso yakin Cristiano Ronaldo tak akan "
-    "mengalami masalah berarti untuk terus bermain hingga usia 41 tahun bila tak mengalami cedera serius."
+    "Secara spesifik, sumber-sumber mengindikasikan bahwa perbedaan pendapat yang mendalam mengenai masa depan AI, "
+    "kontrol produk, dan sumber daya komputasi sedang mengadu domba kedua pihak, sehingga membahayakan salah satu "
+    "aliansi strategis terpenting di dunia teknologi."
 )
-QUOTED = '"Tim ahli dari Makassar tiga orang," kata Alpius di Wamena, Kamis.'
+ASIDE = (
+    "Menurut WSJ, kemitraan tingkat tinggi antara OpenAI dan Microsoft, yang pernah dipuji sebagai salah satu "
+    "kolaborasi paling sukses dalam sejarah teknologi dan menjadi contoh bagi banyak perusahaan lain di seluruh dunia, "
+    "berada di ambang titik kritis."
+)
 
 
-def test_a_copied_bullet_can_only_be_a_run_of_its_sentences_words_never_the_whole_sentence():
-    bound_long, bound_quoted = span_bound(LONG), span_bound(QUOTED)
-    grammar = span_summary_grammar([("1.1", LONG, 1, bound_long), ("2.3", QUOTED, 1, bound_quoted)])
-    llama_cpp = pytest.importorskip("llama_cpp")
-    llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
-    words, quoted = LONG.split(), QUOTED.split()
-    tail = " ".join(quoted[1:])  # the whole quoted sentence but its first word: quotes and all
-    assert _matches(grammar, [("1.1", " ".join(words[3:12])), ("2.3", tail)])
-    assert _matches(grammar, [("1.1", " ".join(words[-bound_long:])), ("2.3", "Makassar")])
-    assert not _matches(grammar, [("1.1", LONG), ("2.3", tail)])  # the whole sentence
-    assert not _matches(grammar, [("1.1", " ".join(words[3:12])), ("2.3", QUOTED)])
-    assert not _matches(grammar, [("1.1", "Pelatih fisik timnas Brasil"), ("2.3", tail)])  # a word changed
-    assert not _matches(grammar, [("1.1", "Pelatih timnas Portugal"), ("2.3", tail)])  # a word skipped
-    assert not _matches(grammar, [("1.1", "Pelat"), ("2.3", tail)])  # cut inside a word
-    assert not _matches(grammar, [("2.3", tail), ("1.1", "Pelatih fisik")])  # another order
-    assert not _matches(grammar, [("1.1", "Pelatih fisik")])  # a bullet left out
+def _sentence(text):
+    return make_article(((text,),)).sentences[0]
 
 
-def test_a_copied_bullet_keeps_at_least_half_its_sentence_and_the_lede_loses_its_dateline():
-    lede = make_article(((LONG,),)).sentences[0]
-    body, least, most = copy_window(lede, lede=True)
-    assert body == LONG.split(" -- ", 1)[1] and (least, most) == (13, 26)  # all 26 words after the dateline fit
-    grammar = span_summary_grammar([("1.1", body, least, most)])
-    words = body.split()
-    assert _matches(grammar, [("1.1", body)]) and _matches(grammar, [("1.1", " ".join(words[5:18]))])
-    assert not _matches(grammar, [("1.1", " ".join(words[5:17]))])  # 12 words: under half
-    assert not _matches(grammar, [("1.1", "Jakarta, CNN Indonesia -- Pelatih fisik timnas Portugal, Joao Aroso")])
-    assert copy_window(lede, lede=False) == (LONG, 15, 29)  # only the lede has a dateline
-    assert fallback_bullet(lede, lede=True) == body
+def test_a_sentence_that_fits_is_its_own_bullet_and_the_lede_loses_its_dateline():
+    lede = "Jakarta, CNN Indonesia -- Pelatih fisik timnas Portugal yakin Ronaldo bisa bermain hingga usia 41 tahun."
+    assert clause_bullet(_sentence(lede), lede=True) == lede.split(" -- ", 1)[1]
+    assert clause_bullet(_sentence(lede), lede=False) == lede  # only the lede has a dateline
 
 
-def test_the_span_bound_keeps_every_copied_run_within_200_characters_and_short_of_the_whole_sentence():
+def test_a_long_sentence_is_cut_only_where_a_clause_ends():
     assert len(LONG) > MAX_BULLET_CHARS
-    for text in (LONG, QUOTED, "Dua kata.", " ".join(["kemitraan"] * 40)):
-        words, bound = text.split(), span_bound(text)
-        assert 0 < bound < len(words)
-        assert all(len(" ".join(words[i : i + bound])) <= MAX_BULLET_CHARS for i in range(len(words)))
-    assert span_bound(LONG) == len(LONG.split()) - 1  # longer than 200 characters, but each 29 words fit
-    assert span_bound(" ".join(["kemitraan"] * 40)) == 20  # 20 * 9 + 19 spaces = 199; 21 words would not fit
-    assert span_bound("Satu.") == 0 and span_bound("x" * 250 + " kata") == 0
+    bullet = clause_bullet(_sentence(LONG))
+    # Not at ", kontrol" or ", dan sumber" (a list), but before ", sehingga": subject, verb and object kept.
+    assert bullet == LONG.split(", sehingga")[0]
+    assert cut_reason(bullet, [LONG]) is None
 
 
-def test_a_cut_leaves_no_stray_punctuation_at_a_bullets_edges():
-    assert tidy_bullet("-- Pelatih fisik timnas Portugal,") == "Pelatih fisik timnas Portugal"
-    assert tidy_bullet('"Tim ahli dari Makassar') == "Tim ahli dari Makassar"
-    assert tidy_bullet('Makassar tiga orang," kata Alpius') == 'Makassar tiga orang," kata Alpius'
-    assert tidy_bullet('Makassar tiga orang,"') == "Makassar tiga orang"
-    assert tidy_bullet("(SKD) mulai Senin (2/10).") == "(SKD) mulai Senin (2/10)."
-    assert tidy_bullet(" -- , ") == ""
+def test_a_long_sentence_loses_its_relative_aside_before_it_is_cut():
+    assert len(ASIDE) > MAX_BULLET_CHARS
+    bullet = clause_bullet(_sentence(ASIDE))
+    assert bullet == "Menurut WSJ, kemitraan tingkat tinggi antara OpenAI dan Microsoft berada di ambang titik kritis."
+    assert cut_reason(bullet) is None
 
 
-def _is_run_of_words(bullet: str, sentence: str) -> bool:
-    """Each word of the bullet is the sentence's word at the same place, its first and last perhaps with
-    punctuation trimmed off: so no bullet ends (or starts) inside a word."""
-    b, s = bullet.split(), sentence.split()
-    for start in range(len(s) - len(b) + 1):
-        w = s[start : start + len(b)]
-        if len(b) == 1 and b[0] in w[0]:
-            return True
-        if len(b) > 1 and w[0].endswith(b[0]) and w[1:-1] == b[1:-1] and w[-1].startswith(b[-1]):
-            return True
-    return False
+def test_no_bullet_from_a_short_line_a_table_row_or_a_sentence_with_no_clause_end_that_fits():
+    assert clause_bullet(_sentence("(res)")) is None
+    assert clause_bullet(_sentence("Pelatih: Milomir Seslija")) is None
+    row = "Persiba (4 - 5 - 1): 23 - Yoewanto Stya Beny; 4 - Ardhi Yuniar, 5 - Absor Fauzi, 6 - Alfath Faathier"
+    assert not is_prose(row) and clause_bullet(_sentence(row)) is None
+    assert clause_bullet(_sentence(" ".join(["kemitraan"] * 40))) is None
 
 
-def _check_copied(summary, article, count):
-    assert count <= len(summary.bullets) <= 5
-    ids = [b.citations[0].id for b in summary.bullets]
-    assert ids[0] == article.sentences[0].id and ids == sorted(ids, key=lambda i: tuple(map(int, i.split("."))))
-    for b in summary.bullets:
-        sentence = article.sentence(b.citations[0].id).text
-        assert b.citations[0].text == sentence
-        assert 0 < len(b.text) <= MAX_BULLET_CHARS
-        assert _is_run_of_words(b.text, sentence), (b.text, sentence)
-        assert b.text.strip(" .") != sentence.strip(" .")  # never the whole sentence
-        assert b.text[0] not in ",;:-–—" and b.text[-1] not in ",;:-–—"
+def test_every_bullet_of_the_seed_is_a_whole_clause(seed_article):
+    for i, s in enumerate(seed_article.sentences):
+        bullet = clause_bullet(s, lede=i == 0)
+        if bullet:
+            assert len(bullet) <= MAX_BULLET_CHARS
+            assert cut_reason(bullet, [s.text]) is None, (bullet, cut_reason(bullet, [s.text]))
 
 
-def _opening(sentence, lede: bool) -> str:
-    """From the second word a bullet may copy: as few words as allowed, or up to a comma if one comes soon
-    (kept, as the model would copy it: the cut leaves it)."""
-    body, least, most = copy_window(sentence, lede)
-    words = body.split()
-    ends = [n for n in range(least, most) if n + 1 < len(words) and words[n].endswith(",")] or [least]
-    return " ".join(words[1 : ends[0] + 1])
+def test_choice_starts_with_the_lede_and_prefers_what_adds_names_and_numbers():
+    texts = [
+        "Banjir merendam ratusan rumah di Jakarta pada Senin.",
+        "Banjir merendam banyak rumah warga di Jakarta.",  # the lede again
+        "Gubernur Anies Baswedan mengirim 300 petugas dan 12 perahu pada 2019.",
+        "Warga berharap banjir cepat surut.",
+    ]
+    v = np.array([[1, 0, 0], [0.99, 0.14, 0], [0.6, 0.8, 0], [0.8, 0.6, 0]], dtype=np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    assert choose(texts, v, 2) == [0, 2]
+    assert choose([None, *texts[1:]], v, 1) == [1]  # no bullet from the lede: the first that gives one
+    assert len(set(choose(texts, v, 4))) == 4
+    assert [bullet_count(n) for n in (5, 17, 40)] == [3, 4, 5]
 
 
-def test_copied_bullets_come_from_the_reply_in_article_order_with_no_yes_no_check(
+def test_a_summary_in_the_articles_language_needs_no_model_and_reaches_past_the_lead(
     fake_core, fake_generator, seed_article
 ):
-    count = bullet_count(len(seed_article.sentences))
-    chosen = [seed_article.sentences[i] for i in choose_sentences(fake_core.summariser.vectors, count)]
-    spans = [(s.id, _opening(s, s.id == "1.1")) for s in chosen]
-    assert any(t.endswith(",") for _, t in spans)
-    fake_generator.enqueue(_reply(spans))
     summary = fake_core.summary("id")
-    _check_copied(summary, seed_article, count)
-    assert [b.text for b in summary.bullets] == [t.rstrip(", ") for _, t in spans]
-    assert not fake_generator.asked  # copied bullets are true by construction: no verification turns
+    assert not fake_generator.history and not fake_generator.asked
+    ids = [b.citations[0].id for b in summary.bullets]
+    assert len(ids) == bullet_count(len(seed_article.sentences))
+    assert ids[0] == "1.1" and ids == sorted(ids, key=lambda i: tuple(map(int, i.split("."))))
+    positions = [seed_article.sentences.index(seed_article.sentence(i)) for i in ids]
+    assert max(positions) > len(ids)  # not just the opening sentences
+    for b in summary.bullets:
+        sentence = seed_article.sentence(b.citations[0].id).text
+        assert b.citations[0].text == sentence
+        assert cut_reason(b.text, [sentence]) is None
+    facts = load_keyfacts()["seed"]
+    shown = [Shown(b.text, (b.citations[0].text,)) for b in summary.bullets]
+    assert recall(facts, shown) > recall(facts, lead3([s.text for s in seed_article.sentences]))
+
+
+WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+
+
+def _translating(fake_core, fake_generator, texts: dict[str, str], *yes: float):
+    fake_generator.enqueue(bullets(list(texts.items()))).enqueue_yes(*yes)
+    return fake_core.summary("en")
+
+
+def test_in_another_language_each_chosen_clause_is_translated_and_checked(fake_core, fake_generator):
+    clauses = fake_core.summariser.clauses()
+    order = choose(clauses, fake_core.summariser.vectors, bullet_count(len(clauses)) + 2)
+    ids = [fake_core.article.sentences[i].id for i in order]
+    texts = {i: f"The article says something {WORDS[n]}." for n, i in enumerate(ids)}
+    summary = _translating(fake_core, fake_generator, texts, *[0.9] * len(ids))
     prompt, grammar, _ = fake_generator.history[0]
-    assert f"in this order: {', '.join(s.id for s in chosen)}" in prompt.user
-    assert _gbnf_regex(grammar).fullmatch(_reply(spans))
+    assert "English" in prompt.user
+    assert all(f"[{fake_core.article.sentences[i].id}] {clauses[i]}" in prompt.user for i in order)
+    kept = [b.citations[0].id for b in summary.bullets]
+    assert len(kept) == bullet_count(len(clauses)) and set(kept) == set(ids[: len(kept)])  # the spares unused
+    assert len(fake_generator.asked) == len(kept)  # each shown bullet was checked
 
 
-@pytest.mark.parametrize(
-    "reply",
-    ["", "garbage", "[]", '[{"id": "1.1", "text": "Menurut WSJ', '[{"id": "9.9", "text": "bukan dari artikel"}]'],
-)
-def test_a_cut_or_bad_reply_still_gives_three_whole_word_bullets(fake_core, fake_generator, seed_article, reply):
-    fake_generator.enqueue(reply)
-    summary = fake_core.summary("id")
-    _check_copied(summary, seed_article, 3)
-
-
-def test_a_sentence_too_short_to_cut_is_replaced_so_three_bullets_remain(tmp_path):
-    article = make_article(
-        (
-            ("Jakarta, CNN Indonesia -- Banjir merendam ratusan rumah di Jakarta Timur pada Senin pagi.",),
-            ("Astaga.", "Warga mengungsi ke masjid dan sekolah terdekat sejak Minggu malam."),
-            ("Petugas membagikan makanan kepada para pengungsi.",),
-        )
-    )
-    generator = FakeGenerator(["[]"])
-    vectors = np.eye(len(article.sentences), dtype=np.float32)
-    summary = Summariser(article, vectors, generator, ArticlePrompt(system="system", inlined=True)).summary("id")
-    _check_copied(summary, article, 3)
-    assert "2.1" not in [b.citations[0].id for b in summary.bullets]
-    assert summary.bullets[0].text.startswith("Banjir merendam")  # the dateline left out
-
-
-def test_a_copied_bullet_may_hold_the_sentences_quotes():
-    reply = _reply([("2.3", QUOTED[:30]), ("3.1", "plain")])
-    assert parse_bullets(reply) == {"2.3": QUOTED[:30], "3.1": "plain"}
-
-
-def test_a_bullet_the_verifier_doubts_is_left_out(fake_core, fake_generator, seed_article):
-    made_up = "The partnership between OpenAI and Microsoft has ended."
-    chosen = [seed_article.sentences[i].id for i in choose_sentences(fake_core.summariser.vectors, 5)]
-    good = [(i, f"A short point about sentence {i} of this article.") for i in chosen[1:]]
-    fake_generator.enqueue(bullets([(chosen[0], made_up), *good])).enqueue_yes(0.1, *[0.9] * len(good))
-    summary = fake_core.summary("en")
-    assert made_up not in [b.text for b in summary.bullets]
+def test_a_translation_that_fails_the_claim_check_is_replaced_by_a_spare_never_shown(fake_core, fake_generator):
+    clauses = fake_core.summariser.clauses()
+    count = bullet_count(len(clauses))
+    order = choose(clauses, fake_core.summariser.vectors, count + 2)
+    ids = [fake_core.article.sentences[i].id for i in order]
+    reversed_ = "OpenAI wants to take control of Microsoft's AI and computing resources."
+    made_up_number = "Microsoft invested $7 billion in OpenAI."
+    cut = "The partnership between the two companies is"
+    texts = {i: f"The article says something {WORDS[n]}." for n, i in enumerate(ids)}
+    texts[ids[0]], texts[ids[1]], texts[ids[2]] = made_up_number, reversed_, cut
+    # The reversed bullet is doubted (0.6 is below the answer's 0.65); the number and the cut never reach the model.
+    summary = _translating(fake_core, fake_generator, texts, 0.6, *[0.9] * len(ids))
+    shown = [b.text for b in summary.bullets]
+    assert not {reversed_, made_up_number, cut} & set(shown)
+    assert len(shown) == count - 1  # three failed, two spares: one short, never filled with a failed one
     check, _ = fake_generator.asked[0]
-    sentence = seed_article.sentence(chosen[0]).text
-    assert f"Summary point: {made_up}" in check.user and f"Sentence: {sentence}" in check.user
+    assert f"Summary point: {reversed_}" in check.user
 
 
-def test_no_bullet_is_longer_than_200_characters_or_ends_inside_a_word():
-    text = " ".join(["kemitraan"] * 40)
-    fitted = fit_bullet(text)
-    assert len(fitted) <= 200 and fitted.endswith("kemitraan…")
-    assert fit_bullet("  Pendek   saja. ") == "Pendek saja."
-
-
-def test_in_another_language_an_unbacked_bullet_is_left_out_not_mixed(fake_core, fake_generator):
-    fake_generator.enqueue(bullets([("1.1", "The partnership is at a critical point, says the WSJ.")]))
-    summary = fake_core.summary("en")
-    assert summary.bullets[0].text == "The partnership is at a critical point, says the WSJ."
-    assert len(summary.bullets) == 1  # the rest had no English bullet and no extract in English
+def test_a_translated_bullet_must_end_as_a_sentence():
+    assert is_whole_sentence("OpenAI wants to go public.") and is_whole_sentence('He said "no."')
+    assert not is_whole_sentence("The partnership between the two companies is")
 
 
 def test_summary_is_cached_per_language_in_memory_and_on_disk(fake_core, fake_generator, tmp_path):
-    fake_generator.enqueue("[]", "[]")
+    fake_generator.enqueue("[]")
     first = fake_core.summary("id")
     assert fake_core.summary("id") == first
     fake_core.summary("en")
-    assert len(fake_generator.history) == 2
-    assert "English" in fake_generator.history[1][0].user
+    assert len(fake_generator.history) == 1 and "English" in fake_generator.history[0][0].user
     restarted = _summariser(fake_core, fake_generator, tmp_path)  # a new process: nothing in memory
-    assert restarted.summary("id") == first  # from disk, no model call
-    assert len(fake_generator.history) == 2
+    assert restarted.summary("en") == fake_core.summary("en")  # from disk, no model call
+    assert len(fake_generator.history) == 1
 
 
 def _summariser(core, generator, tmp_path) -> Summariser:
@@ -253,29 +177,58 @@ def _summariser(core, generator, tmp_path) -> Summariser:
 
 def test_a_summary_cache_of_another_format_is_regenerated(fake_core, fake_generator, tmp_path, caplog):
     fake_generator.enqueue("[]", "[]")
-    fake_core.summary("id")
+    fake_core.summary("en")
     (cached,) = (tmp_path / "summaries").iterdir()
     data = json.loads(cached.read_text(encoding="utf-8"))
     assert data["format"] == CACHE_FORMAT
-    cached.write_text(json.dumps({**data, "format": "kutip-summary v1"}), encoding="utf-8")
+    cached.write_text(json.dumps({**data, "format": "kutip-summary v4"}), encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="bot.core.summary"):
-        _summariser(fake_core, fake_generator, tmp_path).summary("id")
+        _summariser(fake_core, fake_generator, tmp_path).summary("en")
     assert len(fake_generator.history) == 2  # made again, not misread
     assert "regenerating summary" in caplog.text
 
 
-def test_sentence_choice_starts_with_the_lead_and_avoids_repeats():
-    v = np.array([[1, 0, 0], [0, 1, 0], [0, 1, 0], [0.6, 0.8, 0], [0, 0, 1]], dtype=np.float32)
-    v /= np.linalg.norm(v, axis=1, keepdims=True)
-    chosen = choose_sentences(v, 3)
-    assert chosen[0] == 0 and len(set(chosen)) == 3
-    assert not {1, 2} <= set(chosen)
-    assert [bullet_count(n) for n in (5, 17, 40)] == [3, 4, 5]
-
-
 def test_a_summary_reply_cut_by_the_token_limit_keeps_its_finished_bullets():
-    from bot.core.summary import parse_bullets
-
     cut = '[{"id": "1.1", "text": "Kemitraan di ambang titik kritis."}, {"id": "3.2", "text": "OpenAI ingin IPO dan'
     assert parse_bullets(cut) == {"1.1": "Kemitraan di ambang titik kritis."}
     assert parse_bullets("garbage") == {}
+    quoted = '"Tim ahli dari Makassar tiga orang," kata Alpius'
+    assert parse_bullets(bullets([("2.3", quoted)])) == {"2.3": quoted}
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_a_summary_of_an_article_with_no_prose_is_empty_not_an_error(language):
+    article = make_article((("(res)",), ("HASIL: 2 - 0",)))
+    generator = FakeGenerator(["[]"])
+    vectors = np.eye(len(article.sentences), dtype=np.float32)
+    summary = Summariser(article, vectors, generator, ArticlePrompt(system="s", inlined=True)).summary(language)
+    assert summary.bullets == ()
+
+
+def test_an_amount_at_another_scale_is_not_the_sentences():
+    assert scaled_amounts("investasi $1 miliar dan Rp 4,55 triliun") == {("1", 9), ("455", 12)}
+    assert scaled_amounts("$1 billion") <= scaled_amounts("$1 miliar")
+    assert not scaled_amounts("$1 million") <= scaled_amounts("$1 miliar")
+
+
+def test_the_two_main_names_swap(seed_article):
+    text = "OpenAI wants to take control of Microsoft's AI, says the WSJ."
+    assert swapped_names(text, seed_article) == "Microsoft wants to take control of OpenAI's AI, says the WSJ."
+    assert swapped_names("The startup wants to go public.", seed_article) is None
+
+
+def test_a_translation_that_swaps_who_does_what_or_scales_a_number_is_not_shown(fake_core, fake_generator):
+    clauses = fake_core.summariser.clauses()
+    count = bullet_count(len(clauses))
+    order = choose(clauses, fake_core.summariser.vectors, count + 2)
+    ids = [fake_core.article.sentences[i].id for i in order]  # 1.1, 3.1, 8.1, ...
+    reversed_ = "OpenAI wants to take control of Microsoft's AI and computing resources."
+    million = "Microsoft and OpenAI began in 2019, when Microsoft invested $1 million in the startup."
+    texts = {i: f"The article says something {WORDS[n]}." for n, i in enumerate(ids)}
+    texts[ids[1]], texts[ids[2]] = reversed_, million
+    # 1.1 passes (one verdict); the reversal: 0.9 as written, 0.95 with the names swapped; $1 million never asked.
+    summary = _translating(fake_core, fake_generator, texts, 0.9, 0.9, 0.95, *[0.9] * len(ids))
+    shown = [b.text for b in summary.bullets]
+    assert reversed_ not in shown and million not in shown and len(shown) == count
+    swapped, _ = fake_generator.asked[2]
+    assert "Summary point: Microsoft wants to take control of OpenAI's AI" in swapped.user

@@ -229,9 +229,10 @@ def test_articles_and_use_switch_and_a_chat_that_never_chose_keeps_the_default()
             await feed(app, text_update("/articles", chat, english))
             listing = shown(api.sent(111)[-1]).split("\n")
             assert listing[0] == "Articles in this chat"
-            assert listing[1].startswith("1. Kebakaran melanda pasar lama.") and listing[1].endswith("◀ current")
+            # Reading order, the default first: numbers that stay put.
+            assert listing[1].startswith(f"1. {default.article.title}")
             assert listing[2].startswith("2. Banjir di Kota Hujan · 5 sentences · https://news.example/banjir")
-            assert listing[3].startswith(f"3. {default.article.title}")
+            assert listing[3].startswith("3. Kebakaran melanda pasar lama.") and listing[3].endswith("◀ current")
             await feed(app, text_update("/use 2", chat, english), text_update("Apa yang meluap?", chat, english))
             assert shown(api.sent(111)[-2]) == "Now about: Banjir di Kota Hujan (5 sentences)."
             flood = library.current(111)
@@ -242,7 +243,7 @@ def test_articles_and_use_switch_and_a_chat_that_never_chose_keeps_the_default()
             assert usage == "Give its number from /articles, e.g. /use 2."
             assert library.current(111) == flood
             # Back to the default article by number: answered by the default core, quotes named.
-            await feed(app, text_update("/use 3", chat, english), text_update("Apa tujuan OpenAI?", chat, english))
+            await feed(app, text_update("/use 1", chat, english), text_update("Apa tujuan OpenAI?", chat, english))
             assert asked(default) == ["Apa tujuan OpenAI?"]
             assert f"{default.article.title} · ¶1" in shown(api.sent(111)[-1])
 
@@ -326,7 +327,7 @@ def test_a_queued_question_keeps_the_article_it_was_asked_about() -> None:
             await app.process_update(text_update("Apa satu?", chat))
             await asyncio.to_thread(flood.entered.wait, 5)
             await app.process_update(text_update("Apa dua?", chat))  # waits in the queue...
-            await app.process_update(Update.de_json(text_update("/use 2", chat).to_dict(), app.bot))  # ...and the chat
+            await app.process_update(Update.de_json(text_update("/use 1", chat).to_dict(), app.bot))  # ...and the chat
             # switches to the default article meanwhile
             flood.gate.set()
             await desk_of(app).join()

@@ -122,6 +122,50 @@ def test_summary_has_bullets_and_collapsed_quotes() -> None:
     telegram_html_text(message)
 
 
+def test_a_bullet_that_is_its_sentence_shows_where_it_stands_not_the_same_words_twice() -> None:
+    sentence = make_article().sentence("2.1")
+    summary = Summary("id", (Bullet(sentence.text, (Citation.of(sentence),)),))
+    [message] = render.to_messages(render.summary_blocks(summary, label="Artikel 2"))
+    shown = telegram_html_text(message)
+    assert shown.count(sentence.text) == 1 and "<blockquote" not in message
+    assert "— Artikel 2 · ¶2 · kalimat 1 [2.1]" in shown
+
+
+def _long_summary(sentence_chars: int, bullets: int = 5) -> Summary:
+    return Summary(
+        "en",
+        tuple(
+            Bullet(
+                f"Point {n} & <its> gist.",
+                (Citation(f"{n}.1", n, 1, f"Kalimat {n} " + "panjang sekali " * (sentence_chars // 15)),),
+            )
+            for n in range(1, bullets + 1)
+        ),
+    )
+
+
+def test_a_long_summary_is_split_between_bullets_each_with_its_expandable_quote() -> None:
+    summary = _long_summary(1500)
+    messages = render.to_messages(render.summary_blocks(summary, label="Article 1"))
+    assert len(messages) > 1 and all(utf16_len(m) <= render.MESSAGE_LIMIT for m in messages)
+    for message in messages:
+        telegram_html_text(message)  # balanced tags Telegram accepts
+        assert message.count("<blockquote expandable>") == message.count("</blockquote>")
+    for bullet in summary.bullets:  # a bullet and its quote are in the same message
+        (home,) = [m for m in messages if telegram_html_text(m).count(bullet.text) == 1]
+        shown = telegram_html_text(home)
+        assert bullet.citations[0].text in shown and "— Article 1 · ¶" in shown
+
+
+def test_a_quote_longer_than_a_message_still_splits_within_the_limit() -> None:
+    summary = _long_summary(9000, bullets=1)
+    messages = render.to_messages(render.summary_blocks(summary))
+    assert len(messages) >= 3 and all(utf16_len(m) <= render.MESSAGE_LIMIT for m in messages)
+    assert "Point 1 &amp; &lt;its&gt; gist." in messages[0] or "Point 1 &amp; &lt;its&gt; gist." in messages[1]
+    for message in messages:
+        telegram_html_text(message)
+
+
 def test_source_shows_the_paragraph_verbatim_with_the_sentence_in_bold() -> None:
     article = make_article()
     target = article.sentence("2.2")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -128,12 +129,33 @@ def cmd_source(args: argparse.Namespace, settings: Settings, wiring: Wiring) -> 
     print(render.source_text(sentence, paragraph))
 
 
+CHAT_COMMANDS = (
+    ("/summary [id|en]", "summarise the article, each bullet with the sentence it cites"),
+    ("/source ID", "show a sentence (e.g. 3.2) inside its paragraph"),
+    ("/help", "this list"),
+    ("/quit", "leave (also /exit, or Ctrl-D)"),
+)
+LIBRARY_COMMANDS = (
+    ("/read URL_OR_PATH", "read another article; it becomes the current one"),
+    ("/articles", "list this chat's articles; their numbers never change"),
+    ("/use N", "go back to article N (a number from /articles, or an id)"),
+)
+
+
+def chat_help(library: ArticleLibrary | None) -> str:
+    """Every command the local chat knows; anything else is a question about the current article."""
+    commands = CHAT_COMMANDS[:2] + (LIBRARY_COMMANDS if library is not None else ()) + CHAT_COMMANDS[2:]
+    width = max(len(c) for c, _ in commands)
+    lines = [f"  {c:<{width}}  {what}" for c, what in commands]
+    return "\n".join(["Type a question (Indonesian or English), or a command:", *lines])
+
+
 def chat(core: AnswerCore, read=None, write=print, library: ArticleLibrary | None = None) -> None:
-    """An interactive loop: each line is a question; /summary, /source ID and /quit are commands, and with a
-    library /read URL_OR_PATH, /articles and /use N switch articles."""
+    """An interactive loop: each line is a question, or one of the commands `/help` lists (with a library,
+    /read, /articles and /use switch articles). A line starting with an unknown /command gets the help, never
+    the model. With several articles in the chat, an answer or summary first names its article."""
     read = read or input  # looked up at call time, so a test can stand in for the keyboard
-    extra = " /read URL, /articles, /use N," if library is not None else ""
-    write(f"Kutip — {core.article.title}\nAsk a question (Indonesian or English). /summary, /source ID,{extra} /quit.")
+    write(f"Kutip — {core.article.title}\n{chat_help(library)}")
     while True:
         try:
             line = read("? ").strip()
@@ -142,20 +164,36 @@ def chat(core: AnswerCore, read=None, write=print, library: ArticleLibrary | Non
             return
         if not line:
             continue
-        if line in ("/quit", "/exit"):
+        command = line.split()[0]
+        if command in ("/quit", "/exit"):
             return
         try:
-            if line.startswith("/summary"):
+            if command == "/help":
+                write(chat_help(library))
+            elif command == "/summary":
                 lang = line.removeprefix("/summary").strip() or core.article.language
-                write(render.summary_text(core.summary(lang)))
-            elif line.startswith("/source"):
+                write(_named(library, core) + render.summary_text(core.summary(lang)))
+            elif command == "/source":
                 write(render.source_text(*core.source(line.removeprefix("/source").strip())))
-            elif library is not None and line.split()[0] in ("/read", "/use", "/articles"):
+            elif library is not None and command in ("/read", "/use", "/articles"):
                 core = _library_command(library, line, write) or core
+            elif command.startswith("/"):
+                write(f"Unknown command {command}.\n{chat_help(library)}")
             else:
-                write(render.answer_text(core.ask(line)))
+                write(_named(library, core) + render.answer_text(core.ask(line)))
         except KutipError as error:
             write(message_for(error, detect_language(line)))
+
+
+def _named(library: ArticleLibrary | None, core: AnswerCore) -> str:
+    """ "[2] Title" and a line break when the chat has more than one article, so a reply says which it is about.
+    The chat's core is always the library's current article's (/read and /use make theirs current)."""
+    listed = library.recent(None, 100) if library is not None else []
+    if len(listed) <= 1:
+        return ""
+    current = library.current(None)
+    number = next((n for n, e in enumerate(listed, 1) if e.id == current.id), "?")
+    return f"[{number}] {current.title or core.article.title}\n"
 
 
 def _library_command(library: ArticleLibrary, line: str, write) -> AnswerCore | None:
@@ -163,7 +201,7 @@ def _library_command(library: ArticleLibrary, line: str, write) -> AnswerCore | 
     command, _, rest = line.partition(" ")
     if command == "/articles":
         current = library.current(None)
-        for number, entry in enumerate(library.recent(None), 1):
+        for number, entry in enumerate(library.recent(None, 100), 1):
             write(f"{'*' if entry.id == current.id else ' '} {number:>2}. {_describe(entry)}")
         return None
     if not rest.strip():
@@ -215,7 +253,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings, wiring: Wiring) -> Non
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kutip", description="Answers about a news article, quoting its sentences.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log debug messages (otherwise warnings only, unless KUTIP_LOG_LEVEL)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, func, help_: str) -> argparse.ArgumentParser:
@@ -250,14 +293,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def log_level(args: argparse.Namespace, settings: Settings) -> int:
+    """DEBUG with --verbose; KUTIP_LOG_LEVEL when it is set, and for the bot (`kutip run`), whose operator reads
+    its log; otherwise WARNING: a command's output is its answer, not the models' start-up lines."""
+    if args.verbose:
+        return logging.DEBUG
+    if "log_level" in settings.model_fields_set or args.command == "run":
+        return getattr(logging, settings.log_level.upper(), logging.INFO)
+    return logging.WARNING
+
+
 def main(argv: list[str] | None, wiring: Wiring) -> int:
     args = build_parser().parse_args(argv)
     settings = _settings(args)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else getattr(logging, settings.log_level.upper(), 20),
-        format=LOG_FORMAT,
-        stream=sys.stderr,
-    )
+    level = log_level(args, settings)
+    if level > logging.INFO:
+        # Loading the embedder draws a "Loading weights" bar: a second's work that needs no bar. Read when
+        # transformers is imported, which happens later, and only if a model is loaded.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
     try:
         args.func(args, settings, wiring)
     except KutipError as error:

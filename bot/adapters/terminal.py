@@ -24,10 +24,12 @@ def answer_text(answer: Answer) -> str:
 
 
 def summary_text(summary: Summary) -> str:
+    """Each bullet with its sentence ids, and below it the sentence it cites unless the bullet is that sentence."""
     lines = []
     for bullet in summary.bullets:
         ids = ", ".join(c.id for c in bullet.citations)
         lines.append(textwrap.fill(f"• {bullet.text} [{ids}]", _WIDTH, subsequent_indent="  "))
+        lines.extend(quote(c) for c in bullet.citations if " ".join(c.text.split()) != " ".join(bullet.text.split()))
     return "\n".join(lines)
 
 

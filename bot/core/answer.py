@@ -24,6 +24,7 @@ from bot.core.questions import check_question
 from bot.core.refusals import REPLY_TEXTS
 from bot.core.results import Answer, Citation, ReplyKind, Summary
 from bot.core.signals import Relevance, Support
+from bot.core.spans import tidy_span
 from bot.core.summary import Summariser
 from bot.core.turn import Turn
 from index.article import Article, Sentence
@@ -409,27 +410,3 @@ def parse_copied(raw: str, offered: list[Sentence]) -> Reply:
     folded = answer.lower()
     source = next((s.id for s in offered if folded in " ".join(s.text.split()).lower()), None)
     return Reply((source,) if source else (), tidy_span(answer), match.start("answer"))
-
-
-_EDGE_PUNCTUATION = ",;:.!?"
-_PAIRS = {"(": ")", "[": "]", '"': '"', "“": "”", "'": "'", "‘": "’"}
-
-
-def tidy_span(answer: str) -> str:
-    """A copied run of words without the punctuation it took from the sentence around it: trailing
-    commas and full stops, and a bracket or quote whose partner stayed behind ("(Panthera tigris" )."""
-    text = answer.strip()
-    while True:
-        before = text
-        text = text.rstrip(_EDGE_PUNCTUATION).strip()
-        for opening, closing in _PAIRS.items():
-            if text.startswith(opening) and closing not in text[1:]:
-                text = text[1:].strip()
-            if text.endswith(closing) and opening not in text[:-1]:
-                text = text[:-1].strip()
-            if len(text) > 1 and text.startswith(opening) and text.endswith(closing) and opening != closing:
-                inner = text[1:-1]
-                if opening not in inner and closing not in inner:
-                    text = inner.strip()
-        if text == before:
-            return text or answer.strip()

@@ -64,7 +64,7 @@ def span_rules(name: str, text: str) -> list[str]:
     first letter may take either case, so an answer can start as a model starts it ("Pada tahun 2019").
 
     `name-i`: word i, then maybe the rest of the run; `name-i-start` the same, opening it. GBNF rule
-    names take letters, digits and dashes only. A run with bounds: `span_rules_between`.
+    names take letters, digits and dashes only.
     """
     words = [json.dumps(w, ensure_ascii=False)[1:-1] for w in text.split()]
     if not words:
@@ -99,43 +99,3 @@ def span_answer_grammar(sentences: list[str]) -> str:
 def text_grammar(key: str, max_words: int = ANSWER_WORDS) -> str:
     """{"<key>": "..."}: one free line of text, as JSON."""
     return f'root ::= "{{" {_literal(key)} ": \\"" text "\\"}}"\n' + _text_rules(max_words)
-
-
-def span_rules_between(name: str, text: str, min_words: int, max_words: int) -> list[str]:
-    """Rules under which `name` matches any run of `min_words` to `max_words` consecutive whole words of `text`
-    (JSON-escaped, joined by single spaces): `span_rules` with bounds, so a copied run cannot shrink to a word.
-
-    `name-i-lo-hi`: word i, then a run starting at word i + 1 that makes the whole `lo` to `hi` words long.
-    """
-    words = [json.dumps(w, ensure_ascii=False)[1:-1] for w in text.split()]
-    max_words = min(max_words, len(words))
-    min_words = max(1, min(min_words, max_words))
-    starts = [(i, min_words, min(max_words, len(words) - i)) for i in range(len(words) - min_words + 1)]
-    if not starts:
-        return [f'{name} ::= ""']
-    rules = [f"{name} ::= " + " | ".join(f"{name}-{i}-{lo}-{hi}" for i, lo, hi in starts)]
-    todo, done = list(starts), set()
-    while todo:
-        i, lo, hi = todo.pop()
-        if (i, lo, hi) in done:
-            continue
-        done.add((i, lo, hi))
-        rule = f"{name}-{i}-{lo}-{hi} ::= {gbnf_literal(words[i])}"
-        if hi > 1:
-            nxt = (i + 1, max(1, lo - 1), hi - 1)
-            todo.append(nxt)
-            more = f'" " {name}-{nxt[0]}-{nxt[1]}-{nxt[2]}'
-            rule += f" {more}" if lo > 1 else f" ({more})?"
-        rules.append(rule)
-    return rules
-
-
-def span_summary_grammar(bullets: list[tuple[str, str, int, int]]) -> str:
-    """A JSON list with one {"id", "text"} object per (id, text, min_words, max_words), in order, whose text can
-    only be a run of `min_words` to `max_words` consecutive whole words of that text: copied, never invented."""
-    objects = ' ", " '.join(f"b{n}" for n in range(len(bullets)))
-    rules = [f'root ::= "[" {objects} "]"']
-    for n, (sentence_id, text, min_words, max_words) in enumerate(bullets):
-        rules.append(f'b{n} ::= "{{\\"id\\": " {_literal(sentence_id)} ", \\"text\\": \\"" s{n} "\\"}}"')
-        rules += span_rules_between(f"s{n}", text, min_words, max_words)
-    return "\n".join(rules) + "\n"

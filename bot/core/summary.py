@@ -1,7 +1,10 @@
-"""Summaries: sentences chosen in code (central and diverse), each bullet citing its sentence.
+"""Summaries: sentences chosen in code for what they add, each bullet a whole clause citing its sentence.
 
-In the article's own language a bullet is a run of its sentence's whole words, copied under a grammar (the
-model picks which run states the key fact); in another language the model restates the sentence.
+In the article's own language a bullet is its sentence, or the sentence's opening clauses up to a clause
+boundary (bot/core/spans.py), so it never begins or ends mid-phrase and keeps its subject, verb and object;
+no model is needed. In another language the model translates each chosen bullet, and a translation is shown
+only if it passes the same claim check as an answer: its names and numbers are in the sentence, and the
+model, asked plainly, agrees that the sentence says it.
 """
 
 from __future__ import annotations
@@ -13,59 +16,107 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.core.grammar import span_summary_grammar, summary_grammar
+from bot.core.grammar import summary_grammar
 from bot.core.grounding import GroundingThresholds, unsupported_reason
 from bot.core.ports import Generator, Prompt
 from bot.core.prompts import LANGUAGE_NAMES, ArticlePrompt, render
+from bot.core.query import specifics
 from bot.core.results import Bullet, Citation, Summary
+from bot.core.spans import clause_ends, tidy_span, without_asides
 from index.article import Article, Sentence
 from index.store import article_sha256
 
 logger = logging.getLogger(__name__)
 
 # Bump when the cached JSON changes shape or meaning; older files are regenerated, not misread.
-CACHE_FORMAT = "kutip-summary v4"  # v4: bullets copied from their sentences
+CACHE_FORMAT = "kutip-summary v5"  # v5: whole clauses, chosen for what they add
 
-_DIVERSITY = 0.3  # MMR trade-off: how strongly a new bullet must differ from those already chosen
-# News puts its key facts early: a sentence's relevance gains LEAD_BONUS / (1 + its position).
-# Chosen with ROUGE on indosum-id dev (`python -m evaluation.summaries --extractive`).
-LEAD_BONUS = 1.0
-MAX_BULLET_CHARS = 200
-# Decode budget per copied bullet: 200 characters of Indonesian are about 60 tokens, plus the JSON around it.
-_COPY_TOKENS = 80
+MAX_BULLET_CHARS = 220
+MIN_BULLET_WORDS = 5  # fewer words rarely state a fact ("(res)", "Pelatih: Liestiadi")
+# A sentence is prose when at least this share of its words are lowercase: a line-up, a results table or a
+# spec list ("Persiba (4 - 5 - 1): 23 - Yoewanto Stya Beny; ...") is not, however many names it holds.
+MIN_PROSE_SHARE = 0.4
+# How a sentence is chosen: relevance (closeness to the article's centroid, plus LEAD_BONUS / (1 + its
+# position): news puts its story first), less _DIVERSITY times its similarity to what is already chosen, plus
+# NEWS_WEIGHT times the share of its names and numbers that no chosen bullet has yet (saturating: n / (n + 2)).
+# Set by reading the summaries of the key-fact set (bench/keyfacts), not by ROUGE, whose references copy the lead.
+LEAD_BONUS = 0.3
+NEWS_WEIGHT = 0.6
+_DIVERSITY = 0.3
+# A translated bullet is one sentence of at most this many words (a 220-character clause is about 35).
+_TRANSLATED_WORDS = 48
 # A dateline opens many news articles ("Jakarta, CNN Indonesia -- ", "Wamena (ANTARA News) - "): a few words
 # without digits, then a dash. Only the lede can carry one; a bullet copied from the lede starts after it.
 _DATELINE = re.compile(r"^(?:[^\s\d]+\s){0,5}?[^\s\d]+\s[-–—]{1,2}\s")
-# What a cut between words can leave at a bullet's edges.
-_EDGE = ",;:.-–—/|"
-_PAIRS = {"(": ")", "[": "]", "“": "”", "‘": "’", '"': '"', "'": "'"}
+_CUT_EDGES = ",;:-–—/|"
 
 
 def bullet_count(sentence_count: int) -> int:
     return 3 if sentence_count <= 8 else 4 if sentence_count <= 20 else 5
 
 
-def choose_sentences(vectors: np.ndarray, count: int, lead_bonus: float = LEAD_BONUS) -> list[int]:
-    """Maximal marginal relevance around the article's centroid, favouring the lead, in article order.
+def is_prose(text: str) -> bool:
+    words = re.findall(r"[^\W_]+", text)
+    return bool(words) and sum(w.islower() for w in words) / len(words) >= MIN_PROSE_SHARE
 
-    The opening sentence always goes first: news leads carry the story.
+
+def clause_bullet(sentence: Sentence, lede: bool = False, limit: int = MAX_BULLET_CHARS) -> str | None:
+    """The bullet a sentence gives: the sentence itself (the lede without its dateline) when it fits
+    `limit`; else without its relative asides; else its longest opening run of whole clauses that fits.
+    None when none fits, or the sentence is too short or not prose."""
+    body = " ".join((_DATELINE.sub("", sentence.text, count=1) if lede else sentence.text).split())
+    if len(body.split()) < MIN_BULLET_WORDS or not is_prose(body):
+        return None
+    compact = without_asides(body)
+    for text in (body, compact):
+        if len(text) <= limit:
+            return text
+    for text in (compact, body):
+        fitting = [end for end in clause_ends(text) if end <= limit]
+        if fitting:
+            run = tidy_span(text[: fitting[-1]], edges=_CUT_EDGES, leading=True)
+            if len(run.split()) >= MIN_BULLET_WORDS:
+                return run
+    return None
+
+
+def choose(
+    bullets: list[str | None],
+    vectors: np.ndarray,
+    count: int,
+    lead_bonus: float = LEAD_BONUS,
+    news_weight: float = NEWS_WEIGHT,
+) -> list[int]:
+    """Up to `count` sentence indices with a bullet, in the order they were chosen (most wanted first).
+
+    The first sentence with a bullet always goes first: the lede carries the story. Each next one is the
+    best by relevance, difference from those chosen, and the names and numbers it adds.
     """
-    n = len(vectors)
-    if n == 0:
+    usable = [i for i, b in enumerate(bullets) if b]
+    if not usable:
         return []
     centroid = vectors.mean(axis=0)
     centroid /= max(float(np.linalg.norm(centroid)), 1e-9)
-    relevance = vectors @ centroid + lead_bonus / (1 + np.arange(n))
-    chosen = [0]
-    while len(chosen) < min(count, n):
-        similarity = (vectors @ vectors[chosen].T).max(axis=1)
-        score = (1 - _DIVERSITY) * relevance - _DIVERSITY * similarity
-        score[chosen] = -np.inf
-        chosen.append(int(np.argmax(score)))
-    return sorted(chosen)
+    relevance = vectors @ centroid + lead_bonus / (1 + np.arange(len(vectors)))
+    facts = {i: specifics(bullets[i] or "", same_language=False) for i in usable}
+    chosen = [usable[0]]
+    covered = set(facts[usable[0]])
+    while len(chosen) < min(count, len(usable)):
+        best, best_score = -1, -np.inf
+        for i in usable:
+            if i in chosen:
+                continue
+            new = len(facts[i] - covered)
+            similarity = float((vectors[chosen] @ vectors[i]).max())
+            score = (1 - _DIVERSITY) * relevance[i] - _DIVERSITY * similarity + news_weight * new / (new + 2)
+            if score > best_score:
+                best, best_score = i, score
+        chosen.append(best)
+        covered |= facts[best]
+    return chosen
 
 
-# The text is a JSON string: a copied bullet may hold escaped quotes (\\") from its sentence.
+# The text is a JSON string: a bullet may hold escaped quotes (\\") from its sentence.
 _BULLET = re.compile(r'\{"id": "(?P<id>[^"\\]+)", "text": "(?P<text>(?:[^"\\]|\\.)*)"\}')
 
 
@@ -77,93 +128,40 @@ def parse_bullets(reply: str) -> dict[str, str]:
         try:
             bullets[m["id"]] = json.loads(f'"{m["text"]}"').strip()
         except ValueError:
-            continue  # a broken escape; the bullet is made another way
+            continue  # a broken escape; that bullet is left out
     if not bullets and reply.strip():
         logger.warning("unparseable summary reply %r", reply)
     return bullets
 
 
-def fit_bullet(text: str, limit: int = MAX_BULLET_CHARS) -> str:
-    """`text` within `limit` characters, cut only between words."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+# Scale words by power of ten: "$1 miliar" is "$1 billion", never "$1 million".
+_SCALES = {
+    "ribu": 3, "thousand": 3, "juta": 6, "million": 6, "miliar": 9, "milyar": 9, "billion": 9,
+    "triliun": 12, "trillion": 12,
+}  # fmt: skip
+_SCALED = re.compile(r"(\d+(?:[.,]\d+)*)\s*(" + "|".join(_SCALES) + r")\b", re.IGNORECASE)
 
 
-def span_bound(text: str, limit: int = MAX_BULLET_CHARS, whole: bool = False) -> int:
-    """The most words a bullet copied from `text` may have: every run of that many consecutive words fits
-    `limit` characters, and, unless `whole` may be copied, one fewer than `text` has (a bullet is never the
-    whole sentence).
-
-    0 when no run of words fits (a one-word sentence, or a word longer than `limit`).
-    """
-    words = text.split()
-    widths = [len(w) for w in words]
-    for k in range(len(words) if whole else len(words) - 1, 0, -1):
-        # Run i..i+k-1 is its words plus k - 1 spaces; test the widest run of k words.
-        if max(sum(widths[i : i + k]) for i in range(len(words) - k + 1)) + k - 1 <= limit:
-            return k
-    return 0
+def scaled_amounts(text: str) -> set[tuple[str, int]]:
+    """Each number with a scale word after it, as (digits, power of ten): "$1 miliar" -> ("1", 9)."""
+    return {(re.sub(r"[.,]", "", n), _SCALES[w.lower()]) for n, w in _SCALED.findall(text)}
 
 
-def copy_window(sentence: Sentence, lede: bool) -> tuple[str, int, int]:
-    """What a bullet is copied from: the sentence (the lede without its dateline), and how many of its words
-    the bullet may have. At most what fits 200 characters and is not the whole sentence; at least half the
-    words (rounded up), because a small model otherwise collapses a bullet to a word or a date ("Agus",
-    "Kamis."), which says nothing."""
-    body = _DATELINE.sub("", sentence.text, count=1) if lede else sentence.text
-    most = span_bound(body, whole=body != sentence.text)
-    least = min(most, -(-len(body.split()) // 2))
-    return body, least, most
-
-
-def _loose_edge(text: str, at_start: bool) -> bool:
-    """The character at that edge is left over from the cut: punctuation, or half of a quote or bracket pair."""
-    if at_start:
-        c = text[0]
-        return c in _EDGE or (c in _PAIRS and _PAIRS[c] not in text[1:])
-    c = text[-1]
-    if c == ".":
-        return False  # the sentence's own full stop: the run reached its end
-    openers = [o for o, close in _PAIRS.items() if close == c]
-    return c in _EDGE or (bool(openers) and not any(o in text[:-1] for o in openers))
-
-
-def tidy_bullet(text: str) -> str:
-    """A copied run without what the cut left at its edges: commas, dashes, a dateline's "--", and a quote
-    mark or bracket whose partner the run left behind."""
-    text = " ".join(text.split())
-    while text and (_loose_edge(text, True) or _loose_edge(text, False)):
-        text = (text[1:] if _loose_edge(text, True) else text[:-1]).strip()
-    return text
-
-
-def is_run_of(bullet: str, sentence: Sentence) -> bool:
-    """`bullet` is a stretch of `sentence`'s text (whitespace aside): copied, nothing added."""
-    return bool(bullet) and bullet in " ".join(sentence.text.split())
-
-
-def fallback_bullet(sentence: Sentence, lede: bool = False) -> str | None:
-    """A bullet made without the model: the opening words of what a bullet may copy (the lede's after its
-    dateline), as many as fit.
-
-    For a bullet the model's reply lacks (cut by the token limit, or unusable). None when the sentence is too
-    short to give a bullet that is not the whole sentence.
-    """
-    body, _, most = copy_window(sentence, lede)
-    text = tidy_bullet(" ".join(body.split()[:most]))
-    if not text or is_copy(text, sentence) or len(text) > MAX_BULLET_CHARS:
+def swapped_names(text: str, article: Article) -> str | None:
+    """`text` with its two names the article mentions most exchanged ("OpenAI ... Microsoft's" becomes
+    "Microsoft ... OpenAI's"), or None when it names fewer than two the article has."""
+    names = list(dict.fromkeys(w for w in re.findall(r"\b[A-Z]\w+", text)))
+    names = [n for n in names if re.search(rf"\b{re.escape(n)}\b", article.text)]
+    if len(names) < 2:
         return None
-    return text
+    first, second = sorted(names, key=lambda n: -len(re.findall(rf"\b{re.escape(n)}\b", article.text)))[:2]
+    pattern = re.compile(rf"\b({re.escape(first)}|{re.escape(second)})\b")
+    return pattern.sub(lambda m: second if m.group() == first else first, text)
 
 
-def _fold(text: str) -> str:
-    return " ".join(text.lower().strip(" .!?").split())
-
-
-def is_copy(bullet: str, sentence: Sentence) -> bool:
-    return _fold(bullet) == _fold(sentence.text)
+def is_whole_sentence(text: str) -> bool:
+    """A translated bullet ends as a sentence does: the word cap cut one that does not."""
+    return text.rstrip("\"”’')").endswith((".", "!", "?"))
 
 
 class Summariser:
@@ -227,109 +225,82 @@ class Summariser:
         self._memory[language] = cached
         return cached
 
+    def clauses(self) -> list[str | None]:
+        """Each sentence's bullet in the article's language (None: it gives none)."""
+        return [clause_bullet(s, lede=i == 0) for i, s in enumerate(self.article.sentences)]
+
     def _generate(self, language: str) -> Summary:
         count = bullet_count(len(self.vectors))
+        clauses = self.clauses()
         if language == self.article.language:
-            return self._copied(count, language)
-        return self._restated(count, language)
-
-    def _copied(self, count: int, language: str) -> Summary:
-        """One bullet per chosen sentence, each a run of that sentence's words (true by construction, so no
-        yes/no check); a bullet the reply lacks is made in code from the sentence's opening words."""
-        article = self.article
-        order = choose_sentences(self.vectors, count)
-        windows = {i: copy_window(article.sentences[i], lede=i == 0) for i in order}
-        chosen = [article.sentences[i] for i in order if windows[i][2] > 0]
-        texts: dict[str, str] = {}
-        if chosen:
-            user = render(
-                "summary_copy",
-                count=len(chosen),
-                ids=", ".join(s.id for s in chosen),
-                sentences=self.prompt.candidates(chosen),
-            )
-            grammar = span_summary_grammar([(article.sentences[i].id, *windows[i]) for i in order if windows[i][2]])
-            reply = self.generator.complete(
-                Prompt(system=self.prompt.system, user=user), grammar, max_tokens=_COPY_TOKENS * len(chosen)
-            )
-            texts = parse_bullets(reply.text)
-        bullets: dict[int, str] = {}
-        for i in order:
-            sentence = article.sentences[i]
-            text = self._checked_copy(texts.get(sentence.id, ""), sentence) or fallback_bullet(sentence, i == 0)
-            if text:
-                bullets[i] = text
-        # A chosen sentence that gave no bullet is replaced by the next sentence that can, in article order
-        # (news puts its key facts early), so a summary of three or more sentences has at least three bullets.
-        for i, sentence in enumerate(article.sentences):
-            if len(bullets) >= count:
-                break
-            if i not in bullets and (text := fallback_bullet(sentence, i == 0)):
-                bullets[i] = text
+            order = choose(clauses, self.vectors, count)
+            texts = {i: clauses[i] or "" for i in order}
+        else:
+            # Two spares, so a translation that fails its check can be left out and `count` remain.
+            texts = self._translated(choose(clauses, self.vectors, count + 2), clauses, language, count)
         return Summary(
             language=language,
             bullets=tuple(
-                Bullet(text=bullets[i], citations=(Citation.of(article.sentences[i]),)) for i in sorted(bullets)
+                Bullet(text=texts[i], citations=(Citation.of(self.article.sentences[i]),)) for i in sorted(texts)
             ),
             model=self.generator.name,
         )
 
-    def _checked_copy(self, text: str, sentence: Sentence) -> str | None:
-        """The model's copied run, tidied, if it is still a part of its sentence that fits a bullet."""
-        text = tidy_bullet(text)
-        if not text:
-            reason = "missing or empty"
-        elif not is_run_of(text, sentence):
-            reason = "not a run of its sentence"  # the grammar rules this out; a guard, not a filter
-        elif is_copy(text, sentence):
-            reason = "a copy of the whole sentence"
-        elif len(text) > MAX_BULLET_CHARS:
-            reason = "too long"
-        else:
-            return text
-        logger.debug("copied bullet %s replaced: %s", sentence.id, reason)
-        return None
-
-    def _restated(self, count: int, language: str) -> Summary:
-        """In another language than the article's: the model restates each chosen sentence, and a bullet is kept
-        only if its names and numbers are in its sentence and the model, asked plainly, agrees it says so."""
-        article = self.article
-        # One spare sentence, so a bullet that fails its checks can be left out and `count` remain.
-        chosen = [article.sentences[i] for i in choose_sentences(self.vectors, count + 1)]
+    def _translated(self, order: list[int], clauses: list[str | None], language: str, count: int) -> dict[int, str]:
+        """The model translates each chosen bullet; the first `count` (in the order chosen) that pass the
+        claim check are kept. One that fails is never shown."""
+        sentences = [self.article.sentences[i] for i in order]
         user = render(
             "summary",
-            count=len(chosen),
+            count=len(order),
             language=LANGUAGE_NAMES[language],
-            ids=", ".join(s.id for s in chosen),
-            sentences=self.prompt.candidates(chosen),
+            ids=", ".join(s.id for s in sentences),
+            points="\n".join(f"[{s.id}] {clauses[i]}" for i, s in zip(order, sentences, strict=True)),
         )
         reply = self.generator.complete(
             Prompt(system=self.prompt.system, user=user),
-            summary_grammar([s.id for s in chosen]),
-            max_tokens=80 * len(chosen),
+            summary_grammar([s.id for s in sentences], max_words=_TRANSLATED_WORDS),
+            max_tokens=80 * len(order),
         )
         texts = parse_bullets(reply.text)
-        checked = {s.id: self._checked(texts.get(s.id, ""), s, language) for s in chosen}
-        bullets = [Bullet(text=checked[s.id], citations=(Citation.of(s),)) for s in chosen if checked[s.id]]
-        # The spare goes: the latest bullet, so the lede stays first.
-        return Summary(language=language, bullets=tuple(bullets[:count]), model=self.generator.name)
+        kept: dict[int, str] = {}
+        for i, sentence in zip(order, sentences, strict=True):
+            if len(kept) == count:
+                break
+            text = texts.get(sentence.id, "")
+            if text and self.claim_holds(text, sentence):
+                kept[i] = text
+        return kept
 
     def verdict(self, bullet: str, sentence: Sentence) -> float:
         """P("yes"): the model, asked plainly, finds that `sentence` says what `bullet` says."""
         user = render("check_bullet", sentence=sentence.text, bullet=bullet)
         return self.generator.choice_probabilities(Prompt(system=self.prompt.system, user=user), ("yes", "no"))["yes"]
 
-    def _checked(self, text: str, sentence: Sentence, language: str) -> str | None:
-        """The model's bullet if its sentence backs it, else nothing."""
-        text = fit_bullet(text)
-        reason = unsupported_reason(text, [sentence])
-        if reason is None and is_copy(text, sentence):
-            reason = "a copy of the whole sentence"
+    def claim_holds(self, text: str, sentence: Sentence) -> bool:
+        """The answer's claim check, for a bullet in another language: a whole sentence within the length
+        limit, no name or number its sentence lacks (nor a number at another scale: "million" for "miliar"),
+        and P(yes) at least the answer's `min_verified`. And who did what to whom: with the article's two
+        main names exchanged, the model must find the bullet less true than as written; a bullet that says
+        "OpenAI wants control of Microsoft's AI" where the sentence says the reverse fails here, since the
+        yes/no turn alone said yes to it."""
+        if not is_whole_sentence(text):
+            reason = "not a whole sentence"
+        elif len(text) > MAX_BULLET_CHARS + 60:  # a translation runs longer than its source
+            reason = "too long"
+        elif scaled_amounts(text) - scaled_amounts(sentence.text):
+            reason = f"amounts not in the sentence: {sorted(scaled_amounts(text) - scaled_amounts(sentence.text))}"
+        else:
+            reason = unsupported_reason(text, [sentence])
         if reason is None:
             yes = self.verdict(text, sentence)
-            if yes < self.thresholds.min_bullet_verified:
+            if yes < self.thresholds.min_verified:
                 reason = f"the model doubts it (P(yes) {yes:.2f})"
+            elif (swapped := swapped_names(text, self.article)) is not None:
+                other = self.verdict(swapped, sentence)
+                if other >= yes:
+                    reason = f"the model finds the roles swapped as true (P(yes) {other:.2f} >= {yes:.2f})"
         if reason is None:
-            return text
+            return True
         logger.debug("summary bullet %s left out: %s", sentence.id, reason)
-        return None
+        return False

@@ -115,6 +115,7 @@ class Library:
         article = load_article(source, self._config.fetch, self._config.limits, document=document, progress=report)
         report("indexing")
         entry, stored = self._register(article, added_by=chat_id)
+        assert stored is not None  # registered with its index
         # The index just built or loaded makes the core: no second read of it, or of the article, from disk.
         core = self._cached(entry.id, lambda: self._assembled(entry.id, stored))
         if self._config.warm_on_read:
@@ -129,10 +130,9 @@ class Library:
         return self._store.current(chat_id) or self.default
 
     def recent(self, chat_id: int | None, limit: int = 10) -> list[ArticleEntry]:
-        entries = self._store.recent(chat_id, limit)
-        if all(not e.is_default for e in entries):
-            entries.append(self.default)
-        return entries[:limit]
+        """The chat's articles in reading order, the default first (every chat starts with it): a number from
+        this list names the same article for the chat's whole life (until an article is evicted)."""
+        return [self.default, *(e for e in self._store.recent(chat_id, limit) if not e.is_default)][:limit]
 
     def use(self, chat_id: int | None, choice: str) -> ArticleEntry:
         entry = self.lookup(choice, chat_id)
@@ -175,7 +175,8 @@ class Library:
                         raise UnknownArticle("the library has no default article")
                     self._default = stored
                 else:
-                    self._default = self._set_default(self._default_source())
+                    # Indexed when its core is first built: listing articles needs no embedder.
+                    self._default = self._set_default(self._default_source(), index=False)
             return self._default
 
     def reload_default(self) -> ArticleEntry:
@@ -193,9 +194,9 @@ class Library:
             self._default = self._set_default(article)
             return self._default
 
-    def _set_default(self, article: Article) -> ArticleEntry:
+    def _set_default(self, article: Article, index: bool = True) -> ArticleEntry:
         check_article(article, self._config.limits)
-        entry, _ = self._register(article, added_by=None)
+        entry, _ = self._register(article, added_by=None, index=index)
         self._store.set_default(entry.id)
         self._evict(protect=set())
         stored = self._store.get(entry.id)
@@ -248,8 +249,11 @@ class Library:
                 raise ReadLimit(self._config.reads_per_hour)
             self._store.record_read(chat_id, now)
 
-    def _register(self, article: Article, added_by: int | None) -> tuple[ArticleEntry, StoredIndex]:
-        """Keep the article's text and index on disk (once per text) and its row in the store."""
+    def _register(
+        self, article: Article, added_by: int | None, index: bool = True
+    ) -> tuple[ArticleEntry, StoredIndex | None]:
+        """Keep the article's text and (unless not `index`: `_build` makes it when needed) its index on disk,
+        once per text, and its row in the store."""
         article_id = article_sha256(article)
         directory = self.article_dir(article_id)
         with self._lock_of(article_id):
@@ -259,7 +263,7 @@ class Library:
                 tmp = saved.with_suffix(".tmp")
                 tmp.write_text(json.dumps(article_json(article), ensure_ascii=False), encoding="utf-8")
                 tmp.replace(saved)
-            stored = self._index(article, directory / "index")
+            stored = self._index(article, directory / "index") if index else None
             now = self._clock()
             entry = ArticleEntry(
                 id=article_id,

@@ -158,9 +158,10 @@ class ArticleStore:
         with self._transaction() as db:
             db.execute("UPDATE chat_articles SET is_current = 0 WHERE chat_id = ? AND is_current = 1", (chat,))
             db.execute(
-                "INSERT INTO chat_articles (chat_id, article_id, chosen_at, is_current) VALUES (?, ?, ?, 1) "
+                "INSERT INTO chat_articles (chat_id, article_id, chosen_at, first_at, is_current) "
+                "VALUES (?, ?, ?, ?, 1) "
                 "ON CONFLICT (chat_id, article_id) DO UPDATE SET chosen_at = excluded.chosen_at, is_current = 1",
-                (chat, article_id, at),
+                (chat, article_id, at, at),
             )
             db.execute("UPDATE articles SET used_at = ? WHERE id = ?", (at, article_id))
 
@@ -173,10 +174,11 @@ class ArticleStore:
         return _entry(rows[0]) if rows else None
 
     def recent(self, chat_id: int | None, limit: int) -> list[ArticleEntry]:
-        """The chat's articles, most recently chosen first."""
+        """The chat's articles in the order they first came to it, so the numbers a list shows stay put when
+        another is read or chosen."""
         rows = self._all(
             f"SELECT {', '.join('a.' + c for c in _ENTRY_COLUMNS.split(', '))} FROM chat_articles c "
-            "JOIN articles a ON a.id = c.article_id WHERE c.chat_id = ? ORDER BY c.chosen_at DESC, a.id LIMIT ?",
+            "JOIN articles a ON a.id = c.article_id WHERE c.chat_id = ? ORDER BY c.first_at, a.id LIMIT ?",
             (chat_key(chat_id), limit),
         )
         return [_entry(r) for r in rows]

@@ -103,6 +103,11 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT OR IGNORE INTO accepted
         SELECT chat_id, message_id, kind, (julianday('now') - 2440587.5) * 86400.0 FROM jobs;
     """,
+    # 6: article numbers that stay put in a chat (issue 23): the order articles first came to it.
+    """
+    ALTER TABLE chat_articles ADD COLUMN first_at REAL NOT NULL DEFAULT 0;
+    UPDATE chat_articles SET first_at = chosen_at;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from bot.adapters.telegram import texts
-from bot.core.results import Answer, Citation, Summary
+from bot.core.results import Answer, Bullet, Citation, Summary
 from index.article import Article, Sentence
 
 # Telegram refuses longer messages. It counts UTF-16 code units of the parsed
@@ -75,14 +75,31 @@ def answer_blocks(answer: Answer, label: str | None = None) -> list[Block]:
 
 
 def summary_blocks(summary: Summary, label: str | None = None) -> list[Block]:
-    """A bulleted summary, each bullet followed by its (collapsed) quotes, naming their article by `label`."""
+    """A bulleted summary, each bullet with its quote, naming its article by `label`.
+
+    A bullet and its quote go as one block, so a long summary split over messages never parts them. A bullet
+    that is its sentence word for word (a summary in the article's language often is) carries only where the
+    sentence stands, not the same words again; any other bullet is followed by its sentence in a collapsed
+    (expandable) blockquote.
+    """
     if not summary.bullets:
         return [Block(raw=texts.t("summary_empty", summary.language))]
     blocks = [Block(raw=texts.t("summary_title", summary.language))]
     for bullet in summary.bullets:
-        blocks.append(Block((Span("• " + bullet.text),)))
-        blocks += [_quote(c, summary.language, "blockquote expandable", label) for c in bullet.citations]
+        blocks += _bullet_blocks(bullet, summary.language, label)
     return blocks
+
+
+def _bullet_blocks(bullet: Bullet, language: str, label: str | None) -> list[Block]:
+    whole = [c for c in bullet.citations if " ".join(c.text.split()) == " ".join(bullet.text.split())]
+    quoted = [c for c in bullet.citations if c not in whole]
+    wheres = [f"{label} · {position(c, language)}" if label else position(c, language) for c in whole]
+    head = "• " + html.escape(bullet.text) + "".join(f"\n<i>— {html.escape(w)}</i>" for w in wheres)
+    quotes = [_quote(c, language, "blockquote expandable", label) for c in quoted]
+    together = "\n".join([head, *(_block_pieces(q, MESSAGE_LIMIT)[0] for q in quotes)])
+    if units(together) <= MESSAGE_LIMIT and all(len(_block_pieces(q, MESSAGE_LIMIT)) == 1 for q in quotes):
+        return [Block(raw=together)]
+    return [Block(raw=head) if units(head) <= MESSAGE_LIMIT else Block((Span("• " + bullet.text),)), *quotes]
 
 
 def source_blocks(article: Article, target: Sentence, paragraph: tuple[Sentence, ...], language: str) -> list[Block]:
