@@ -62,7 +62,7 @@ def ask_all(groups: list[Group], embedder: Embedder, generator, config: CoreConf
                     "inlined": core.prompt.inlined,
                     "answer": answer.text,
                     "refused": answer.refused,
-                    "citations": [c.sentence_id for c in answer.citations],
+                    "citations": [c.id for c in answer.citations],
                     "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
                     "calls": [asdict(c) for c in generator.recent_calls],
                 }
