@@ -8,11 +8,12 @@ single most probable token; only when it refuses that one is the whole vocabular
 tokens are the same as with `grammar=` (up to ties in the logits), and most steps cost one check.
 llama.cpp's own common sampler does the same ("grammar_first" off).
 
-When the best token is refused, the most probable few are asked next, in one call: the best of them
+When the best token is refused, the 64 most probable are asked next, in one call: the best of them
 the grammar allows is the best allowed token of the whole vocabulary, since every other token is less
-probable. Only when the grammar refuses all of them is the whole vocabulary masked. Checking a token
-costs the same for every one, and grows with how many places the grammar could go on from (a copying
-grammar over eight long sentences has hundreds), so checking 64 tokens instead of 151,936 matters.
+probable. If it refuses all 64, the 2,048 most probable are asked; only when it refuses those too is
+the whole vocabulary masked. Checking a token costs the same for every one, and grows with how many
+places the grammar could go on from (a copying grammar over eight sentences has hundreds), so
+checking 64 tokens instead of 151,936 matters.
 """
 
 from __future__ import annotations
@@ -81,7 +82,12 @@ class GreedyGrammar:
         if self._allows(best):
             return logits
         self.masked_steps += 1
-        chosen = best_allowed(logits, self._allowed, self._shortlist)
+        chosen = None
+        # A longer shortlist before the whole vocabulary: the answer is the same, only the cost differs.
+        for size in (self._shortlist, 32 * self._shortlist):
+            chosen = best_allowed(logits, self._allowed, size)
+            if chosen is not None:
+                break
         if chosen is not None:
             # Only the chosen token stays: greedy sampling after this takes exactly it.
             narrowed = np.full_like(logits, -np.inf)
