@@ -24,10 +24,10 @@ from pathlib import Path
 
 from base.measure import percentile
 from bot.core.answer import CoreConfig
-from bot.core.ports import Embedder
 from bot.wiring.settings import REPO_ROOT, Settings
 from evaluation.dataset import Group, article_of, load_bench
 from index.build import build_index
+from index.embedder import Embedder
 
 logger = logging.getLogger(__name__)
 
