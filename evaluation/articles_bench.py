@@ -61,6 +61,7 @@ def ask_all(groups: list[Group], embedder: Embedder, generator, config: CoreConf
                     "prefix_tokens": prefix_tokens,
                     "inlined": core.prompt.inlined,
                     "answer": answer.text,
+                    "kind": answer.kind.value,
                     "refused": answer.refused,
                     "citations": [c.id for c in answer.citations],
                     "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
