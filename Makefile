@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet --upgrade pip
 	# torch first, pinned to the CPU build: any other spec pulls a multi-GB CUDA build.
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet -e '.[test,eval]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -71,8 +71,8 @@ $(LLAMA_SERVER): | $(STAMP)
 	$(LLAMA_SERVER) --version
 
 eval: $(STAMP)
-	$(VENV)/bin/kutip-eval --bench ../shared/bench/xquad-en --split dev --retrieval-only
-	$(VENV)/bin/kutip-eval --bench ../shared/bench/facqa-id --split dev --retrieval-only
+	$(PY) -m evaluation --bench ../shared/bench/xquad-en --split dev --retrieval-only
+	$(PY) -m evaluation --bench ../shared/bench/facqa-id --split dev --retrieval-only
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -58,6 +58,10 @@ class ModelUnavailable(ModelError):
     """The model server did not answer in time, or at all; a later question may succeed."""
 
 
+class GenerationCancelled(KutipError):
+    """Kutip is stopping: the model call was interrupted, and its job stays in the journal for the restart."""
+
+
 class QuestionError(KutipError):
     """The question is empty or too long."""
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass, replace
 
 from tqdm import tqdm
 
-from bot.core.ports import Embedder
 from evaluation.dataset import Group, article_of
 from evaluation.embedcache import CachingEmbedder
 from evaluation.metrics import contains_gold, gold_rank, recall_metrics
 from index.article import Sentence
 from index.build import build_index
+from index.embedder import Embedder
 from index.retrieve import HybridRetriever, RetrievalConfig
 from index.store import StoredIndex
 

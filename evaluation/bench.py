@@ -185,8 +185,8 @@ def run(cold_runs: int, large_bench: Path, server: bool = True) -> dict:
         # After the RSS reading: the server and no-model processes are children too, and would count.
         from evaluation.server_bench import server_speed
 
-        # "verify": llama-cpp-python's server spends seconds per answer on answer-token scores (README,
-        # "The model behind a server"); `python -m evaluation.server_bench --logprobs all` measures that.
+        # "verify": llama-cpp-python's server spends seconds per answer on answer-token scores (docs/server.md,
+        # "Measured"); `python -m evaluation.server_bench --logprobs all` measures that.
         served = settings.model_copy(update={"llm_server_logprobs": "verify"})
         result["server"] = server_speed(stored, embedder, served, questions, result["answers"]["rows"])
         # 20 questions from 5 chats at once through the desk, 1 and 2 server slots (evaluation/slots_bench.py).

@@ -1,4 +1,5 @@
-"""`kutip-eval`: scores the product on a benchmark folder; a development tool with its own entry point."""
+"""`python -m evaluation` (kutip-eval): scores the product on a benchmark folder; a development tool, run from a
+checkout (evaluation/ is not in the product's wheel)."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def _write_json(path: Path, obj: dict) -> None:
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.wiring.factory import core_config, load_embedder, load_generator
+    from bot.wiring.factory import core_config, load_embedder, load_generator, load_support_model
     from evaluation.ablation import ablate, default_variants
     from evaluation.dataset import load_bench
     from evaluation.report import ablation_table, metrics_table
@@ -130,6 +131,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> None:
         threads=settings.llm_threads,
         retrieval=retrieval,
         thresholds=args.thresholds,
+        # Thresholds given on the command line mean the per-signal rule; otherwise the product's decision.
+        model=None if args.thresholds is not None else load_support_model(settings),
     )
     mode = "retrieval only" if generator is None else "answers"
     print(metrics_table(run.metrics, f"{title} ({mode})"))

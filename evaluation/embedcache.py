@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from bot.core.ports import Embedder
+from index.embedder import Embedder
 
 
 class CachingEmbedder:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from base.measure import percentile
 from bot.core.answer import CoreConfig
-from bot.core.ports import Embedder, Generator
+from bot.core.ports import Generator
 from evaluation.longarticle import load_long_bench
 from evaluation.recording import RecordingGenerator
+from index.embedder import Embedder
 
 logger = logging.getLogger(__name__)
 

@@ -21,6 +21,11 @@ ANSWER_KEYS = (
     "answer_f1",
     "refusal_rate",
     "wrong_refusal_rate",
+    # The two false statements (docs/how-it-answers.md, "Three kinds of reply"), and what a reply shows.
+    "false_answer_rate",
+    "false_not_in_article_rate",
+    "reply_holds_answer_rate",
+    "closest_rate",
     "latency_p50_s",
     "latency_p95_s",
 )
@@ -108,11 +113,36 @@ def recall_metrics(records: Sequence[dict]) -> dict[str, float | None]:
     return {f"recall_at_{k}": _share([rank is not None and rank <= k for rank in ranked]) for k in RECALL_KS}
 
 
+def kind_of(record: dict) -> str:
+    """The reply's kind; records made before there were three call every refusal "not in the article"."""
+    return record.get("kind") or ("not_in_article" if record["refused"] else "answer")
+
+
+def is_false_answer(record: dict) -> bool:
+    """An answer asserted that is wrong: to a question the article does not answer, or neither holding a gold
+    string nor quoting a sentence that does (an answer under the right quote that misses part of a long
+    gold string is partial, not false)."""
+    if kind_of(record) != "answer":
+        return False
+    if not record["answerable"]:
+        return True
+    return not contains_gold(record["answer"], record["gold"]) and not (
+        cites_gold(record) and best_f1(record["answer"], record["gold"]) > 0
+    )
+
+
+def holds_answer(record: dict) -> bool:
+    """An answerable question's reply gives the reader the answer: the answer holds it, or a quote does."""
+    if kind_of(record) == "answer" and contains_gold(record["answer"], record["gold"]):
+        return True
+    return kind_of(record) != "not_in_article" and cites_gold(record)
+
+
 def answer_metrics(records: Sequence[dict]) -> dict[str, float | None]:
     """Metrics of generated answers. A record with an error counts as refused: the user got no answer."""
     answerable = [r for r in records if r["answerable"]]
     unanswerable = [r for r in records if not r["answerable"]]
-    answered = [r for r in records if not r["refused"]]
+    answered = [r for r in records if kind_of(r) == "answer"]
     f1s = [0.0 if r["refused"] else best_f1(r["answer"], r["gold"]) for r in answerable]
     latencies = [r["timings_ms"]["total"] / 1000 for r in records if "total" in r.get("timings_ms", {})]
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
@@ -124,6 +154,10 @@ def answer_metrics(records: Sequence[dict]) -> dict[str, float | None]:
         "answer_f1": sum(f1s) / len(f1s) if f1s else None,
         "refusal_rate": _share([r["refused"] for r in unanswerable]),
         "wrong_refusal_rate": _share([r["refused"] for r in answerable]),
+        "false_answer_rate": _share([is_false_answer(r) for r in records]),
+        "false_not_in_article_rate": _share([kind_of(r) == "not_in_article" for r in answerable]),
+        "reply_holds_answer_rate": _share([holds_answer(r) for r in answerable]),
+        "closest_rate": _share([kind_of(r) == "closest" for r in records]),
         "latency_p50_s": round(p50, 3) if p50 is not None else None,
         "latency_p95_s": round(p95, 3) if p95 is not None else None,
     }

@@ -1,6 +1,6 @@
 """Replays only the verification turn, under other wordings, on the proposals an eval run recorded.
 
-The verifier's P("yes") carries the support decision (README, "Trust"). To try another wording of
+The verifier's P("yes") carries the support decision (docs/how-it-answers.md, "Trust"). To try another wording of
 `prompts/verify.txt` without running the whole eval again, this re-asks the yes/no question for every
 recorded proposal that was verified, over the same cached article prefix, once per wording, and
 prints how well each wording separates right quotes from wrong ones (AUC: the chance that a right

@@ -12,8 +12,9 @@ from base.errors import KutipError
 from base.language import detect_language
 from bot.core.answer import CoreConfig, Kutip
 from bot.core.grounding import GroundingThresholds
-from bot.core.ports import Embedder, Generator, Retriever
-from bot.core.results import Turn
+from bot.core.ports import Generator, Retriever
+from bot.core.support_model import SupportModel
+from bot.core.turn import Turn
 from bot.wiring.factory import assemble_core
 from evaluation.dataset import Group, Question, article_of, in_passage
 from evaluation.embedcache import CachingEmbedder
@@ -21,9 +22,14 @@ from evaluation.metrics import contains_gold, gold_rank, summarise
 from evaluation.recording import RecordingGenerator, RecordingRetriever, call_record
 from index.article import Article
 from index.build import build_index
+from index.embedder import Embedder
 from index.retrieve import Hit, HybridRetriever, RetrievalConfig
 
 logger = logging.getLogger(__name__)
+
+
+# A benchmark field renamed in the record where the record has a field of that name already.
+_EXTRA_NAMES = {"kind": "question_kind"}
 
 
 @dataclass
@@ -49,6 +55,8 @@ def _retrieval_fields(question: Question, article: Article, hits: list[Hit]) -> 
         and any(contains_gold(s.text, question.answers) for s in article.sentences),
         "gold_rank": gold_rank([h.sentence.text for h in hits], question.answers) if question.answerable else None,
         "retrieved": [h.sentence.id for h in hits],
+        # Their texts, so evaluation.tune can re-decide which sentences a "closest" reply would show.
+        "retrieved_texts": [h.sentence.text for h in hits],
     }
     if question.passage is not None:
         # A long article made of many: the same scores again, counting the question's own article only
@@ -78,6 +86,7 @@ def _answer_fields(core: Kutip, question: Question) -> dict:
         return {
             "question": question.question,
             "answer": "",
+            "kind": "error",
             "refused": True,
             "citations": [],
             "error": str(error),
@@ -109,6 +118,7 @@ def evaluate(
     progress: bool = True,
     retrieval: RetrievalConfig | None = None,
     thresholds: GroundingThresholds | None = None,
+    model: SupportModel | None = None,
 ) -> EvalRun:
     """Index each article in memory and ask its questions; without a generator, score retrieval only."""
     embedder = CachingEmbedder(embedder)
@@ -125,7 +135,9 @@ def evaluate(
             core = recorder = None
             if generator is not None:
                 recorder = RecordingRetriever(retriever)
-                core = assemble_core(stored, embedder, generator, config, retriever=recorder, thresholds=thresholds)
+                core = assemble_core(
+                    stored, embedder, generator, config, retriever=recorder, thresholds=thresholds, model=model
+                )
                 # Questions are grouped by article so the article's KV prefix is evaluated once, here.
                 core.warm()
             for question in group.questions:
@@ -143,7 +155,8 @@ def evaluate(
                     record["question"] = question.question
                 ranking = _ranking(question, article, recorder, retriever, depth)
                 record.update(_retrieval_fields(question, article, ranking))
-                record.update(question.extra)
+                # The question's own kind (fact, injection...) must not hide the reply's.
+                record.update({_EXTRA_NAMES.get(k, k): v for k, v in question.extra.items()})
                 records.append(record)
                 bar.update()
     metrics = summarise(

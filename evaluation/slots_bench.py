@@ -30,7 +30,7 @@ from base.measure import percentile
 from bot.adapters.telegram.chat_action import Typing
 from bot.adapters.telegram.desk import Desk, Job
 from bot.adapters.telegram.ratelimit import SlidingWindow
-from bot.storage import in_memory_stats
+from bot.storage import JobKind, in_memory_stats
 from bot.wiring.settings import REPO_ROOT, Settings
 from evaluation.dataset import load_bench
 from evaluation.llama_server import LLAMA_SERVER_BINARY, RunningServer, llama_cpp_llama_server, llama_cpp_server
@@ -67,14 +67,14 @@ async def through_desk(core: Any, asked: list[tuple[int, str]], workers: int) ->
     async def on_error(update: object, error: Exception) -> None:
         failures.append(f"{type(error).__name__}: {error}")
 
-    desk = Desk(core, len(asked), Typing(_no_typing), on_error, SlidingWindow(0), in_memory_stats(), workers=workers)
+    desk = Desk(len(asked), Typing(_no_typing), on_error, SlidingWindow(0), in_memory_stats(), workers=workers)
     started = time.monotonic()
     for index, (chat, question) in enumerate(asked):
 
         async def deliver(result: Any, index: int = index, chat: int = chat) -> None:
             delivered.append({"index": index, "chat": chat, "at_s": time.monotonic() - started, **signature(result)})
 
-        desk.submit(Job("ask", chat, None, lambda c, q=question: c.ask(q), deliver))
+        desk.submit(Job(JobKind.ASK, chat, None, lambda q=question: core.ask(q), deliver))
     await desk.join()
     wall = time.monotonic() - started
     await desk.stop()

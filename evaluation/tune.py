@@ -20,8 +20,11 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
-from bot.core.grounding import GroundingThresholds, Support, decide
-from evaluation.metrics import answer_metrics, cites_gold, contains_gold
+from bot.core.grounding import GroundingThresholds, reply_kind
+from bot.core.results import ReplyKind
+from bot.core.signals import Relevance, Support
+from bot.core.support_model import SupportModel
+from evaluation.metrics import answer_metrics, cites_gold, contains_gold, kind_of
 
 GRID = {
     "min_verified": [0.0, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9],
@@ -29,6 +32,15 @@ GRID = {
     "max_missing_specifics": [0, 1, 99],
     "min_coverage": [0.0, 0.1, 0.2, 0.3],
 }
+# Which non-answers say "not in the article" rather than show the closest sentences: tuned after the answer
+# thresholds, since they decide only among the questions those leave unanswered.
+RELATED_GRID = {
+    "max_missing_specifics": [0, 1, 99],
+    "min_related_dense": [0.0, 0.75, 0.78, 0.8, 0.82, 0.84, 0.86, 0.88],
+    "min_related_coverage": [0.0, 0.05, 0.1, 0.2, 0.3],
+}
+# How many of the closest sentences a reply shows (CoreConfig.closest_quotes).
+CLOSEST_QUOTES = 2
 
 
 def support_of(record: dict) -> Support | None:
@@ -41,29 +53,75 @@ def support_of(record: dict) -> Support | None:
     return Support(**values)
 
 
-def decided(record: dict, thresholds: GroundingThresholds) -> dict:
-    """The record as the policy with `thresholds` would have answered it."""
+def relevance_of(record: dict) -> Relevance | None:
+    data = record.get("relevance")
+    if not data:
+        return None
+    absent = data.get("absent_things", data["missing_specifics"])  # recorded before things were told apart
+    return Relevance(tuple(data["missing_specifics"]), data["top_dense"], data["top_coverage"], tuple(absent))
+
+
+def _closest_quotes(record: dict) -> list[dict]:
+    """The sentences a "closest" reply shows, as Kutip.ask picks them: the judged proposal's sentence and
+    the best-ranked ones, CLOSEST_QUOTES in all."""
+    ranked = list(zip(record.get("retrieved", ()), record.get("retrieved_texts", ()), strict=False))
+    proposed = record["support"]["sentence_id"] if record.get("support") else None
+    picked = [(i, t) for i, t in ranked if i == proposed]
+    if proposed and not picked:
+        picked = [(proposed, record["support"]["sentence_text"])]
+    picked += [(i, t) for i, t in ranked if i != proposed][: CLOSEST_QUOTES - len(picked)]
+    return [{"id": i, "text": t} for i, t in picked]
+
+
+def decided(
+    record: dict, thresholds: GroundingThresholds, two_kinds: bool = False, model: SupportModel | None = None
+) -> dict:
+    """The record as the policy with `thresholds` would have replied to it; with `two_kinds`, as Kutip did
+    before it showed the closest sentences (every reply that was not an answer said "not in the article")."""
+    if record.get("kind") == "error":
+        return record
+    if two_kinds:
+        again = decided(record, thresholds, model=model)
+        if again["kind"] == ReplyKind.ANSWER:
+            return again
+        return {**again, "kind": ReplyKind.NOT_IN_ARTICLE.value, "citations": []}
     support = support_of(record)
-    supported = support is not None and decide(support, thresholds)
+    relevance = relevance_of(record)
+    if relevance is None:  # recorded before relevance was measured: two kinds only
+        relevance = Relevance(("?",), None, None, ("?",)) if support is None else Relevance((), 1.0, 1.0)
+    kind = reply_kind(support, relevance, thresholds, model)
+    if kind is ReplyKind.ANSWER:
+        answer, citations = support.answer, [{"id": support.sentence_id, "text": record["support"]["sentence_text"]}]
+    else:
+        answer, citations = "", _closest_quotes(record) if kind is ReplyKind.CLOSEST else []
     return {
         **record,
-        "refused": not supported,
-        "answer": support.answer if supported else "",
-        "citations": [{"id": support.sentence_id, "text": record["support"]["sentence_text"]}] if supported else [],
+        "kind": kind.value,
+        "refused": kind is not ReplyKind.ANSWER,
+        "answer": answer,
+        "citations": citations,
     }
 
 
 # An answer under the right quote that misses part of the gold string (a partial answer to "what is
-# X?", whose gold is a whole definition) is a lesser fault than a refusal: the reader has the sentence.
-PARTIAL_COST = 0.5
+# X?", whose gold is a whole definition) is a lesser fault: the reader has the sentence.
+PARTIAL_COST = 0.25
+# The closest sentences, no answer asserted: the reader must read, more so when they hold no answer.
+CLOSEST_COST = 0.1
+CLOSEST_WITHOUT_ANSWER_COST = 0.3
 
 
-def cost(records: list[dict], wrong_answer_cost: float) -> float:
-    """A wrong quote (an answer to an unanswerable question, or one citing a sentence without the gold)
-    weighs `wrong_answer_cost`; a wrong refusal weighs 1; a partial answer under the right quote 0.5."""
+def cost(records: list[dict], wrong_answer_cost: float = 1.0) -> float:
+    """Both false statements weigh the most: a wrong answer (or any answer to an unanswerable question)
+    `wrong_answer_cost`, and "not in the article" to a question the article answers 1. The closest
+    sentences cost a little, more when they don't hold the answer; a partial answer under the right quote
+    PARTIAL_COST. An error (no reply) counts as a false "not in the article"."""
     total = 0.0
     for r in records:
-        if r["refused"]:
+        kind = kind_of(r)
+        if kind == "closest":
+            total += CLOSEST_WITHOUT_ANSWER_COST if r["answerable"] and not cites_gold(r) else CLOSEST_COST
+        elif kind != "answer":
             total += 1.0 if r["answerable"] else 0.0
         elif not r["answerable"] or not cites_gold(r):
             total += wrong_answer_cost
@@ -72,16 +130,23 @@ def cost(records: list[dict], wrong_answer_cost: float) -> float:
     return total
 
 
-def sweep(runs: dict[str, list[dict]], wrong_answer_cost: float, base: GroundingThresholds | None = None):
-    """Every grid setting with its summed cost (each run normalised by its size), best first."""
-    base = base or GroundingThresholds()
+def _grid_sweep(runs: dict[str, list[dict]], wrong_answer_cost: float, base: GroundingThresholds, grid: dict):
     rows = []
-    for values in itertools.product(*GRID.values()):
-        t = replace(base, **dict(zip(GRID, values, strict=True)))
+    for values in itertools.product(*grid.values()):
+        t = replace(base, **dict(zip(grid, values, strict=True)))
         total = sum(cost([decided(r, t) for r in recs], wrong_answer_cost) / len(recs) for recs in runs.values())
         rows.append((total, t))
     rows.sort(key=lambda row: row[0])
     return rows
+
+
+def sweep(runs: dict[str, list[dict]], wrong_answer_cost: float, base: GroundingThresholds | None = None):
+    """Every setting of the answer thresholds with its summed cost (each run normalised by its size), best
+    first; then the relatedness thresholds at the best of those, and the answer thresholds once more."""
+    base = base or GroundingThresholds()
+    best = _grid_sweep(runs, wrong_answer_cost, base, GRID)[0][1]
+    best = _grid_sweep(runs, wrong_answer_cost, best, RELATED_GRID)[0][1]
+    return _grid_sweep(runs, wrong_answer_cost, best, GRID)
 
 
 # Each signal's "off" value: with it, that signal never refuses.
@@ -101,33 +166,79 @@ def ablation(runs: dict[str, list[dict]], wrong_answer_cost: float) -> list[tupl
     return rows
 
 
+TRUST_KEYS = (
+    "answer_accuracy",
+    "false_answer_rate",
+    "false_not_in_article_rate",
+    "reply_holds_answer_rate",
+    "refusal_rate",
+    "citation_precision",
+    "closest_rate",
+)
+
+
 def _line(name: str, m: dict) -> str:
-    keys = ("citation_precision", "answer_accuracy", "refusal_rate", "wrong_refusal_rate")
-    return f"  {name:<28} " + "  ".join(f"{k}={'—' if m[k] is None else f'{m[k]:.3f}'}" for k in keys)
+    return f"  {name:<28} " + "  ".join(f"{k}={'—' if m[k] is None else f'{m[k]:.3f}'}" for k in TRUST_KEYS)
+
+
+def curve(runs: dict[str, list[dict]], best: GroundingThresholds, wrong_answer_cost: float) -> list[dict]:
+    """The cost and the trust measures of each set at every min_verified, the other thresholds at `best`."""
+    rows = []
+    for v in GRID["min_verified"]:
+        t = replace(best, min_verified=v)
+        row: dict = {"min_verified": v, "cost": 0.0}
+        for name, recs in runs.items():
+            again = [decided(r, t) for r in recs]
+            row["cost"] += cost(again, wrong_answer_cost) / len(recs)
+            row[name] = {k: answer_metrics(again)[k] for k in TRUST_KEYS}
+        rows.append(row)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation.tune", description=__doc__.splitlines()[0])
     parser.add_argument("records", type=Path, nargs="+", help="`kutip-eval --json` files recorded with answers")
-    parser.add_argument("--wrong-answer-cost", type=float, default=3.0)
+    parser.add_argument("--wrong-answer-cost", type=float, default=1.0)
     parser.add_argument("--ablation", action="store_true", help="also re-tune with each signal switched off")
+    parser.add_argument(
+        "--at", help="score these thresholds instead of tuning (e.g. 'min_verified=0.65,...' or 'shipped')"
+    )
+    parser.add_argument("--json", type=Path, help="write the chosen setting, its per-set measures and the curve here")
+    parser.add_argument("--two-kinds", action="store_true", help="with --at: every non-answer as 'not in the article'")
     args = parser.parse_args(argv)
     runs = {p.stem: json.loads(p.read_text(encoding="utf-8"))["records"] for p in args.records}
-    rows = sweep(runs, args.wrong_answer_cost)
-    best_cost, best = rows[0]
-    print(f"best of {len(rows)} settings (cost {best_cost:.3f}): {best}")
+    if args.at:
+        from evaluation.cli import parse_overrides
+
+        best = GroundingThresholds() if args.at == "shipped" else parse_overrides(args.at, GroundingThresholds())
+        best_cost = sum(
+            cost([decided(r, best, args.two_kinds) for r in recs], args.wrong_answer_cost) / len(recs)
+            for recs in runs.values()
+        )
+        print(f"at {best} (cost {best_cost:.3f}):")
+    else:
+        best_cost, best = sweep(runs, args.wrong_answer_cost)[0]
+        print(f"best (cost {best_cost:.3f}): {best}")
     for name, recs in runs.items():
-        print(_line(name, answer_metrics([decided(r, best) for r in recs])))
-    print("trade-off of min_verified at the best other thresholds (wrong refusals / unanswerable refused):")
-    for v in GRID["min_verified"]:
-        t = replace(best, min_verified=v)
-        cells = []
-        for name, recs in runs.items():
-            m = answer_metrics([decided(r, t) for r in recs])
-            wrong = "—" if m["wrong_refusal_rate"] is None else f"{m['wrong_refusal_rate']:.2f}"
-            right = "—" if m["refusal_rate"] is None else f"{m['refusal_rate']:.2f}"
-            cells.append(f"{name} {wrong}/{right}")
-        print(f"  {v:>5}: " + "  ".join(cells))
+        print(_line(name, answer_metrics([decided(r, best, args.two_kinds) for r in recs])))
+    if args.two_kinds:
+        return 0
+    rows = curve(runs, best, args.wrong_answer_cost)
+    print(
+        "cost curve over min_verified (per set: accuracy / false answers / false 'not in the article' / holds answer):"
+    )
+    for row in rows:
+        cells = [
+            f"{name} " + "/".join("—" if row[name][k] is None else f"{row[name][k]:.2f}" for k in TRUST_KEYS[:4])
+            for name in runs
+        ]
+        print(f"  {row['min_verified']:>5} cost {row['cost']:.3f}  " + "  ".join(cells))
+    if args.json:
+        per_set = {name: answer_metrics([decided(r, best) for r in recs]) for name, recs in runs.items()}
+        args.json.write_text(
+            json.dumps({"thresholds": best.__dict__, "cost": best_cost, "sets": per_set, "curve": rows}, indent=1),
+            encoding="utf-8",
+        )
     if args.ablation:
         print("ablation (cost, then per-set accuracy / wrong refusals / unanswerable refused / citation precision):")
         for label, total, t in ablation(runs, args.wrong_answer_cost):

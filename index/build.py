@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -12,10 +11,8 @@ from tqdm import tqdm
 from base.errors import IndexStale
 from base.words import content_tokens
 from index.article import Article
+from index.embedder import Embedder
 from index.store import StoredIndex, article_sha256, flat_index, load, save
-
-if TYPE_CHECKING:
-    from bot.core.ports import Embedder
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +44,23 @@ def build_index(article: Article, embedder: Embedder, progress: bool = False) ->
     )
 
 
-def ensure_index(article: Article, embedder: Embedder, directory: Path, progress: bool = True) -> StoredIndex:
-    """Load the saved index for `article`; rebuild and save it when missing, stale or corrupt."""
+def saved_index(article: Article, embedding_model: str, directory: Path) -> StoredIndex | None:
+    """The index saved for `article` with `embedding_model`; None when missing, stale or corrupt. Needs no model."""
     try:
-        return load(directory, embedding_model=embedder.name, article_sha=article_sha256(article))
+        return load(directory, embedding_model=embedding_model, article_sha=article_sha256(article))
     except IndexStale as why:
         logger.info("rebuilding the index: %s", why)
+        return None
+
+
+def saved_build(article: Article, embedder: Embedder, directory: Path, progress: bool = False) -> StoredIndex:
+    """Build the index for `article` and save it in `directory`."""
     stored = build_index(article, embedder, progress=progress)
     save(stored, directory)
     return stored
+
+
+def ensure_index(article: Article, embedder: Embedder, directory: Path, progress: bool = True) -> StoredIndex:
+    """Load the saved index for `article`; rebuild and save it when missing, stale or corrupt."""
+    stored = saved_index(article, embedder.name, directory)
+    return stored if stored is not None else saved_build(article, embedder, directory, progress)

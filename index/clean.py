@@ -31,7 +31,7 @@ _LONE_SEPARATOR = re.compile(r"^\s*[|•·\-–—]+\s*$")
 class CleanedText:
     text: str
     source_url: str = ""
-    caption: str = ""  # the photo caption line, kept out of the body (see README, "Cleaning the shipped article")
+    caption: str = ""  # the photo caption line, kept out of the body (see docs/articles.md, "Cleaning")
 
 
 def clean_text(raw: str) -> CleanedText:
@@ -39,7 +39,8 @@ def clean_text(raw: str) -> CleanedText:
     source_url = ""
     caption = ""
     kept: list[str] = []
-    for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+    # A byte order mark left by a decoder (a fetched page's) is no part of the first line's text.
+    for line in raw.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = line.strip()
         if not line or _LONE_SEPARATOR.match(line) or _WIDGET_LINE.match(line):
             continue

@@ -1,4 +1,5 @@
-"""Sentence embeddings with sentence-transformers: the Embedder (bot/core/ports.py) used in production."""
+"""Sentence embeddings: the `Embedder` interface the index consumes (index/build.py, index/retrieve.py), and
+SentenceTransformerEmbedder, the one used in production (sentence-transformers)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,27 @@ import importlib.util
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from base.errors import ModelError
 
 logger = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+    multilingual: bool  # a question in one language finds sentences in another (no translation needed)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Return one L2-normalised float32 row per text: article sentences and paragraphs (passages)."""
+        ...
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Like `embed`, for questions: models trained with a query prefix (e5: "query: ") add it here."""
+        ...
 
 
 def _package_folder(package: str, subdir: str) -> Callable[[Path | None], Path]:

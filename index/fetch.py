@@ -57,6 +57,47 @@ def _split(url: str) -> tuple[SplitResult, str, int | None]:
     return parts, hostname, port
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits, and that a host may route to it:
+# NAT64's well-known prefix (RFC 6052; a DNS64 resolver on an IPv6-only host answers with these for every
+# IPv4-only site, so a public one must pass), SIIT's IPv4-translated form (RFC 2765), the deprecated
+# IPv4-compatible form (RFC 4291), and IPv4-mapped. Each is judged by the IPv4 address it carries.
+_EMBEDS_LAST_32 = (
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("::ffff:0:0:0/96"),
+    ipaddress.ip_network("::/96"),
+    ipaddress.ip_network("::ffff:0:0/96"),
+)
+# Refused whatever they carry, as IANA lists them not globally reachable: Teredo (its client address is
+# obfuscated and its relays can reach anything), NAT64's local-use prefix (RFC 8215; the IPv4 address
+# may sit at any of six positions, chosen by the operator), and the deprecated site-local prefix.
+_NEVER_PUBLIC = (
+    ipaddress.ip_network("2001::/32"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    ipaddress.ip_network("fec0::/10"),
+)
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address leads to (6to4, NAT64, IPv4-translated, -compatible or -mapped), if any."""
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if any(address in network for network in _EMBEDS_LAST_32):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether a connection to `address` can only reach the public internet: globally routable, not
+    multicast, and, for an IPv6 form that carries an IPv4 address, that IPv4 address public too."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if any(address in network for network in _NEVER_PUBLIC):
+            return False
+        embedded = embedded_ipv4(address)
+        if embedded is not None:
+            return is_public(embedded)
+    return address.is_global and not address.is_multicast
+
+
 def check_url(url: str, policy: FetchPolicy) -> list[str]:
     """The checked addresses to connect to for `url`, resolved once.
 
@@ -70,7 +111,7 @@ def check_url(url: str, policy: FetchPolicy) -> list[str]:
     addresses: list[str] = []
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not policy.allow_private and (not address.is_global or address.is_multicast):
+        if not policy.allow_private and not is_public(address):
             raise FetchRefused(f"{hostname} resolves to a non-public address ({address}); refused")
         if str(address) not in addresses:
             addresses.append(str(address))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from base.errors import ArticleError, ArticleTooLarge, FetchRefused, NoArticleText
 from base.language import detect_language
@@ -17,6 +19,11 @@ from index.segment import segment
 logger = logging.getLogger(__name__)
 
 _TITLE_CHARS = 90
+
+# The steps of reading an article, reported to a progress callback ("reading the article…" edits): this
+# module reports the first two, the library the others.
+ReadStage = Literal["fetching", "cleaning", "indexing", "ready"]
+Progress = Callable[[ReadStage], None]
 
 
 @dataclass(frozen=True)
@@ -59,10 +66,19 @@ def _extract_html(html: str, url: str = "") -> tuple[str, str]:
     return text, getattr(document, "title", "") or ""
 
 
+# Formats that can be pure ASCII, so neither the NUL check nor UTF-8 decoding refuses them: a PDF or an
+# RTF file renamed .txt, or an image header, would otherwise be indexed as an article of its own syntax.
+_DOCUMENT_SIGNATURES = {"%PDF-": "a PDF", "{\\rtf": "an RTF document", "GIF87a": "a GIF image", "GIF89a": "a GIF image"}
+
+
 def _refuse_binary(text: str, origin: str) -> None:
     """Text never holds NUL; a PDF, an image or UTF-16 does. Sent on, it would be indexed as garbage."""
     if "\x00" in text:
         raise ArticleError(f"{origin} is a binary file, not text (it holds NUL bytes)")
+    head = text.lstrip()[:8]
+    for signature, kind in _DOCUMENT_SIGNATURES.items():
+        if head.startswith(signature):
+            raise ArticleError(f"{origin} is {kind}, not text")
 
 
 def _read_file(path: Path, max_bytes: int) -> str:
@@ -82,9 +98,12 @@ def _decode(data: bytes, origin: str) -> str:
     if b"\x00" in data:
         raise ArticleError(f"{origin} is a binary file, not text (it holds NUL bytes)")
     try:
-        return data.decode("utf-8")
+        # utf-8-sig: a byte order mark (Windows Notepad writes one) is not the first sentence's first character.
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ArticleError(f"{origin} is not UTF-8 text (a binary file?): {exc.reason} at byte {exc.start}") from exc
+    _refuse_binary(text, origin)
+    return text
 
 
 DOCUMENT_SUFFIXES = (".txt", ".text", ".md", ".html", ".htm", ".xhtml")
@@ -127,10 +146,14 @@ def read_source(spec: str, policy: FetchPolicy | None, limits: ArticleLimits | N
     return raw, "", str(path)
 
 
-def parse_article(raw: str, title: str = "", origin: str = "") -> Article:
-    """Clean, segment and describe an article's raw text."""
+def parse_article(raw: str, title: str = "", origin: str = "", max_sentences: int | None = None) -> Article:
+    """Clean, segment and describe an article's raw text; with `max_sentences`, an article with more is
+    refused as soon as splitting passes the bound (ArticleTooLarge), not after splitting all of it."""
     cleaned = clean_text(raw)
-    sentences = segment(cleaned.text)
+    try:
+        sentences = segment(cleaned.text, max_sentences)
+    except ArticleTooLarge as error:
+        raise ArticleTooLarge(origin, error.size, error.limit, error.unit) from None
     if not sentences:
         raise ArticleError(f"the article has no text: {origin or 'input'}")
     if not title:
@@ -159,16 +182,25 @@ def check_article(article: Article, limits: ArticleLimits) -> None:
 
 
 def load_article(
-    spec: str, policy: FetchPolicy | None = None, limits: ArticleLimits | None = None, document: bytes | None = None
+    spec: str,
+    policy: FetchPolicy | None = None,
+    limits: ArticleLimits | None = None,
+    document: bytes | None = None,
+    progress: Progress | None = None,
 ) -> Article:
-    """Read, clean, segment and check an article; a URL needs a `policy`, a local file does not. With
-    `document`, those bytes are the article and `spec` is only its file name."""
+    """Read, clean, segment and check an article: the one read pipeline, for the CLI, the bot and the library.
+
+    A URL needs a `policy`, a local file does not. With `document`, those bytes are the article and `spec` is
+    only its file name. `progress` hears "fetching" and "cleaning" as each step starts."""
     limits = limits or ArticleLimits()
+    report = progress or (lambda stage: None)
+    report("fetching")
     if document is not None:
         raw, title, origin = read_document(spec, document, limits)
     else:
         raw, title, origin = read_source(spec, policy, limits)
-    article = parse_article(raw, title=title, origin=origin)
+    report("cleaning")
+    article = parse_article(raw, title=title, origin=origin, max_sentences=limits.max_sentences)
     check_article(article, limits)
     logger.info(
         "article %r: %d sentences in %d paragraphs (%s)",

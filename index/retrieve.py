@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from base.words import content_tokens
 from index.article import Sentence
+from index.embedder import Embedder
 from index.lexical import BM25
 from index.store import StoredIndex
-
-if TYPE_CHECKING:
-    from bot.core.ports import Embedder
 
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    """Weights of the fused score, tuned on the benchmarks' dev splits (README, "Retrieval ablation" with
+    """Weights of the fused score, tuned on the benchmarks' dev splits (docs/measurements.md, "Retrieval ablation" with
     MiniLM and "BM25's weight beside e5")."""
 
     dense: float = 1.0
     lexical: float = 0.5
     # A query in another language than the article's shares only its names and numbers with it, so BM25
     # ranks sentences by how often they name the article's subject, and that noise outranks the
-    # multilingual embedder's match (README, "BM25's weight beside e5").
+    # multilingual embedder's match (docs/measurements.md, "BM25's weight beside e5").
     cross_lingual_lexical: float = 0.0
     paragraph: float = 0.5  # how much a sentence borrows from its paragraph's score
     neighbours: float = 0.0  # how much it borrows from the sentences beside it

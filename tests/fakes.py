@@ -9,6 +9,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,10 +21,11 @@ from bot.core.answer import find_source
 from bot.core.ports import AnswerCore, Completion, Prompt
 from bot.core.questions import check_question
 from bot.core.refusals import REFUSAL
-from bot.core.results import Answer, Bullet, Citation, Summary, Turn
-from bot.library.entry import ArticleEntry, ReadStage
+from bot.core.results import Answer, Bullet, Citation, ReplyKind, Summary
+from bot.core.turn import Turn
+from bot.storage import ArticleEntry
 from index.article import Article, Sentence
-from index.ingest import ArticleLimits, check_article, is_url, load_article, parse_article
+from index.ingest import ArticleLimits, Progress, ReadStage, check_article, is_url, load_article, parse_article
 from index.store import article_sha256
 
 
@@ -133,6 +135,8 @@ PARAGRAPHS = (
     ),
     ("Kemitraan itu pernah dipuji sebagai salah satu kolaborasi paling sukses.",),
 )
+# The same article edited (its last sentence): what a /reload finds after the file changed.
+EDITED_PARAGRAPHS = (*PARAGRAPHS[:2], ("Kemitraan itu kini dibahas ulang oleh kedua pihak.",))
 
 
 # --- the answer core ---------------------------------------------------------
@@ -216,10 +220,10 @@ class FakeCore:
             question = check_question(question, self.max_question_chars)
             lang = language or detect_language(question, default=self.article.language)
             if any(word in question for word in self.refuse_words):
-                return Answer(question, REFUSAL[lang], refused=True, language=lang, model=self.model_name)
+                return Answer(question, REFUSAL[lang], ReplyKind.NOT_IN_ARTICLE, lang, model=self.model_name)
             text = self.replies.get(question, f"Jawaban: {question}")
             citations = tuple(Citation.of(self.article.sentence(i)) for i in self.cite)
-            return Answer(question, text, refused=False, language=lang, citations=citations, model=self.model_name)
+            return Answer(question, text, ReplyKind.ANSWER, lang, citations=citations, model=self.model_name)
 
     def summary(self, language: str) -> Summary:
         with self._inside():
@@ -250,7 +254,8 @@ class FakeLibrary:
     URLs are never fetched: `pages[url]` is the page's text or HTML, or an exception to raise (FetchRefused,
     NoArticleText…); an unknown URL fails like an unreachable one. Paths and `document` bytes are read and
     parsed for real (no embedding). `gate`, when set, holds every read at "indexing" until it is opened;
-    `read_calls` records (source, chat_id) and `stages` every stage reported.
+    `read_calls` records (source, chat_id) and `stages` every stage reported. `reread()`, when given, is what
+    reading the default's source again finds (/reload); without it the source is unchanged.
     """
 
     def __init__(
@@ -259,7 +264,9 @@ class FakeLibrary:
         reads_per_hour: int = 10,
         limits: ArticleLimits | None = None,
         clock: Callable[[], float] = time.time,
+        reread: Callable[[], FakeCore] | None = None,
     ) -> None:
+        self.reread = reread
         self.limits = limits or ArticleLimits(min_sentences=1, min_words=1)
         self.reads_per_hour = reads_per_hour
         self.clock = clock
@@ -313,7 +320,7 @@ class FakeLibrary:
         *,
         chat_id: int | None = None,
         document: bytes | None = None,
-        progress: Callable[[ReadStage], None] | None = None,
+        progress: Progress | None = None,
     ) -> ArticleEntry:
         def report(stage: ReadStage) -> None:
             self.stages.append(stage)
@@ -369,6 +376,18 @@ class FakeLibrary:
             raise UnknownArticle(f"no article {choice[:20]!r} in the library")
         self._choose(chat_id, found.id)
         return found
+
+    def reload_default(self) -> ArticleEntry:
+        core = self.reread() if self.reread is not None else self.cores[self.default.id]
+        old = self.default
+        entry = self._add(core.article, origin=core.article.origin, chat_id=None, core=core, is_default=True)
+        with self._lock:
+            if entry.id != old.id:
+                self._entries[old.id] = replace(old, is_default=False)
+                self._entries[entry.id] = entry = replace(entry, is_default=True)
+            self.default = entry
+        self.cores[entry.id].warm()
+        return entry
 
     def core(self, article_id: str) -> AnswerCore:
         """The FakeCore of that article (`cores[article_id]`, for a test to script or inspect)."""

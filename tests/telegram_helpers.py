@@ -27,7 +27,7 @@ from bot.adapters.telegram.desk import Desk
 from bot.adapters.telegram.state import KEY, State
 from bot.wiring.settings import Settings
 from tests.fake_bot_api import FakeBotApi
-from tests.fakes import FakeCore, make_article  # noqa: F401 (re-exported for the Telegram tests)
+from tests.fakes import FakeCore, FakeLibrary, make_article  # noqa: F401 (re-exported for the Telegram tests)
 
 BOT_ID = 4242
 BOT_USERNAME = "KutipBot"
@@ -174,14 +174,16 @@ async def running(
 
 @asynccontextmanager
 async def bot_session(
-    core: Any = None, polling: bool = False, reload: Any = None, library: Any = None, **overrides: Any
+    core: Any = None, polling: bool = False, reload: Any = None, library: FakeLibrary | None = None, **overrides: Any
 ) -> AsyncIterator[tuple[FakeBotApi, Application, Any]]:
-    """A fake Bot API server and a started Application pointed at it: yields (api, app, core)."""
-    core = core if core is not None else FakeCore()
+    """A fake Bot API server and a started Application pointed at it: yields (api, app, core), `core` being
+    the library's default article's (a FakeLibrary around `core` unless `library` is given; `reload()` is what
+    /reload finds)."""
+    library = library if library is not None else FakeLibrary(core if core is not None else FakeCore(), reread=reload)
     with FakeBotApi() as api:
-        app = build_application(settings_for(api, **overrides), core, reload, library)
+        app = build_application(settings_for(api, **overrides), library)
         async with running(app, polling=polling):
-            yield api, app, core
+            yield api, app, library.core(library.default.id)
 
 
 async def feed(app: Application, *updates: Update) -> None:
@@ -200,7 +202,8 @@ def run_async(coroutine: Awaitable[Any], timeout: float = 30.0) -> Any:
 async def ask_through_fake_server(
     core: Any, text: str, settings: Settings | None = None, timeout: float = 120.0, language_code: str = "id"
 ) -> list[dict[str, Any]]:
-    """Ask `text` in a private chat through the real Application (polling a local fake Bot API).
+    """Ask `text` in a private chat through the real Application (polling a local fake Bot API), `core`
+    answering about the default article of a FakeLibrary.
 
     Returns the recorded sendMessage payloads (chat_id, text in HTML, parse_mode,
     reply_parameters...) in delivery order. `settings` supplies everything except
@@ -215,7 +218,7 @@ async def ask_through_fake_server(
             "allowed_users": frozenset(),
         }
         chosen = settings_for(api) if settings is None else settings.model_copy(update=overrides)
-        app = build_application(chosen, core)
+        app = build_application(chosen, FakeLibrary(core))
         async with running(app, polling=True):
             api.push(text_update(text, private_chat(111), user(111, language_code)))
             await api.wait_for_messages(1, timeout=timeout)

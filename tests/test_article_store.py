@@ -6,8 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from bot.library.entry import ArticleEntry
-from bot.storage import DATABASE_NAME, open_database
+from bot.storage import DATABASE_NAME, ArticleEntry, open_database
 from bot.storage.articles import CLI_CHAT, ArticleStore
 
 

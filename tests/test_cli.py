@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from bot.adapters.cli import main
+from bot.wiring.cli import main
 from tests.fakes import copied_reply
 
 
@@ -101,7 +101,7 @@ def fake_models(monkeypatch, tmp_path):
     monkeypatch.setenv("KUTIP_DATA_DIR", str(tmp_path / "data"))
     embedder, generator = FakeEmbedder(), FakeGenerator()
     monkeypatch.setattr("bot.wiring.factory.load_embedder", lambda settings: embedder)
-    monkeypatch.setattr("bot.wiring.factory.load_generator", lambda settings: generator)
+    monkeypatch.setattr("bot.wiring.factory.load_generator", lambda settings, stop=None: generator)
     return embedder, generator
 
 
@@ -221,7 +221,7 @@ def test_article_numbers_stay_fixed_across_reads_and_use_in_the_local_chat(tmp_p
 
 
 def test_listing_and_source_load_no_language_model(capsys, monkeypatch, fake_models):
-    def no_model(settings):
+    def no_model(settings, stop=None):
         raise AssertionError("the LLM was loaded")
 
     monkeypatch.setattr("bot.wiring.factory.load_generator", no_model)
@@ -240,7 +240,8 @@ def test_the_support_threshold_setting_reaches_every_library_article(capsys, tmp
     assert code == 0 and "angka" in out  # P(yes) 0.7 passes the tuned 0.65
     monkeypatch.setenv("KUTIP_SUPPORT_MIN_VERIFIED", "0.8")
     code, out, _ = run(capsys, "ask", "--article", story, "Apa yang dicatat laporan tentang pasar ikan?")
-    assert code == 0 and "angka" not in out  # the same answer is refused under a stricter setting
+    # The same answer is not asserted under a stricter setting: the closest sentences are shown instead.
+    assert code == 0 and out.startswith("Saya tidak bisa memastikan")
 
 
 def _kutip(tmp_path, *argv, **env):
@@ -260,7 +261,7 @@ def _kutip(tmp_path, *argv, **env):
         **env,
     )
     return subprocess.run(
-        [sys.executable, "-m", "bot.adapters.cli", *argv],
+        [sys.executable, "-m", "bot.wiring.cli", *argv],
         cwd=tmp_path,  # no .env here
         env=environment,
         capture_output=True,
@@ -280,10 +281,10 @@ def test_kutip_articles_prints_nothing_to_stderr_and_loads_no_model_nor_builds_a
 
 def test_verbose_or_a_log_level_brings_the_logs_back(tmp_path):
     verbose = _kutip(tmp_path, "--verbose", "articles")
-    assert verbose.returncode == 0 and "database schema migrated" in verbose.stderr
+    assert verbose.returncode == 0 and (" DEBUG " in verbose.stderr or " INFO " in verbose.stderr)
     (tmp_path / "fresh").mkdir()
     level = _kutip(tmp_path / "fresh", "articles", KUTIP_LOG_LEVEL="INFO")
-    assert level.returncode == 0 and "INFO bot.storage.database: database schema migrated" in level.stderr
+    assert level.returncode == 0 and " INFO " in level.stderr and " DEBUG " not in level.stderr
 
 
 def test_the_terminal_summary_quotes_a_sentence_only_when_the_bullet_is_not_that_sentence():

@@ -4,8 +4,10 @@ from dataclasses import replace
 import pytest
 
 from base.errors import QuestionError, UnknownSentence
-from bot.core.refusals import REFUSAL
-from bot.core.results import Turn
+from bot.core.query import Query
+from bot.core.refusals import CLOSEST, REFUSAL
+from bot.core.results import ReplyKind
+from bot.core.turn import Turn
 from tests.fakes import copied_reply
 
 
@@ -88,15 +90,18 @@ def test_an_id_that_was_never_offered_is_ignored(fake_core, fake_generator):
         "{not json",
     ],
 )
-def test_unsupported_replies_are_refused_in_the_askers_language(fake_core, fake_generator, model_reply):
+def test_unsupported_replies_assert_no_answer_and_show_the_closest_in_the_askers_language(
+    fake_core, fake_generator, model_reply
+):
     fake_generator.enqueue(model_reply)
     answer = fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
-    assert answer.refused
-    assert answer.text == REFUSAL["id"]
-    assert answer.citations == ()
+    assert answer.kind is ReplyKind.CLOSEST  # the question is about the article, so "not in it" would be false
+    assert answer.text == CLOSEST["id"]
+    assert 1 <= len(answer.citations) <= 2
+    assert all(c.text == fake_core.article.sentence(c.id).text for c in answer.citations)
 
 
-def test_a_no_answer_reply_is_refused_without_a_verification_call(fake_core, fake_generator):
+def test_a_no_answer_reply_to_an_off_article_question_is_refused_without_a_verification_call(fake_core, fake_generator):
     fake_generator.enqueue(json.dumps({"translation": "Apa ibu kota Prancis?"}), copied_reply("NONE"))
     answer = fake_core.ask("What is the capital of France?")
     assert answer.refused and answer.text == REFUSAL["en"] and answer.language == "en"
@@ -190,11 +195,14 @@ def test_long_articles_send_candidate_texts_with_the_question(seed_article, tmp_
     assert "[8.1]" not in prompt.system
 
 
-def test_a_question_about_what_the_article_lacks_is_refused_even_when_the_name_matches(fake_core, fake_generator):
+def test_a_question_about_what_the_article_lacks_gets_no_answer_even_when_the_name_matches(fake_core, fake_generator):
     # The small models answer this with whichever company the sentence names.
     fake_generator.enqueue(copied_reply("Microsoft"))
     answer = fake_core.ask("Siapa CEO OpenAI?")
-    assert answer.refused and answer.text == REFUSAL["id"]
+    assert answer.refused and answer.support.missing_specifics == ("ceo",)  # "CEO" is named nowhere
+    # "CEO OpenAI" is one run of capitalised words, and the article has one of them: it is about OpenAI, so the
+    # closest sentences are shown rather than "not in the article".
+    assert answer.kind is ReplyKind.CLOSEST and answer.relevance.absent_things == ()
 
 
 def test_a_follow_up_answered_with_the_earlier_answer_again_is_refused(fake_core, fake_generator):
@@ -245,12 +253,14 @@ def test_a_copied_answer_to_an_english_question_is_asked_for_in_the_articles_wor
 
 
 def test_a_sentence_case_first_word_is_not_a_made_up_name():
-    from bot.core.grounding import specifics, unsupported_reason
+    from bot.core.grounding import unsupported_reason
+    from bot.core.query import specifics
     from index.article import Sentence
 
     sentence = Sentence(5, 2, "Situasi mencapai puncaknya dalam beberapa minggu terakhir.", 0, 10)
-    assert unsupported_reason("Dalam beberapa minggu terakhir", [sentence], "Kapan?") is None
-    assert unsupported_reason("Sam Altman", [sentence], "Siapa?") is not None  # a real name from nowhere
+    assert unsupported_reason("Dalam beberapa minggu terakhir", [sentence], Query.read("Kapan?", "en", "id")) is None
+    # A real name from nowhere:
+    assert unsupported_reason("Sam Altman", [sentence], Query.read("Siapa?", "en", "id")) is not None
     assert specifics("Through which cloud service does Microsoft sell it?") == {"microsoft"}
     assert specifics("OpenAI ingin apa?") == {"openai"}  # a name inside is still a name
 
@@ -261,11 +271,11 @@ def test_a_one_word_name_the_cited_sentence_lacks_is_refused_in_the_article_lang
 
     said = Sentence(3, 1, '"Kejurnas juga menyebarluaskan olahraga sepak takraw," ujarnya.', 0, 10)
     named = Sentence(2, 1, "Ketua Umum PB Persetasi Syamsurizal membuka kejurnas itu.", 0, 10)
-    question = "Siapa Ketua Umum PB Persetasi?"
-    assert unsupported_reason("Syamsurizal", [said], question, same_language=True) is not None
-    assert unsupported_reason("Syamsurizal", [named], question, same_language=True) is None
+    question = Query.read("Siapa Ketua Umum PB Persetasi?", "id", "id")
+    assert unsupported_reason("Syamsurizal", [said], question) is not None
+    assert unsupported_reason("Syamsurizal", [named], question) is None
     # In another language the opening word may be a translated common word, not a name.
-    assert unsupported_reason("Exclusive rights", [named], "What rights?", same_language=False) is None
+    assert unsupported_reason("Exclusive rights", [named], Query.read("What rights?", "en", "id")) is None
 
 
 def test_the_quote_is_the_candidate_that_names_a_one_word_answer(fake_core):

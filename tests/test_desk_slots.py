@@ -15,7 +15,7 @@ from base.errors import KutipError
 from bot.adapters.telegram.chat_action import Typing
 from bot.adapters.telegram.desk import Desk, Job
 from bot.adapters.telegram.ratelimit import SlidingWindow
-from bot.storage import in_memory_stats
+from bot.storage import JobKind, in_memory_stats
 from bot.wiring.settings import Settings
 from evaluation.slots_bench import schedule, through_desk
 from tests.telegram_helpers import FakeCore, bot_session, desk_of, private_chat, run_async, text_update, user
@@ -55,21 +55,20 @@ def _desk(workers: int, errors: list[Exception]) -> Desk:
     async def on_error(update: object, error: Exception) -> None:
         errors.append(error)
 
-    return Desk(FakeCore(), 16, Typing(_no_typing), on_error, SlidingWindow(0), in_memory_stats(), workers=workers)
+    return Desk(16, Typing(_no_typing), on_error, SlidingWindow(0), in_memory_stats(), workers=workers)
 
 
 def test_out_of_order_answers_are_delivered_in_each_chats_order_with_two_workers() -> None:
     async def scenario() -> None:
         core = GatedCore({"a1", "b1"})
         desk = _desk(2, errors := [])
-        desk.swap(core)
         delivered: list[tuple[int, str]] = []
 
         def job(chat_id: int, question: str) -> Job:
             async def deliver(result: Any) -> None:
                 delivered.append((chat_id, result if isinstance(result, KutipError) else result.question))
 
-            return Job("ask", chat_id, None, lambda c: c.ask(question), deliver)
+            return Job(JobKind.ASK, chat_id, None, lambda: core.ask(question), deliver)
 
         for chat_id, question in ((1, "a1"), (1, "a2"), (2, "b1"), (2, "b2"), (1, "a3")):
             assert desk.submit(job(chat_id, question))
@@ -97,14 +96,13 @@ def test_one_worker_runs_one_job_at_a_time() -> None:
         core = GatedCore(set())
         core.delay_s = 0.05
         desk = _desk(1, errors := [])
-        desk.swap(core)
         order: list[str] = []
 
         async def deliver(result: Any) -> None:
             order.append(result.question)
 
         for n in range(4):
-            desk.submit(Job("ask", 10 + n % 2, None, lambda c, q=f"q{n}": c.ask(q), deliver))
+            desk.submit(Job(JobKind.ASK, 10 + n % 2, None, lambda q=f"q{n}": core.ask(q), deliver))
         await asyncio.wait_for(desk.join(), 10)
         assert core.most_inside == 1 and order == ["q0", "q1", "q2", "q3"] and errors == []
         await desk.stop()

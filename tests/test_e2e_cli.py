@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.results import ReplyKind
 from bot.wiring.settings import DEFAULT_ARTICLE
 
 pytestmark = pytest.mark.e2e
@@ -18,7 +19,7 @@ def kutip(real_settings, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUTIP_") and k != "TELEGRAM_BOT_TOKEN"}
     env.update(KUTIP_DATA_DIR=str(real_settings.data_dir), HF_HUB_OFFLINE="1", KUTIP_LOG_LEVEL="WARNING")
     return subprocess.run(
-        [sys.executable, "-m", "bot.adapters.cli", *args],
+        [sys.executable, "-m", "bot.wiring.cli", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -34,9 +35,12 @@ def test_ask_json_answers_2019_citing_the_sentence(real_settings, real_core):
     result = kutip(real_settings, "ask", "--json", "Kapan Microsoft dan OpenAI mulai bekerja sama?")
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert set(answer) == {"question", "answer", "refused", "language", "citations", "model", "timings_ms", "support"}
+    assert set(answer) == {
+        *("question", "answer", "kind", "refused", "language", "citations", "model", "timings_ms", "support"),
+        "relevance",
+    }
     assert answer["support"]["supported"] and answer["support"]["verified"] >= 0.65
-    assert answer["refused"] is False and answer["language"] == "id"
+    assert answer["kind"] == "answer" and answer["refused"] is False and answer["language"] == "id"
     assert "2019" in answer["answer"]
     assert any("2019" in c["text"] for c in answer["citations"])
     for c in answer["citations"]:
@@ -46,10 +50,18 @@ def test_ask_json_answers_2019_citing_the_sentence(real_settings, real_core):
 
 
 @pytest.mark.parametrize("question", ["Who is the CEO of OpenAI?", "What is the capital of France?"])
-def test_outside_knowledge_is_refused(real_core, question):
+def test_a_question_about_what_the_article_lacks_gets_the_flat_refusal(real_core, question):
     answer = real_core.ask(question)
-    assert answer.refused, answer
+    assert answer.kind is ReplyKind.NOT_IN_ARTICLE, answer
     assert answer.text == "The article doesn't say." and answer.citations == ()
+
+
+def test_a_question_the_article_nears_but_does_not_confirm_gets_its_closest_sentences(real_core):
+    # The article names OpenAI's data-centre project, never its cost.
+    answer = real_core.ask("Berapa biaya proyek pusat data Stargate milik OpenAI?")
+    assert answer.kind is not ReplyKind.ANSWER, answer
+    if answer.kind is ReplyKind.CLOSEST:
+        assert 1 <= len(answer.citations) <= 2 and all(c.text in ARTICLE for c in answer.citations)
 
 
 SEED_QUESTIONS = [
@@ -64,6 +76,8 @@ SEED_QUESTIONS = [
 @pytest.mark.parametrize("question", SEED_QUESTIONS)
 def test_every_answer_quotes_the_article_verbatim(real_core, question):
     answer = real_core.ask(question)
+    assert answer.kind is not ReplyKind.NOT_IN_ARTICLE, answer  # every one of these is about the article
+    assert all(c.text in ARTICLE for c in answer.citations)
     if not answer.refused:
         assert answer.citations
         assert all(c.text in ARTICLE for c in answer.citations)

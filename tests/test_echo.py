@@ -4,7 +4,8 @@ import pytest
 
 from bot.core.echo import around
 from bot.core.grammar import span_answer_grammar
-from bot.core.refusals import REFUSAL
+from bot.core.refusals import CLOSEST
+from bot.core.results import ReplyKind
 from tests.fakes import copied_reply
 
 
@@ -51,7 +52,7 @@ def test_an_answer_that_repeats_the_question_is_copied_again_from_around_those_w
 def test_without_a_new_answer_the_echo_is_refused_as_before(fake_core, fake_generator):
     fake_generator.enqueue(copied_reply("Microsoft dan OpenAI memulai kolaborasi mereka"), copied_reply("NONE"))
     answer = fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
-    assert answer.refused and answer.text == REFUSAL["id"]
+    assert answer.kind is ReplyKind.CLOSEST and answer.text == CLOSEST["id"]
     assert answer.support.unsupported == "the answer only repeats the question"
     assert len(fake_generator.history) == 2 and not fake_generator.asked
 

@@ -141,3 +141,38 @@ def test_failure_outcomes_tell_retrieval_model_and_grounding_apart():
     assert f.outcome(rec(refused=True, llm_replies=recorded)) == f.REFUSED_MODEL_RIGHT
     assert f.outcome(rec(answerable=False, gold=[], refused=True)) == f.UNANSWERABLE_REFUSED
     assert f.outcome(rec(answerable=False, gold=[], answer="Sam Altman")) == f.UNANSWERABLE_ANSWERED
+
+
+def _kind(kind, answerable=True, answer="", cited=(), gold=("2019",)):
+    return {
+        **record(answerable=answerable, gold=gold, refused=kind != "answer", answer=answer, cited=cited),
+        "kind": kind,
+    }
+
+
+def test_both_false_statements_and_what_a_reply_shows_are_counted():
+    records = [
+        _kind("answer", answer="pada tahun 2019", cited=("Dimulai pada tahun 2019.",)),  # right
+        _kind("answer", answer="2018", cited=("Pada 2018 ada rapat.",)),  # false: neither answer nor quote holds 2019
+        _kind("answer", answerable=False, answer="2019", cited=("x",)),  # false: the article does not answer it
+        _kind("closest", cited=("Ada rapat.", "Dimulai pada tahun 2019.")),  # no answer, but the quotes hold it
+        _kind("closest", cited=("Ada rapat.",)),  # no answer, nor in the quotes
+        _kind("not_in_article"),  # false: the question is answerable
+        _kind("not_in_article", answerable=False),  # true
+    ]
+    m = answer_metrics(records)
+    assert m["false_answer_rate"] == pytest.approx(2 / 7)
+    assert m["false_not_in_article_rate"] == pytest.approx(1 / 5)
+    assert m["reply_holds_answer_rate"] == pytest.approx(2 / 5)
+    assert m["closest_rate"] == pytest.approx(2 / 7)
+    assert m["answer_accuracy"] == pytest.approx(1 / 5) and m["refusal_rate"] == pytest.approx(1 / 2)
+
+
+def test_the_tuning_cost_weighs_both_false_statements_alike_and_the_closest_little():
+    from evaluation.tune import CLOSEST_COST, CLOSEST_WITHOUT_ANSWER_COST, cost
+
+    assert cost([_kind("not_in_article")]) == cost([_kind("answer", answerable=False, answer="2019")]) == 1.0
+    assert cost([_kind("not_in_article", answerable=False)]) == 0.0
+    assert cost([_kind("closest", cited=("pada 2019",))]) == CLOSEST_COST
+    assert cost([_kind("closest", cited=("x",))]) == CLOSEST_WITHOUT_ANSWER_COST
+    assert cost([_kind("answer", answer="2019", cited=("pada 2019",))]) == 0.0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.cli import build_parser
-from bot.core.results import Answer
+from bot.core.results import Answer, ReplyKind
 from bot.wiring.factory import core_config
 from bot.wiring.settings import Settings
 from evaluation.ablation import ablate, default_variants, rrf_ranker
@@ -22,7 +22,7 @@ from index.retrieve import RetrievalConfig
 from tests.fakes import FakeEmbedder, FakeGenerator, copied_reply
 
 REPO = Path(__file__).resolve().parent.parent
-ANSWER_KEYS = set(Answer(question="q", text="a", refused=False, language="en").to_dict())
+ANSWER_KEYS = set(Answer(question="q", text="a", kind=ReplyKind.ANSWER, language="en").to_dict())
 
 DOCS = [
     {
@@ -91,7 +91,7 @@ def test_answers_go_through_the_core_and_are_scored(bench):
     # Kept so refusals can be explained: the raw reply and the verifier's verdict.
     assert [r["text"] for r in first["llm_replies"]] == [copied_reply("In 2019.")]
     assert first["llm_choices"] == [{"yes": 1.0, "no": 0.0}]
-    assert run.records[1]["kind"] == "fact"
+    assert run.records[1]["question_kind"] == "fact" and run.records[1]["kind"] == "answer"
     assert run.records[2]["refused"] and run.records[2]["gold_rank"] is None
     # One warm-up per article: the article prefix is paid once, not per question.
     assert len(generator.warmed) == 1
@@ -221,21 +221,27 @@ def test_tuning_re_decides_recorded_signals_exactly_as_the_core_would(bench):
     direct = evaluate(groups, FakeEmbedder(), generator(), CONFIG, progress=False, thresholds=strict)
     re_decided = [decided(r, strict) for r in recorded.records]
     assert [r["refused"] for r in re_decided] == [r["refused"] for r in direct.records] == [False, True, True]
+    assert [r["kind"] for r in re_decided] == [r["kind"] for r in direct.records]
+    # The closest sentences a re-decided record would show are those the core showed.
+    for again, shown in zip(re_decided, direct.records, strict=True):
+        assert [c["id"] for c in again["citations"]] == [c["id"] for c in shown["citations"]]
     assert [r["answer"] for r in re_decided][0] == direct.records[0]["answer"] == "2019"
     assert all(r["support"]["verified"] is not None for r in recorded.records)
 
 
 def test_the_follow_up_dev_set_is_well_formed_and_asked_with_its_history():
     groups = load_bench(REPO / "bench" / "followups", "dev")
-    article = article_of(groups[0].doc)
-    questions = groups[0].questions
+    questions = [q for group in groups for q in group.questions]
     assert len(questions) >= 12 and any(not q.answerable for q in questions)
-    for q in questions:
-        assert set(q.extra["history"]) == {"question", "answer"}
-        if q.answerable:
-            sentence = article.sentence(q.extra["gold_sentence"])
-            assert sentence is not None, q.id
-    generator = FakeGenerator([copied_reply("NONE")] * len(questions) + [json.dumps({"translation": "x"})] * 10)
+    for group in groups:
+        article = article_of(group.doc)
+        for q in group.questions:
+            assert set(q.extra["history"]) == {"question", "answer"}
+            if q.answerable:
+                sentence = article.sentence(q.extra["gold_sentence"])
+                assert sentence is not None, q.id
+    translations = [json.dumps({"translation": "x"})] * len(questions)
+    generator = FakeGenerator([copied_reply("NONE")] * len(questions) + translations)
     evaluate(groups, FakeEmbedder(), generator, CONFIG, progress=False)
     asked = [h[0].user for h in generator.history if "Earlier question:" in h[0].user]
     assert len(asked) == len(questions)  # every follow-up went to the model with its earlier turn

@@ -1,3 +1,4 @@
+import ipaddress
 import socket
 from dataclasses import replace
 
@@ -61,6 +62,59 @@ def test_non_http_schemes_are_refused(url):
 def test_private_loopback_and_link_local_addresses_are_refused_by_default(url):
     with pytest.raises(FetchRefused, match="non-public"):
         check_url(url, policy())
+
+
+# (IPv6 literal, what it leads to): every form that carries an IPv4 address is judged by that address.
+INTERNAL_IPV6_FORMS = [
+    ("64:ff9b::a9fe:a9fe", "NAT64 well-known prefix, 169.254.169.254 (cloud metadata)"),
+    ("64:ff9b::7f00:1", "NAT64 well-known prefix, 127.0.0.1"),
+    ("64:ff9b::a00:1", "NAT64 well-known prefix, 10.0.0.1"),
+    ("64:ff9b:1::7f00:1", "NAT64 local-use prefix, 127.0.0.1 at the /96 position"),
+    ("64:ff9b:1:808:8:800::", "NAT64 local-use prefix, 8.8.8.8 at the /48 position: the prefix is local"),
+    ("2002:7f00:1::", "6to4, 127.0.0.1"),
+    ("2002:a9fe:a9fe::1", "6to4, 169.254.169.254"),
+    ("2002:c0a8:1::", "6to4, 192.168.0.1"),
+    ("::127.0.0.1", "IPv4-compatible, 127.0.0.1"),
+    ("::169.254.169.254", "IPv4-compatible, 169.254.169.254"),
+    ("::ffff:127.0.0.1", "IPv4-mapped, 127.0.0.1"),
+    ("::ffff:169.254.169.254", "IPv4-mapped, 169.254.169.254"),
+    ("::ffff:0:7f00:1", "IPv4-translated (SIIT), 127.0.0.1"),
+    ("::ffff:0:a9fe:a9fe", "IPv4-translated (SIIT), 169.254.169.254"),
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo, obfuscated client 127.0.0.1"),
+    ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", "Teredo, obfuscated client 8.8.8.8: Teredo is not global"),
+    ("fec0::1", "site-local (deprecated)"),
+    ("fc00::1", "unique local"),
+    ("fe80::1", "link-local"),
+    ("ff0e::1", "global-scope multicast"),
+    ("100::1", "discard prefix"),
+    ("::", "unspecified"),
+]
+PUBLIC_IPV6_FORMS = [
+    ("64:ff9b::808:808", "NAT64 well-known prefix, 8.8.8.8: what DNS64 answers on an IPv6-only host"),
+    ("2002:808:808::1", "6to4, 8.8.8.8"),
+    ("::ffff:8.8.8.8", "IPv4-mapped, 8.8.8.8"),
+    ("2606:4700:4700::1111", "native global IPv6"),
+]
+
+
+@pytest.mark.parametrize(("literal", "form"), INTERNAL_IPV6_FORMS, ids=[f for _, f in INTERNAL_IPV6_FORMS])
+def test_internal_addresses_in_ipv6_forms_are_refused(literal, form):
+    with pytest.raises(FetchRefused, match="non-public"):
+        check_url(f"http://[{literal}]/latest", policy())
+
+
+@pytest.mark.parametrize(("literal", "form"), PUBLIC_IPV6_FORMS, ids=[f for _, f in PUBLIC_IPV6_FORMS])
+def test_public_addresses_in_ipv6_forms_pass(literal, form):
+    assert check_url(f"http://[{literal}]/", policy()) == [str(ipaddress.ip_address(literal))]
+
+
+def test_a_name_resolving_to_nat64_metadata_is_refused(monkeypatch):
+    def resolve(host, port, *args, **kwargs):
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("64:ff9b::a9fe:a9fe", port, 0, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    with pytest.raises(FetchRefused, match="non-public"):
+        check_url("http://metadata.example.org/latest", policy())
 
 
 def test_loopback_is_refused_even_when_the_server_is_there():

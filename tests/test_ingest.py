@@ -1,4 +1,5 @@
 import json
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from bot.wiring.factory import article_limits
 from bot.wiring.settings import Settings
 from index.clean import clean_text
 from index.ingest import ArticleLimits, check_article, load_article, parse_article
-from index.segment import segment
+from index.segment import chunks, segment
 from tests.conftest import SEED
 
 SEED_RAW = Path(SEED).read_text(encoding="utf-8")
@@ -184,3 +185,103 @@ def test_a_binary_file_is_refused_with_a_clear_line(tmp_path):
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"Kalimat. " * 50)
     with pytest.raises(ArticleError, match="binary"):
         load_article(str(path))
+
+
+def test_the_read_pipeline_reports_each_step_as_it_starts(tmp_path):
+    """The one pipeline (the CLI, the bot and the library read through it) tells a progress callback its steps."""
+    path = tmp_path / "kabar.txt"
+    path.write_text(" ".join(f"Kalimat nomor {i} tentang banjir di kota kami hari ini." for i in range(6)), "utf-8")
+    stages = []
+    assert load_article(str(path), limits=ArticleLimits(min_words=1), progress=stages.append).sentences
+    assert stages == ["fetching", "cleaning"]
+    stages.clear()
+    with pytest.raises(ArticleError):
+        load_article(str(tmp_path / "missing.txt"), progress=stages.append)
+    assert stages == ["fetching"]
+
+
+# --- one long paragraph (issue 22, defect 3): the splitter's work is bounded --------------------------
+
+
+def _one_paragraph(size: int) -> str:
+    """About `size` characters of varied sentences in one paragraph, no line break."""
+    sentences, n = [], 0
+    while sum(map(len, sentences)) < size:
+        n += 1
+        sentences.append(f"On day {n % 28 + 1} the harbour held {n * 3} ships, and officials said {n} more were due. ")
+    return "".join(sentences).strip()
+
+
+def _exact(text: str, sentences) -> None:
+    for s in sentences:
+        assert text[s.start : s.end] == s.text
+
+
+def test_a_one_paragraph_file_of_a_megabyte_is_refused_within_seconds(tmp_path):
+    path = tmp_path / "one-paragraph.txt"
+    path.write_text(_one_paragraph(1_000_000), encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(ArticleTooLarge, match="sentences") as refused:
+        load_article(str(path))
+    assert time.monotonic() - started < 15  # the quadratic splitter took minutes
+    assert refused.value.size > 10_000  # the whole file's sentences, estimated, not the bound plus one
+
+
+def test_a_long_paragraph_within_the_bounds_is_split_in_seconds_into_exact_slices():
+    text = _one_paragraph(400_000)
+    started = time.monotonic()
+    article = parse_article(text)
+    assert time.monotonic() - started < 15  # the quadratic splitter took about 35 s (250 KB: 14 s)
+    _exact(article.text, article.sentences)
+    assert len(article.sentences) == text.count("due.")  # cut between sentences: each one found whole
+    assert {s.paragraph for s in article.sentences} == {1}
+    assert [s.sentence for s in article.sentences] == list(range(1, len(article.sentences) + 1))
+
+
+def test_a_paragraph_without_sentence_ends_or_spaces_is_cut_into_exact_slices():
+    text = "Opening sentence here. " + "x" * 50_000 + " closing words without an end"
+    sentences = segment(text)
+    _exact(text, sentences)
+    assert "".join(s.text for s in sentences).replace(" ", "") == text.replace(" ", "")
+
+
+def test_past_the_time_budget_the_linear_rule_splits_into_exact_slices():
+    text = "First one here. Second one (quoted) follows! Third?\n\nA new paragraph. Its end."
+    linear = segment(text, budget_s=0)
+    _exact(text, linear)
+    assert [s.text for s in linear] == [s.text for s in segment(text)]
+    assert [s.id for s in linear] == ["1.1", "1.2", "1.3", "2.1", "2.2"]
+
+
+@pytest.mark.parametrize("size", [10, 100, 4000])
+def test_chunks_join_back_into_the_paragraph_and_respect_the_size(size):
+    paragraph = _one_paragraph(20_000) + " " + "y" * 9000
+    pieces = chunks(paragraph, size)
+    assert "".join(pieces) == paragraph
+    assert all(0 < len(p) <= size for p in pieces)
+
+
+# --- hostile documents (issue 22, "Also to test") ---------------------------------------------------
+
+_REPORT = " ".join(f"The harbour held {n} ships on day {n % 28 + 1}, officials said." for n in range(20))
+
+
+def test_a_byte_order_mark_does_not_become_part_of_the_first_sentence(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + _REPORT.encode())
+    first = load_article(str(path)).sentences[0]
+    assert first.text == "The harbour held 0 ships on day 1, officials said."
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"%PDF-1.4\n", b"{\\rtf1\\ansi ", b"GIF89a"],
+    ids=["an ASCII-only PDF", "RTF", "a GIF header"],
+)
+def test_a_txt_that_is_really_a_document_format_without_nul_bytes_is_refused(tmp_path, head):
+    path = tmp_path / "report.txt"
+    path.write_bytes(head + "\n".join(f"({s}) Tj" for s in _REPORT.split(". ")).encode())
+    with pytest.raises(ArticleError, match="not text"):
+        load_article(str(path))
+    with pytest.raises(ArticleError, match="not text"):
+        load_article("report.txt", document=path.read_bytes())

@@ -64,11 +64,12 @@ class World:
         return Library(
             self.root / "articles",
             self.store,
-            self.embedder,
-            self.generator,
+            lambda: self.embedder,
+            lambda: self.generator,
             self.assemble,
             self.config,
             clock=self.tick,
+            embedding_model=self.embedder.name,
         )
 
     def assemble(self, stored, summaries):
@@ -241,7 +242,10 @@ def test_a_directory_without_a_row_is_swept_at_start(world: World) -> None:
     (stray / "prefix.txt").write_text("old system prompt", encoding="utf-8")
     fresh = world.root / "articles" / ("cd" * 32)
     fresh.mkdir()  # perhaps another process's read in progress: left alone
-    os.utime(stray, (time.time() - 7200, time.time() - 7200))
+    # Ages are the library's clock's (world.now), not the wall clock's.
+    world.now = 5_000_000.0
+    os.utime(stray, (world.now - 7200, world.now - 7200))
+    os.utime(fresh, (world.now - 60, world.now - 60))
     world.reopen()
     assert not stray.exists() and world.generator.forgotten == ["old system prompt"] and fresh.is_dir()
 

@@ -1,4 +1,5 @@
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -6,7 +7,7 @@ import pytest
 
 from base.errors import ChecksumMismatch, ModelError
 from bot.llm.packs import PACKS
-from bot.llm.source import assemble, resolve_model
+from bot.llm.source import assemble, fingerprint, resolve_model, sha256_file
 from bot.wiring.settings import Settings
 
 
@@ -138,3 +139,81 @@ def test_an_unloadable_model_file_is_one_model_error(tmp_path):
     garbage.write_bytes(b"GGUF\x03\x00\x00\x00" + bytes(range(256)) * 64)
     with pytest.raises(ModelError, match="garbage.gguf"):
         LlamaGenerator(garbage, "garbage", n_ctx=256, n_threads=1)
+
+
+# --- a full SHA-256 per file identity (issue 22, defect 5) -----------------------------------------
+
+# The start-up fingerprint samples the head, the tail and 65 evenly spaced blocks of 64 KiB. A fake GGUF of
+# 256 MiB (sparse: it costs no disk) leaves about 3.9 MiB between two sampled blocks, room for 3 MiB of garbage.
+_FAKE_GGUF_SIZE = 256 * 1024 * 1024
+_GARBAGE = 3 * 1024 * 1024
+
+
+def _fake_gguf(path: Path) -> str:
+    """A sparse file with a GGUF header; returns its SHA-256."""
+    with path.open("wb") as f:
+        f.write(b"GGUF\x03\x00\x00\x00")
+        f.truncate(_FAKE_GGUF_SIZE)
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _garbage_between_sampled_blocks(path: Path) -> None:
+    """Write `_GARBAGE` random bytes in the middle of the gap between sampled blocks 31 and 32, mtime kept."""
+    block, stride = 64 * 1024, (_FAKE_GGUF_SIZE - 64 * 1024) // 64
+    gap_start, gap_end = 31 * stride + block, 32 * stride
+    assert gap_end - gap_start > _GARBAGE
+    before = fingerprint(path)
+    _corrupt_keeping_mtime(path, gap_start + (gap_end - gap_start - _GARBAGE) // 2, os.urandom(_GARBAGE))
+    assert fingerprint(path) == before, "the garbage must lie between the sampled blocks"
+
+
+def test_garbage_between_the_sampled_blocks_of_a_pinned_local_file_is_caught(tmp_path):
+    model = tmp_path / "fake.gguf"
+    sha = _fake_gguf(model)
+    assert resolve_model(str(model), tmp_path / "cache", sha)[0] == model
+    _garbage_between_sampled_blocks(model)
+    with pytest.raises(ChecksumMismatch):
+        resolve_model(str(model), tmp_path / "cache", sha)
+
+
+def test_garbage_between_the_sampled_blocks_of_an_assembled_pack_is_caught(tmp_path):
+    source = tmp_path / "whole.gguf"
+    sha = _fake_gguf(source)
+    target = assemble([source], sha, tmp_path / "cache" / "m.gguf")
+    _garbage_between_sampled_blocks(target)
+    assert sha256_file(assemble([source], sha, target)) == sha  # assembled again
+
+
+def test_the_whole_file_is_hashed_again_when_its_identity_changes(tmp_path, monkeypatch):
+    model = tmp_path / "fake.gguf"
+    sha = _fake_gguf(model)
+    resolve_model(str(model), tmp_path / "cache", sha)
+    hashed: list[Path] = []
+    real = sha256_file
+
+    def counting(path: Path) -> str:
+        hashed.append(path)
+        return real(path)
+
+    monkeypatch.setattr("bot.llm.source.sha256_file", counting)
+    resolve_model(str(model), tmp_path / "cache", sha)
+    assert hashed == [], "an unchanged file is not hashed whole at every start"
+    os.chmod(model, 0o600)  # new ctime, same content: hashed once more, then trusted again
+    resolve_model(str(model), tmp_path / "cache", sha)
+    resolve_model(str(model), tmp_path / "cache", sha)
+    assert hashed == [model]
+
+
+def test_a_verification_record_of_another_format_is_not_trusted(tmp_path, monkeypatch):
+    model = tmp_path / "fake.gguf"
+    sha = _fake_gguf(model)
+    cache = tmp_path / "cache"
+    resolve_model(str(model), cache, sha)
+    [record] = [p for p in cache.iterdir() if p.suffix == ".json"]
+    data = json.loads(record.read_text())
+    record.write_text(json.dumps({**data, "version": data["version"] + 1}))
+    hashed: list[Path] = []
+    monkeypatch.setattr("bot.llm.source.sha256_file", lambda path: hashed.append(path) or sha)
+    resolve_model(str(model), cache, sha)
+    assert hashed == [model]

@@ -158,7 +158,9 @@ def test_invalid_json_from_the_model_is_refused_not_crashed(fake, server, seed_a
     fake.enqueue(chat('{"ids": ["8.1"], "answer": 2019'), chat("Sure! The answer is 2019."))
     for _ in range(2):
         result = core.ask(SEED_QUESTION)
-        assert result.refused and not result.citations
+        # No answer is asserted; the question is about the article, so its closest sentences are shown.
+        assert result.refused and result.support is None
+        assert all(c.text == seed_article.sentence(c.id).text for c in result.citations)
 
 
 def test_connection_refused_at_start_the_bot_starts_and_answers_once_the_server_is_up(seed_article, tmp_path):
@@ -270,7 +272,7 @@ def test_without_a_tokenize_endpoint_the_count_is_an_over_estimate(fake, server,
     generator = OpenAIServerGenerator(config(server))
     text = seed_article.text
     assert generator.count_tokens(text) == estimate_tokens(text)
-    # Qwen2.5's tokenizer gives 655 tokens for the seed article (README, "Run it for many users").
+    # Qwen2.5's tokenizer gives 655 tokens for the seed article (docs/server.md, "What is sent").
     assert estimate_tokens(text) > 655
     generator.count_tokens(text)
     assert len(fake.requests) == 2  # probed once, then estimated without asking

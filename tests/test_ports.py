@@ -7,15 +7,37 @@ import inspect
 import pytest
 
 from bot.core.answer import Kutip
-from bot.core.ports import AnswerCore, ArticleLibrary, Embedder, Generator, Retriever
+from bot.core.ports import AnswerCore, Generator, Retriever
 from bot.library.library import Library
+from bot.library.ports import ArticleLibrary
+from bot.library.turns import ArticleCore
 from bot.llm.llama import LlamaGenerator
-from index.embedder import SentenceTransformerEmbedder
+from bot.llm.openai_server import OpenAIServerGenerator
+from evaluation.embedcache import CachingEmbedder
+from evaluation.recording import RecordingGenerator, RecordingRetriever
+from index.embedder import Embedder, SentenceTransformerEmbedder
 from index.retrieve import HybridRetriever
 from tests.fakes import FakeCore, FakeEmbedder, FakeGenerator, FakeLibrary
+from tests.fuzz.test_fuzz_core import ScriptedGenerator
+from tests.fuzz.test_fuzz_telegram import SteadyGenerator
+
+IMPLEMENTATIONS = {
+    AnswerCore: (Kutip, ArticleCore, FakeCore),
+    Generator: (
+        LlamaGenerator,
+        OpenAIServerGenerator,
+        RecordingGenerator,
+        FakeGenerator,
+        ScriptedGenerator,
+        SteadyGenerator,
+    ),
+    Embedder: (SentenceTransformerEmbedder, CachingEmbedder, FakeEmbedder),
+    Retriever: (HybridRetriever, RecordingRetriever),
+    ArticleLibrary: (Library, FakeLibrary),
+}
 
 
-def _public_methods(protocol: type) -> list[str]:
+def _public_members(protocol: type) -> list[str]:
     return [
         name
         for name, value in vars(protocol).items()
@@ -23,27 +45,28 @@ def _public_methods(protocol: type) -> list[str]:
     ]
 
 
+def _shape(function) -> list[tuple[str, object, object]]:
+    """Parameter names, kinds and defaults; annotations are strings that may name one type two ways."""
+    return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
+
+
 @pytest.mark.parametrize(
-    "protocol, real, fake",
-    [
-        (AnswerCore, Kutip, FakeCore),
-        (Generator, LlamaGenerator, FakeGenerator),
-        (Embedder, SentenceTransformerEmbedder, FakeEmbedder),
-        (Retriever, HybridRetriever, None),
-        (ArticleLibrary, Library, FakeLibrary),
-    ],
+    "protocol, implementation",
+    [(protocol, implementation) for protocol, found in IMPLEMENTATIONS.items() for implementation in found],
+    ids=lambda value: value.__name__,
 )
-def test_real_and_fake_have_the_protocols_signatures(protocol, real, fake):
-    for name in _public_methods(protocol):
+def test_every_implementation_has_the_protocols_members_and_signatures(protocol, implementation):
+    for name in _public_members(protocol):
         wanted = getattr(protocol, name)
-        for implementation in filter(None, (real, fake)):
-            found = inspect.getattr_static(implementation, name, None)
-            if isinstance(wanted, property):
-                # A property in the protocol may be a property or a plain attribute set in __init__.
-                assert found is None or isinstance(found, property), f"{implementation.__name__}.{name}"
-                continue
-            assert found is not None, f"{implementation.__name__} lacks {name}"
-            assert inspect.signature(found) == inspect.signature(wanted), f"{implementation.__name__}.{name}"
+        found = inspect.getattr_static(implementation, name, None)
+        if isinstance(wanted, property):
+            # A property in the protocol may be a property, or a plain attribute (set in __init__ or on the class).
+            assert found is None or isinstance(found, property) or not callable(found), (
+                f"{implementation.__name__}.{name}"
+            )
+            continue
+        assert found is not None, f"{implementation.__name__} lacks {name}"
+        assert _shape(found) == _shape(wanted), f"{implementation.__name__}.{name}"
 
 
 def test_fake_core_answers_like_the_real_core_on_the_shared_rules(fake_core):

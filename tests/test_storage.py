@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from base.errors import KutipError
-from bot.core.results import Turn
+from bot.core.turn import Turn
 from bot.storage import (
     DATABASE_NAME,
     SCHEMA_VERSION,
@@ -81,6 +81,34 @@ def test_the_job_journal_keeps_plain_jobs_in_order_across_a_reopen(tmp_path: Pat
     reopened = JobJournal(open_database(path))
     assert reopened.pending() == [follow, summary]
     assert len(reopened) == 2
+
+
+def test_the_same_message_journaled_twice_is_one_job_even_after_it_was_done(tmp_path: Path) -> None:
+    path = tmp_path / DATABASE_NAME
+    journal = JobJournal(open_database(path))
+    question = PendingJob("ask", 111, 7, "id", "Apa tujuan OpenAI?", user_id=111)
+    first = journal.add(question)
+    assert first is not None and journal.add(question) is None
+    assert journal.pending() == [first]
+    journal.done(first.id)  # answered; Telegram then delivers the update again after a crash
+    reopened = JobJournal(open_database(path))
+    assert reopened.accepted(question) and reopened.add(question) is None and len(reopened) == 0
+    # Another message, or another kind of job from the same message, is a job of its own.
+    assert reopened.add(PendingJob("ask", 111, 8, "id", "Lagi?")) is not None
+    assert reopened.add(PendingJob("summary", 111, 7, "id", "id")) is not None
+    assert reopened.add(PendingJob("ask", 222, 7, "id", "Apa?")) is not None
+
+
+def test_jobs_journaled_before_the_migration_are_known_as_accepted(tmp_path: Path) -> None:
+    connection = sqlite3.connect(tmp_path / DATABASE_NAME, isolation_level=None)
+    migrate(connection, MIGRATIONS[:4])  # a data folder of the previous version, one job pending
+    connection.execute(
+        "INSERT INTO jobs (kind, chat_id, message_id, language, text, created_at) VALUES ('ask', 5, 6, 'id', 'Q?', 0)"
+    )
+    connection.close()
+    journal = JobJournal(open_database(tmp_path / DATABASE_NAME))
+    [pending] = journal.pending()
+    assert journal.add(PendingJob("ask", 5, 6, "id", "Q?")) is None and journal.pending() == [pending]
 
 
 def test_followups_are_bounded_keep_every_part_and_survive_a_reopen(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.grounding import GroundingThresholds, Support, decide
+from bot.core.grounding import GroundingThresholds, decide
+from bot.core.signals import Support
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "recorded_support.json").read_text(encoding="utf-8"))
 

@@ -11,9 +11,9 @@ from telegram import Document, Update
 
 from base.errors import FetchRefused, NoArticleText
 from bot.adapters.telegram import progress
-from bot.core.results import Turn
+from bot.core.turn import Turn
 from tests.fake_bot_api import FakeBotApi, telegram_html_text
-from tests.fakes import FakeLibrary
+from tests.fakes import EDITED_PARAGRAPHS, FakeLibrary, make_article
 from tests.telegram_helpers import (
     BOT_USERNAME,
     FakeCore,
@@ -83,7 +83,7 @@ def test_a_link_alone_is_read_with_progress_and_becomes_the_chats_article(monkey
     library = make_library()
 
     async def scenario() -> None:
-        async with bot_session(library.cores[library.default.id], library=library) as (api, app, default):
+        async with bot_session(library=library) as (api, app, default):
             await feed(app, text_update(FLOOD, private_chat(111), user(111, "id")))
             await settle(app)
             entry = library.current(111)
@@ -123,7 +123,7 @@ def test_reading_never_holds_up_other_chats() -> None:
     library.gate = threading.Event()
 
     async def scenario() -> None:
-        async with bot_session(library.cores[library.default.id], library=library) as (api, app, default):
+        async with bot_session(library=library) as (api, app, default):
             await feed(app, text_update(FLOOD, private_chat(111), user(111, "en")))
             await api.wait_for(lambda _: any("(indexing)" in step for step in edits(api, 111)), what="the stage")
             # Chat B asks while chat A's article is being read: answered from the default article at once.
@@ -205,7 +205,7 @@ def test_a_failure_in_indonesian() -> None:
     library = make_library()
 
     async def scenario() -> None:
-        async with bot_session(library.cores[library.default.id], library=library) as (api, app, _):
+        async with bot_session(library=library) as (api, app, _):
             await feed(app, text_update("https://unreachable.example/", private_chat(111), user(111, "id")))
             await settle(app)
             assert (
@@ -221,7 +221,7 @@ def test_articles_and_use_switch_and_a_chat_that_never_chose_keeps_the_default()
     library = make_library()
 
     async def scenario() -> None:
-        async with bot_session(library.cores[library.default.id], library=library) as (api, app, default):
+        async with bot_session(library=library) as (api, app, default):
             chat, english = private_chat(111), user(111, "en")
             for link in (FLOOD, FIRE):
                 await feed(app, text_update(link, chat, english))
@@ -261,7 +261,7 @@ def test_documents_and_read_in_groups() -> None:
     library = make_library()
 
     async def scenario() -> None:
-        async with bot_session(library.cores[library.default.id], library=library) as (api, app, _):
+        async with bot_session(library=library) as (api, app, _):
             await feed(app, document_update(api, FLOOD_PAGE.encode(), "banjir.html", private_chat(111)))
             await settle(app)
             assert library.current(111).title == "Banjir di Kota Hujan"
@@ -297,27 +297,12 @@ def test_documents_and_read_in_groups() -> None:
     run_async(scenario())
 
 
-def test_a_bot_without_a_library_says_so_and_hides_the_commands() -> None:
-    async def scenario() -> None:
-        async with bot_session() as (api, app, core):
-            await feed(
-                app, text_update(FLOOD, sender=user(111, "en")), text_update("/articles", sender=user(111, "en"))
-            )
-            assert [shown(p) for p in api.sent()] == ["This Kutip answers about one article only."] * 2
-            commands = [c["command"] for c in api.calls_to("setMyCommands")[0].params["commands"]]
-            assert "read" not in commands
-
-    run_async(scenario())
-
-
 def test_reload_replaces_the_default_only() -> None:
-    library = make_library()
+    new_default = FakeCore(make_article(EDITED_PARAGRAPHS), model_name="fake-new")
+    library = make_library(reread=lambda: new_default)
 
     async def scenario() -> None:
-        new_default = FakeCore(model_name="fake-new")
-        async with bot_session(
-            library.cores[library.default.id], library=library, reload=lambda: new_default, admins="999"
-        ) as (api, app, old_default):
+        async with bot_session(library=library, admins="999") as (api, app, old_default):
             await feed(app, text_update(FLOOD, private_chat(111)))
             await settle(app)
             await feed(app, text_update("/reload", private_chat(999), user(999, "en")))
@@ -333,7 +318,7 @@ def test_a_queued_question_keeps_the_article_it_was_asked_about() -> None:
     library = make_library()
 
     async def scenario() -> None:
-        async with bot_session(library.cores[library.default.id], library=library) as (api, app, default):
+        async with bot_session(library=library) as (api, app, default):
             chat = private_chat(111)
             await feed(app, text_update(FLOOD, chat))
             await settle(app)

@@ -9,7 +9,7 @@ import logging
 from telegram import Message
 
 from bot.adapters.telegram import texts
-from bot.core.results import Turn
+from bot.core.turn import Turn
 from tests.fake_bot_api import telegram_html_text
 from tests.telegram_helpers import FakeCore, bot_session, bot_user, private_chat, run_async, text_update
 

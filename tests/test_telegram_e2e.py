@@ -21,6 +21,7 @@ from telegram.ext import ApplicationHandlerStop, CommandHandler
 from bot.adapters.telegram import app as telegram_app
 from bot.adapters.telegram.app import webhook_path
 from tests.fake_bot_api import FakeBotApi, telegram_html_text
+from tests.fakes import FakeLibrary
 from tests.telegram_helpers import (
     BOT_USERNAME,
     FakeCore,
@@ -83,7 +84,7 @@ def run_until_driven(settings: Any, core: Any, drive: Callable[[], None], stop: 
     asyncio.set_event_loop(asyncio.new_event_loop())  # run() closes its loop when it returns
     try:
         thread.start()
-        telegram_app.run(settings, core)
+        telegram_app.run(settings, FakeLibrary(core))
     finally:
         asyncio.set_event_loop(None)
         thread.join(30)

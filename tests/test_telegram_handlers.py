@@ -10,8 +10,9 @@ from telegram import Update
 
 from bot.adapters.telegram import chat_action
 from bot.core.refusals import REFUSAL
-from bot.core.results import Turn
+from bot.core.turn import Turn
 from tests.fake_bot_api import telegram_html_text
+from tests.fakes import EDITED_PARAGRAPHS
 from tests.telegram_helpers import (
     BOT_USERNAME,
     FakeCore,
@@ -137,7 +138,7 @@ def test_admin_commands_are_gated() -> None:
         reloads: list[FakeCore] = []
 
         def reload() -> FakeCore:
-            reloads.append(FakeCore(make_article(title="Artikel baru"), model_name="fake-new"))
+            reloads.append(FakeCore(make_article(EDITED_PARAGRAPHS, title="Artikel baru"), model_name="fake-new"))
             return reloads[-1]
 
         async with bot_session(reload=reload, admins="999") as (api, app, core):
@@ -154,7 +155,7 @@ def test_admin_commands_are_gated() -> None:
             assert "Latency p50/p95:" in stats and "Queue: 0 of 64" in stats and "fake-0.5b" in stats
 
             await feed(app, text_update("/reload", private_chat(999), admin))
-            await api.wait_for_messages(3, chat_id=999)  # the rebuild runs on its own thread
+            await api.wait_for_messages(3, chat_id=999)  # the reload runs on its own thread
             assert [shown(p) for p in api.sent(999)[-2:]] == [
                 "Reloading the article and index…",
                 "Reloaded: Artikel baru, 6 sentences.",
@@ -162,15 +163,6 @@ def test_admin_commands_are_gated() -> None:
             await feed(app, text_update("Apa tujuan OpenAI?"))
             assert len(reloads) == 1 and asked(reloads[0]) == ["Apa tujuan OpenAI?"]
             assert len(asked(core)) == 2  # the old core is no longer asked
-
-    run_async(scenario())
-
-
-def test_reload_without_a_reload_callable_says_so() -> None:
-    async def scenario() -> None:
-        async with bot_session(admins="999") as (api, app, core):
-            await feed(app, text_update("/reload", private_chat(999), user(999, "id")))
-            assert shown(api.sent()[0]) == "Muat ulang tidak tersedia pada bot ini."
 
     run_async(scenario())
 
@@ -428,7 +420,9 @@ def test_commands_are_registered_in_both_languages() -> None:
     async def scenario() -> None:
         async with bot_session() as (api, app, core):
             default, indonesian = (c.params for c in api.calls_to("setMyCommands"))
-            assert [c["command"] for c in default["commands"]] == ["ask", "summary", "source", "article", "help"]
+            assert [c["command"] for c in default["commands"]] == [
+                *("ask", "summary", "source", "article", "read", "articles", "use", "help")
+            ]
             assert "language_code" not in default and indonesian["language_code"] == "id"
             assert indonesian["commands"][0]["description"] == "Tanya tentang artikel"
 

@@ -17,7 +17,6 @@ from telegram import Document
 
 from bot.wiring.factory import build_library
 from bot.wiring.settings import DEFAULT_ARTICLE
-from bot.wiring.telegram import default_core
 from tests.fake_bot_api import FakeBotApi, telegram_html_text
 from tests.local_http import serve
 from tests.telegram_helpers import build_application, message, private_chat, run_async, running, update_of, user
@@ -81,7 +80,8 @@ def test_chats_read_their_own_articles_while_others_ask_about_the_default(
                 }
             )
             library = build_library(settings, embedder=real_embedder, generator=real_generator)
-            app = build_application(settings, default_core(library), library=library)
+            library.core(library.default.id).warm()
+            app = build_application(settings, library)
             async with running(app, polling=True):
                 # A sends a link; B asks about the default article meanwhile.
                 api.push(update_of(message(f"{base}/katulampa", private_chat(CHAT_A), user(CHAT_A, "id"))))

@@ -10,7 +10,7 @@ from base.measure import percentile
 from bot.adapters.telegram import render, texts
 from bot.adapters.telegram.app import file_url, webhook_path
 from bot.adapters.telegram.ratelimit import SlidingWindow
-from bot.core.results import Answer, Bullet, Citation, Summary
+from bot.core.results import Answer, Bullet, Citation, ReplyKind, Summary
 from tests.fake_bot_api import telegram_html_text, utf16_len
 from tests.telegram_helpers import FakeCore, make_article
 
@@ -18,7 +18,8 @@ NASTY = "<b>&\"'"
 
 
 def _answer(text: str, citations: tuple[Citation, ...] = (), refused: bool = False, language: str = "id") -> Answer:
-    return Answer("q", text, refused=refused, language=language, citations=citations)
+    kind = ReplyKind.NOT_IN_ARTICLE if refused else ReplyKind.ANSWER
+    return Answer("q", text, kind, language, citations=() if refused else citations)
 
 
 def _words(text: str) -> list[str]:

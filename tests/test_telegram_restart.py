@@ -6,11 +6,12 @@ import asyncio
 from collections import Counter
 
 from bot.adapters.telegram import build_application
-from bot.core.results import Turn
-from bot.storage import DATABASE_NAME, JobJournal, open_database
+from bot.core.turn import Turn
+from bot.storage import DATABASE_NAME, JobJournal, JobKind, PendingJob, open_database
 from tests.fake_bot_api import FakeBotApi, telegram_html_text
 from tests.telegram_helpers import (
     FakeCore,
+    FakeLibrary,
     desk_of,
     feed,
     message,
@@ -46,7 +47,7 @@ def test_questions_queued_at_a_stop_are_answered_once_after_the_restart() -> Non
             ]
 
             first = FakeCore(delay_s=0.5)
-            app = build_application(settings, first)
+            app = build_application(settings, FakeLibrary(first))
             async with running(app):
                 app.bot_data["kutip"].followups.remember(CHATS[4].id, [77], Turn("Apa tujuan OpenAI?", "X."))
                 for question in questions:
@@ -57,7 +58,7 @@ def test_questions_queued_at_a_stop_are_answered_once_after_the_restart() -> Non
             assert len(JobJournal(open_database(settings.data_dir / DATABASE_NAME))) == 4
 
             second = FakeCore()
-            app = build_application(settings, second)
+            app = build_application(settings, FakeLibrary(second))
             async with running(app):
                 await api.wait_for_messages(5, timeout=10)
                 await desk_of(app).join()
@@ -82,7 +83,7 @@ def test_a_reply_after_a_restart_is_still_a_follow_up_and_stats_are_kept() -> No
             settings = settings_for(api, admins="999")
             chat, admin = private_chat(600), private_chat(999)
             first = FakeCore()
-            app = build_application(settings, first)
+            app = build_application(settings, FakeLibrary(first))
             async with running(app):
                 await feed(app, update_of(message("Apa tujuan OpenAI?", chat, user(600))))
                 await feed(app, update_of(message("Siapa CEO OpenAI?", chat, user(600))))  # refused
@@ -93,7 +94,7 @@ def test_a_reply_after_a_restart_is_still_a_follow_up_and_stats_are_kept() -> No
 
             # A new process: the database is opened again and the application rebuilt.
             second = FakeCore()
-            app = build_application(settings, second)
+            app = build_application(settings, FakeLibrary(second))
             async with running(app):
                 await feed(app, update_of(message("Kenapa begitu?", chat, user(600), reply_to=answer)))
                 await feed(app, update_of(message("/stats", admin, user(999, "en"))))
@@ -103,5 +104,25 @@ def test_a_reply_after_a_restart_is_still_a_follow_up_and_stats_are_kept() -> No
             after = shown(api.sent(999)[-1])
             assert "Questions: 3 (refused: 1, errors: 0)" in after
             assert before.split("Latency")[0].replace("2 (", "3 (") == after.split("Latency")[0]
+
+    run_async(scenario())
+
+
+def test_journaled_kinds_are_restored_and_a_kind_this_version_lacks_is_struck_off() -> None:
+    async def scenario() -> None:
+        with FakeBotApi() as api:
+            settings = settings_for(api)
+            journal = JobJournal(open_database(settings.data_dir / DATABASE_NAME))
+            # Rows from before jobs named their article (article_id None: the default one).
+            journal.add(PendingJob(JobKind.DIGEST, 700, 1, "en", "en"))
+            journal.add(PendingJob("translate", 701, 2, "en", "id"))  # written by some other version
+            core = FakeCore()
+            app = build_application(settings, FakeLibrary(core))
+            async with running(app):
+                [digest] = await api.wait_for_messages(1, chat_id=700, timeout=10)
+                await app.bot_data["kutip"].restoring
+                await desk_of(app).join()
+            assert shown(digest).startswith("Summary") and core.calls == [("summary", "en")]
+            assert api.sent(701) == [] and len(journal) == 0
 
     run_async(scenario())

@@ -19,11 +19,11 @@ from tests.test_telegram_e2e import free_port, run_until_driven, shown, stoppabl
 REPO = Path(__file__).resolve().parent.parent
 SECRET_TOKEN = "987654:SECRET-token_that-must_not-leak"
 
-# `kutip run` with the fake core instead of the real models: only the start-up path is under test.
+# `kutip run` with a fake library instead of the real models: only the start-up path is under test.
 RUN_WITH_FAKE_CORE = (
-    "import sys; import bot.wiring.telegram as wiring; from tests.fakes import FakeCore; "
-    "wiring.default_core = lambda library: FakeCore(); "
-    "from bot.adapters.cli import main; sys.exit(main(['run']))"
+    "import sys; import bot.wiring.telegram as wiring; from tests.fakes import FakeLibrary; "
+    "wiring.build_library = lambda settings, reread=None, stop=None: FakeLibrary(); "
+    "from bot.wiring.cli import main; sys.exit(main(['run']))"
 )
 
 

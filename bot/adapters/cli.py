@@ -1,4 +1,8 @@
-"""The `kutip` command: a thin adapter over the answer core. Domain errors become messages here."""
+"""The `kutip` command: a thin adapter over the article library. Domain errors become messages here.
+
+It builds nothing: `main` is handed a `Wiring` (bot/wiring/cli.py, the `kutip` entry point) that builds the
+library and starts the Telegram bot.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,12 +21,13 @@ from base.errors import KutipError, UnknownArticle
 from base.language import detect_language
 from bot.adapters import terminal as render
 from bot.adapters.messages import message_for
-from bot.core.ports import AnswerCore, ArticleLibrary
+from bot.core.ports import AnswerCore
+from bot.library.ports import ArticleLibrary
 from bot.wiring.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.library.entry import ArticleEntry
     from bot.library.library import Library
+    from bot.storage import ArticleEntry
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +41,16 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+@dataclass(frozen=True)
+class Wiring:
+    """What the commands need built, handed in by the wiring layer."""
+
+    library: Callable[[Settings], Library]  # the article library in the data directory; loads models on first use
+    run_bot: Callable[[Settings, Callable[[], Settings]], None]  # serve Telegram; the callable re-reads settings
+
+
 def _print_json(obj: dict) -> None:
     print(json.dumps(obj, ensure_ascii=False))
-
-
-def _library(settings: Settings) -> Library:
-    from bot.wiring.factory import build_library
-
-    return build_library(settings)
 
 
 def _stage(stage: str) -> None:
@@ -67,53 +76,53 @@ def _describe(entry: ArticleEntry) -> str:
     return f"{entry.short_id}  {entry.title!r}: {entry.sentences} sentences ({entry.language}{default})"
 
 
-def cmd_read(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_read(args: argparse.Namespace, settings: Settings, wiring: Wiring) -> None:
     started = time.perf_counter()
-    library = _library(settings)
+    library = wiring.library(settings)
     spec = getattr(args, "source", None) or args.article
     entry = library.read(spec, chat_id=None, progress=_stage) if spec else library.current(None)
     print(f"ready in {time.perf_counter() - started:.1f}s: {_describe(entry)}")
     print(f"source: {entry.origin}")
 
 
-def cmd_articles(args: argparse.Namespace, settings: Settings) -> None:
-    library = _library(settings)
+def cmd_articles(args: argparse.Namespace, settings: Settings, wiring: Wiring) -> None:
+    library = wiring.library(settings)
     current = library.current(None)
     for number, entry in enumerate(library.recent(None, args.limit), 1):
         mark = "*" if entry.id == current.id else " "
         print(f"{mark} {number:>2}. {_describe(entry)}  {entry.origin}")
 
 
-def cmd_use(args: argparse.Namespace, settings: Settings) -> None:
-    entry = _library(settings).use(None, args.choice)
+def cmd_use(args: argparse.Namespace, settings: Settings, wiring: Wiring) -> None:
+    entry = wiring.library(settings).use(None, args.choice)
     print(f"now: {_describe(entry)}")
 
 
-def _core(args: argparse.Namespace, settings: Settings, quiet: bool = False) -> AnswerCore:
-    library = _library(settings)
+def _core(args: argparse.Namespace, settings: Settings, wiring: Wiring, quiet: bool = False) -> AnswerCore:
+    library = wiring.library(settings)
     entry = resolve(library, getattr(args, "article", None), progress=None if quiet else _stage)
     return library.core(entry.id)
 
 
-def cmd_ask(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_ask(args: argparse.Namespace, settings: Settings, wiring: Wiring) -> None:
     from bot.core.questions import check_question
 
     # Refuse a bad question before spending seconds on loading models.
     question = check_question(" ".join(args.question), settings.max_question_chars)
-    answer = _core(args, settings, quiet=args.json).ask(question)
+    answer = _core(args, settings, wiring, quiet=args.json).ask(question)
     _print_json(answer.to_dict()) if args.json else print(render.answer_text(answer))
 
 
-def cmd_summary(args: argparse.Namespace, settings: Settings) -> None:
-    core = _core(args, settings, quiet=args.json)
+def cmd_summary(args: argparse.Namespace, settings: Settings, wiring: Wiring) -> None:
+    core = _core(args, settings, wiring, quiet=args.json)
     summary = core.summary(args.lang or core.article.language)
     _print_json(summary.to_dict()) if args.json else print(render.summary_text(summary))
 
 
-def cmd_source(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_source(args: argparse.Namespace, settings: Settings, wiring: Wiring) -> None:
     from bot.core.answer import find_source
 
-    library = _library(settings)
+    library = wiring.library(settings)
     entry = resolve(library, args.article, progress=_stage)
     # Looking up a sentence needs no model: the core's lookup works on the stored article alone.
     sentence, paragraph = find_source(library.article(entry.id), args.id)
@@ -221,27 +230,25 @@ def log_to_file(settings: Settings) -> Path:
     return path
 
 
-def cmd_chat(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_chat(args: argparse.Namespace, settings: Settings, wiring: Wiring) -> None:
     print(f"Logs go to {log_to_file(settings)}.")
     # The very first start assembles the 1.1 GB model and reads the article into the model: say so.
     print("Getting ready: reading the article and loading the models (the first start takes a minute)…", flush=True)
-    library = _library(settings)
+    library = wiring.library(settings)
     core = library.core(resolve(library, args.article).id)
     core.warm()
     chat(core, library=library)
 
 
-def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
+def cmd_run(args: argparse.Namespace, settings: Settings, wiring: Wiring) -> None:
     """Start the Telegram bot when a token is set, else the local chat."""
     if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
         print("TELEGRAM_BOT_TOKEN is not set: starting the local chat instead of the Telegram bot.")
         args.article = None  # here it named the default article (KUTIP_ARTICLE), already in `settings`
-        cmd_chat(args, settings)
+        cmd_chat(args, settings, wiring)
         return
-    from bot.wiring.telegram import run_bot
-
     # Settings are read again on /reload, so it picks up an edited .env or article file.
-    run_bot(settings, reread=lambda: _settings(args))
+    wiring.run_bot(settings, lambda: _settings(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -296,7 +303,7 @@ def log_level(args: argparse.Namespace, settings: Settings) -> int:
     return logging.WARNING
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None, wiring: Wiring) -> int:
     args = build_parser().parse_args(argv)
     settings = _settings(args)
     level = log_level(args, settings)
@@ -307,14 +314,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
     try:
-        args.func(args, settings)
+        args.func(args, settings, wiring)
     except KutipError as error:
         print(f"kutip: {message_for(error)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

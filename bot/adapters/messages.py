@@ -13,6 +13,7 @@ from base.errors import (
     ChecksumMismatch,
     FetchFailed,
     FetchRefused,
+    GenerationCancelled,
     IndexStale,
     KutipError,
     ModelError,
@@ -65,6 +66,10 @@ _PREFIX = {
     ModelUnavailable: {
         "id": "Server model sedang tidak tersedia, coba lagi sebentar lagi",
         "en": "The model server is not available right now, try again shortly",
+    },
+    GenerationCancelled: {
+        "id": "Kutip sedang dimulai ulang, kirim lagi sebentar lagi",
+        "en": "Kutip is restarting, send it again in a moment",
     },
     ModelError: {"id": "Model tidak dapat dimuat", "en": "Cannot load the model"},
     IndexStale: {"id": "Indeks tidak dapat dipakai", "en": "The index cannot be used"},

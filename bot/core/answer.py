@@ -19,11 +19,14 @@ from bot.core.grounding import GroundingPolicy, answer_logprob, is_no_answer, re
 from bot.core.passages import with_neighbours
 from bot.core.ports import Completion, Generator, Prompt, Retriever
 from bot.core.prompts import LANGUAGE_NAMES, ArticlePrompt, render
+from bot.core.query import Query
 from bot.core.questions import check_question
-from bot.core.refusals import REFUSAL
-from bot.core.results import Answer, Citation, Summary, Turn
+from bot.core.refusals import REPLY_TEXTS
+from bot.core.results import Answer, Citation, ReplyKind, Summary
+from bot.core.signals import Relevance, Support
 from bot.core.spans import tidy_span
 from bot.core.summary import Summariser
+from bot.core.turn import Turn
 from index.article import Article, Sentence
 from index.retrieve import Hit
 
@@ -60,8 +63,10 @@ class CoreConfig:
     translate_questions: bool = True
     # When the answer is copied from the cited sentence (a run of its words, under the grammar) rather
     # than written freely: "always", "same-language" (a question in another language gets a free,
-    # translated answer) or "never". See README, "Trust".
+    # translated answer) or "never". See docs/how-it-answers.md, "Trust".
     copy_answers: str = "always"
+    # A reply that is not an answer shows at most this many of the closest sentences.
+    closest_quotes: int = 2
 
     def copies(self, same_language: bool) -> bool:
         return self.copy_answers == "always" or (self.copy_answers == "same-language" and same_language)
@@ -115,18 +120,48 @@ class Kutip:
         return find_source(self.article, sentence_id)
 
     def ask(self, question: str, history: Turn | None = None, language: str | None = None) -> Answer:
+        """Answer, show the closest sentences, or say the article has nothing about it (ReplyKind)."""
         started = time.perf_counter()
-        question = check_question(question, self.config.max_question_chars)
-        language = language or detect_language(question, default=self.article.language)
         timings = {"retrieve": 0.0, "generate": 0.0, "verify": 0.0}
+        query = self._read(question, history, language)
         with _timed(timings, "generate"):
-            query = self._query(question, language)
-        if history:
-            query = f"{history.question} {query}"
-        # The query is in the article's language when the question is, or once it has been translated.
-        query_in_article_language = language == self.article.language or self.config.translate_questions
+            search_text = self._search_text(query, history)
+        # The search text is in the article's language when the question is, or once it has been
+        # translated; only then can its words be matched against the article's.
+        matchable = search_text if query.same_language or self.config.translate_questions else None
         with _timed(timings, "retrieve"):
-            ranked = self.retriever.search(query, len(self.article.sentences), query_in_article_language)
+            candidates = self._candidates(search_text, matchable is not None, query.same_language)
+        relevance = self.grounding.relevance(query, matchable, candidates.top)
+        proposal = self._propose(query, history, candidates, timings)
+        support = self._judge(query, history, proposal, candidates, relevance, matchable, timings)
+        kind = self.grounding.kind(support, relevance)
+        if kind is not ReplyKind.ANSWER:
+            logger.debug("%s for %r: %s %s", kind, query.text, support, relevance)
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return Answer(
+            question=query.text,
+            text=support.answer if kind is ReplyKind.ANSWER else REPLY_TEXTS[kind][query.language],
+            kind=kind,
+            language=query.language,
+            citations=tuple(Citation.of(s) for s in self._quoted(kind, support, candidates)),
+            model=self.model_name,
+            timings_ms=timings,
+            support=support,
+            relevance=relevance,
+        )
+
+    def _read(self, question: str, history: Turn | None, language: str | None) -> Query:
+        text = check_question(question, self.config.max_question_chars)
+        language = language or detect_language(text, default=self.article.language)
+        earlier = (history.question, history.answer) if history else ("", "")
+        return Query.read(text, language, self.article.language, *earlier)
+
+    def _search_text(self, query: Query, history: Turn | None) -> str:
+        searched = self._translated(query)
+        return f"{history.question} {searched}" if history else searched
+
+    def _candidates(self, search_text: str, in_article_language: bool, same_language: bool) -> Candidates:
+        ranked = self.retriever.search(search_text, len(self.article.sentences), in_article_language)
         top = ranked[: self.config.candidates]
         # With the article in the prompt every sentence is on offer; otherwise the top candidates and the
         # sentences beside them, which are what the model is shown.
@@ -135,66 +170,84 @@ class Kutip:
         # the best-ranked offered sentence holding its words.
         shown_ids = {h.sentence.id for h in shown}
         offered = ranked if self.prompt.inlined else [h for h in ranked if h.sentence.id in shown_ids]
-        same_language = language == self.article.language
-        copying = self.config.copies(same_language)
-        if copying:
+        if self.config.copies(same_language):
             # The grammar grows with every sentence offered (llama.cpp parses it per question and applies it
             # to the whole vocabulary whenever the model's own choice is refused); the best-ranked few hold
             # the answer (R@5 0.98-0.99 on the dev sets).
             offered = offered[: max(COPY_FROM, len(top))]
+        return Candidates(ranked=ranked, top=top, shown=shown, offered=offered)
+
+    def _propose(self, query: Query, history: Turn | None, candidates: Candidates, timings: dict) -> Proposal:
+        """The model's answer, copied from (or citing) the offered sentences, and the sentences it chose."""
+        copying = self.config.copies(query.same_language)
+        offered = candidates.offered
+        if copying:
             grammar = span_answer_grammar([h.sentence.text for h in offered])
         else:
             grammar = answer_grammar([h.sentence.id for h in offered], self.config.max_citations)
         # A copied answer is in the article's language whatever the question's, so the prompt says so.
-        prompt = self._prompt(question, history, shown, self.article.language if copying else language)
+        prompt = self._prompt(
+            query.text, history, candidates.shown, self.article.language if copying else query.language
+        )
         with _timed(timings, "generate"):
             completion = self.generator.complete(prompt, grammar, self.config.max_tokens)
-        reply = (
-            parse_copied(completion.text, [h.sentence for h in offered]) if copying else parse_reply(completion.text)
-        )
-        by_id = {h.sentence.id: h for h in offered}
-        chosen = [by_id[i] for i in reply.ids if i in by_id]
-        if copying and chosen and repeats_question(reply.answer, question):
-            with _timed(timings, "generate"):
+            reply = (
+                parse_copied(completion.text, [h.sentence for h in offered])
+                if copying
+                else parse_reply(completion.text)
+            )
+            by_id = {h.sentence.id: h for h in offered}
+            chosen = [by_id[i] for i in reply.ids if i in by_id]
+            if copying and chosen and repeats_question(reply.answer, query.stems):
                 completion, reply = self._copy_around(prompt, chosen[0].sentence, reply, completion)
         if copying and chosen:
-            reply = replace(reply, answer=complete_amount(reply.answer, chosen[0].sentence.text, question))
-        support = None
-        hit = None if is_no_answer(reply.answer) else self.grounding.citation(reply.answer, chosen, top, same_language)
-        if hit is not None:
-            rank = next(n for n, h in enumerate(ranked, 1) if h.sentence.id == hit.sentence.id)
-            support = self.grounding.measure(
-                reply.answer,
-                hit.sentence,
-                rank,
-                question,
-                history,
-                # Word coverage means something only when the query is in the article's language.
-                query if query_in_article_language else None,
-                answer_logprob(completion.tokens, reply.answer_start),
-                same_language=same_language,
-            )
-            if self.grounding.worth_verifying(support):
-                with _timed(timings, "verify"):
-                    verified = self._verify(
-                        question, history, hit.sentence, [h.sentence for h in shown], None if copying else reply.answer
-                    )
-                support = replace(support, verified=verified)
-            support = self.grounding.judge(support)
-            if not support.supported:
-                logger.debug("refused %r: %s", question, support)
-        supported = support is not None and support.supported
-        timings["total"] = (time.perf_counter() - started) * 1000
-        return Answer(
-            question=question,
-            text=reply.answer if supported else REFUSAL[language],
-            refused=not supported,
-            language=language,
-            citations=(Citation.of(hit.sentence),) if supported else (),
-            model=self.model_name,
-            timings_ms=timings,
-            support=support,
-        )
+            reply = replace(reply, answer=complete_amount(reply.answer, chosen[0].sentence.text, query.text))
+        return Proposal(reply=reply, completion=completion, chosen=chosen, copied=copying)
+
+    def _judge(
+        self,
+        query: Query,
+        history: Turn | None,
+        proposal: Proposal,
+        candidates: Candidates,
+        relevance: Relevance,
+        matchable: str | None,
+        timings: dict,
+    ) -> Support | None:
+        """The signals behind the proposal and the decision on them; None when the model proposed nothing."""
+        reply = proposal.reply
+        if is_no_answer(reply.answer):
+            return None
+        hit = self.grounding.citation(reply.answer, proposal.chosen, candidates.top, query.same_language)
+        if hit is None:
+            return None
+        rank = next(n for n, h in enumerate(candidates.ranked, 1) if h.sentence.id == hit.sentence.id)
+        logprob = answer_logprob(proposal.completion.tokens, reply.answer_start)
+        support = self.grounding.measure(reply.answer, hit.sentence, rank, query, relevance, matchable, logprob)
+        if self.grounding.worth_verifying(support):
+            shown = [h.sentence for h in candidates.shown]
+            free_answer = None if proposal.copied else reply.answer
+            with _timed(timings, "verify"):
+                verified = self._verify(query.text, history, hit.sentence, shown, free_answer)
+            support = replace(support, verified=verified)
+        return self.grounding.judge(support)
+
+    def _quoted(self, kind: ReplyKind, support: Support | None, candidates: Candidates) -> list[Sentence]:
+        """The sentences a reply shows: the answer's own, or for the closest the judged proposal's sentence
+        and the best-ranked ones, in ranking order."""
+        if kind is ReplyKind.NOT_IN_ARTICLE:
+            return []
+        if kind is ReplyKind.ANSWER:
+            return [self.article.sentence(support.sentence_id)]
+        proposed = {support.sentence_id} if support else set()
+        picked = [h for h in candidates.ranked if h.sentence.id in proposed]
+        for hit in candidates.ranked:
+            if len(picked) >= self.config.closest_quotes:
+                break
+            if hit not in picked:
+                picked.append(hit)
+        rank = {h.sentence.id: n for n, h in enumerate(candidates.ranked)}
+        return [h.sentence for h in sorted(picked[: self.config.closest_quotes], key=lambda h: rank[h.sentence.id])]
 
     def _copy_around(
         self, prompt: Prompt, sentence: Sentence, echo: Reply, completion: Completion
@@ -223,12 +276,12 @@ class Kutip:
         """P("yes"): the model, asked plainly, finds that `sentence` states the answer to `question`.
 
         A copied answer is not shown: its words are always the sentence's, and shown that match the model
-        says yes to near-misses more readily (README, "Trust"). A free answer is the model's own words,
+        says yes to near-misses more readily (docs/how-it-answers.md, "Trust"). A free answer is the model's own words,
         so it is shown and judged too. Inlined, the model judges with the whole article before it;
         otherwise `context`, the passages it was shown, goes first, so the sentence is not judged cut
         from its paragraph.
         """
-        earlier = render("followup", question=history.question, answer=history.answer) if history else ""
+        earlier = _earlier(history)
         if free_answer is None:
             user = render("verify", history=earlier, question=question, sid=sentence.id, sentence=sentence.text)
         else:
@@ -239,16 +292,16 @@ class Kutip:
             user = f"{self.prompt.excerpt(context)}\n\n{user}"
         return self.generator.choice_probabilities(Prompt(system=self.prompt.system, user=user), ("yes", "no"))["yes"]
 
-    def _query(self, question: str, language: str) -> str:
+    def _translated(self, query: Query) -> str:
         """Retrieval text: the question, or its translation when it is not in the article's language.
 
         An English-only embedder (MiniLM) finds little for an English question about an Indonesian
         article until it is said in Indonesian; a multilingual one (e5) needs no translation, which
         saves a model call. The translation shares the cached article prefix.
         """
-        if language == self.article.language or not self.config.translate_questions:
-            return question
-        user = render("translate", language=LANGUAGE_NAMES[self.article.language], question=question)
+        if query.same_language or not self.config.translate_questions:
+            return query.text
+        user = render("translate", language=LANGUAGE_NAMES[self.article.language], question=query.text)
         reply = self.generator.complete(
             Prompt(system=self.prompt.system, user=user), text_grammar("translation"), self.config.max_tokens
         )
@@ -256,10 +309,10 @@ class Kutip:
             return str(json.loads(reply.text)["translation"])
         except (ValueError, KeyError, TypeError):
             logger.warning("unparseable translation %r", reply.text)
-            return question
+            return query.text
 
     def _prompt(self, question: str, history: Turn | None, hits: list[Hit], language: str) -> Prompt:
-        earlier = render("followup", question=history.question, answer=history.answer) if history else ""
+        earlier = _earlier(history)
         user = render("ask", history=earlier, question=question, language=LANGUAGE_NAMES[language])
         if not self.prompt.inlined:
             # The passages go first and the question after them, as an inlined article precedes the
@@ -270,11 +323,40 @@ class Kutip:
         return Prompt(system=self.prompt.system, user=user)
 
 
+def _earlier(history: Turn | None) -> str:
+    """The earlier turn of a follow-up, as the prompts show it: its question, and its answer if one was given."""
+    if history is None:
+        return ""
+    if not history.answer:
+        return render("followup_unanswered", question=history.question)
+    return render("followup", question=history.question, answer=history.answer)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """One question's ranking, and the parts of it the model sees and may copy from."""
+
+    ranked: list[Hit]  # every sentence, best first
+    top: list[Hit]  # the best `candidates`: what a citation may fall back to, and what relevance reads
+    shown: list[Hit]  # what the model reads with the question (the top alone when the article is inlined)
+    offered: list[Hit]  # what an answer may be copied from (or cite), best first
+
+
 @dataclass(frozen=True)
 class Reply:
     ids: tuple[str, ...]
     answer: str
     answer_start: int  # where the answer's text begins in the raw reply
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What the model proposed for one question, before the grounding policy has judged it."""
+
+    reply: Reply
+    completion: Completion
+    chosen: list[Hit]  # the offered sentences the reply names or was copied from
+    copied: bool  # copied from the article under the grammar, rather than written freely
 
 
 _REPLY = re.compile(r'^\{"ids": \[(?P<ids>[^\]]*)\], "answer": "(?P<answer>(?:[^"\\]|\\.)*)(?P<end>"\})?')

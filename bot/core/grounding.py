@@ -11,8 +11,8 @@ the sentence to quote, gathers measurable signals about it, and decides:
 - `coverage`: the rarity-weighted share of the question's words the cited paragraph holds;
 - `unsupported`: a number or name in the answer that the evidence never mentions (a made-up fact).
 
-The thresholds are chosen on the dev splits with `python -m evaluation.tune` (README, "Trust: who
-decides that an answer is supported"). Words are compared in one way only, `base.words.found_in`.
+The thresholds are chosen on the dev splits with `python -m evaluation.tune` (docs/how-it-answers.md,
+"Trust: who decides that an answer is supported"). Words are compared in one way only, `base.words.found_in`.
 """
 
 from __future__ import annotations
@@ -21,147 +21,94 @@ import re
 from dataclasses import dataclass, replace
 
 from base.words import STOPWORDS, content_tokens, found_in, stems, tokenize
-from bot.core.results import Turn
+from bot.core.query import QUESTION_WORDS, Query, names, numbers
+from bot.core.results import ReplyKind
+from bot.core.signals import Relevance, Support
+from bot.core.support_model import SupportModel, features
 from index.article import Sentence
 from index.lexical import BM25
 from index.retrieve import Hit
 from index.store import StoredIndex
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_QUOTED = re.compile(r"[\"“”«»']([^\"“”«»']{2,60})[\"“”«»']")
 # Replies that mean "not in the article" whatever the ids say.
 _NO_ANSWER = re.compile(
     r"^\W*(none|n/?a|unknown|not (stated|mentioned|specified)|tidak (disebutkan|diketahui|ada))\W*$", re.IGNORECASE
-)
-# Question words that open questions capitalised without being names.
-_QUESTION_WORDS = frozenset(
-    "apa apakah siapa siapakah kapan kapankah mengapa kenapa bagaimana berapa berapakah dimana di mana manakah "
-    "what who whom whose when where why how which is are was were do does did can could".split()
 )
 
 
 @dataclass(frozen=True)
 class GroundingThresholds:
-    """Chosen on the dev splits by `python -m evaluation.tune`; see README, "Trust"."""
+    """Chosen on the dev splits by `python -m evaluation.tune`; see docs/how-it-answers.md, "Trust"."""
 
     # Chosen by `python -m evaluation.tune --wrong-answer-cost 2` on idkmrc-id dev (200) and the seed dev set,
-    # with copied answers (README, "Trust"). The answer's log-probability ties from -100 to -2 on those sets:
-    # -2 keeps it as a guard against a copy the model was very unsure of.
+    # with copied answers (docs/how-it-answers.md, "Trust"). The answer's log-probability ties from -100 to -2
+    # on those sets: -2 keeps it as a guard against a copy the model was very unsure of.
     min_verified: float = 0.65  # P("yes") that the cited sentence states the answer
     min_answer_logprob: float = -2.0  # mean log-probability of the answer's tokens
     max_missing_specifics: int = 0  # the question's names, numbers and titles the article may lack
     min_coverage: float = 0.3  # rarity-weighted share of the question's words in the cited paragraph
-    min_summary_overlap: float = 0.5  # a summary bullet: share of its words found in its sentence
+    # "Not in the article" rather than the closest sentences: no candidate this near in meaning, and
+    # (in the article's language) none whose paragraph holds this share of the question's words.
+    min_related_dense: float = 0.0
+    min_related_coverage: float = 0.0
     min_bullet_verified: float = 0.5  # a summary bullet: P("yes") that its sentence states it
-
-
-@dataclass(frozen=True)
-class Support:
-    """The signals behind one answer's support decision, and the decision. Kept for the eval and logs."""
-
-    answer: str  # what the model proposed
-    sentence_id: str  # the sentence judged (and quoted, when supported)
-    rank: int  # its place in the retrieval ranking, 1 = best
-    verified: float | None = None
-    answer_logprob: float | None = None
-    missing_specifics: tuple[str, ...] = ()
-    coverage: float | None = None  # None: the question is not in the article's language, so words can't match
-    unsupported: str | None = None
-    supported: bool = False
-
-    def to_dict(self) -> dict:
-        return {
-            "answer": self.answer,
-            "sentence_id": self.sentence_id,
-            "rank": self.rank,
-            "verified": None if self.verified is None else round(self.verified, 4),
-            "answer_logprob": None if self.answer_logprob is None else round(self.answer_logprob, 4),
-            "missing_specifics": list(self.missing_specifics),
-            "coverage": None if self.coverage is None else round(self.coverage, 4),
-            "unsupported": self.unsupported,
-            "supported": self.supported,
-        }
-
-
-def _names(text: str, opening: bool = False) -> list[str]:
-    """Capitalised words. The opening word is capitalised by sentence case, so it counts only when it
-    looks like a name inside too ("OpenAI", "WSJ"), or when `opening` says to count it anyway."""
-    words = re.findall(r"[\w'’-]+", text)
-    return [w for i, w in enumerate(words) if w[:1].isupper() and (i > 0 or opening or any(c.isupper() for c in w[1:]))]
-
-
-def numbers(text: str) -> set[str]:
-    return {n.replace(",", "").replace(".", "") for n in _NUMBER.findall(text)}
 
 
 def is_no_answer(text: str) -> bool:
     return not text.strip() or bool(_NO_ANSWER.match(text.strip()))
 
 
-def specifics(question: str, same_language: bool = True) -> set[str]:
-    """The question's own names, numbers and quoted titles: what a near-miss question swaps.
-
-    Quoted titles are words, so they count only when the question is in the article's language.
-    """
-    names = {t for w in _names(question) for t in tokenize(w)[:1] if t not in STOPWORDS and t not in _QUESTION_WORDS}
-    titles = {t for q in _QUOTED.findall(question) for t in content_tokens(q)} if same_language else set()
-    return names | titles | numbers(question)
-
-
 def unsupported_reason(
     answer: str,
     cited: list[Sentence],
-    question: str,
-    min_overlap: float = 0.0,
-    earlier_answer: str = "",
-    context: str = "",
-    same_language: bool = False,
+    query: Query | None = None,
+    same_language: bool | None = None,
 ) -> str | None:
     """Why the cited sentences cannot back `answer`, or None: numbers and names from nowhere, an echo.
 
-    `context` (an earlier question) may supply names and numbers, but an answer drawn from it is not
-    an echo of the question now asked. When the answer is in the article's language (`same_language`)
-    its opening word is checked like any name: a one-word answer such as "Syamsurizal" that the cited
-    sentence never mentions came from elsewhere. In another language the opening word may be a
-    translated common word ("Exclusive"), so it is not.
+    The question (`query`; None for a summary bullet or a citation being chosen) and the earlier question
+    of a follow-up may supply names and numbers, but an answer drawn from the earlier question is not an
+    echo of the question now asked. When the answer is in the article's language (`same_language`, the
+    query's unless given) its opening word is checked like any name: a one-word answer such as
+    "Syamsurizal" that the cited sentence never mentions came from elsewhere. In another language the
+    opening word may be a translated common word ("Exclusive"), so it is not.
     """
     if not cited:
         return "no citation"
     if is_no_answer(answer):
         return "the model found no answer"
-    if earlier_answer and _fold(answer) == _fold(earlier_answer):
+    if same_language is None:
+        same_language = query.same_language if query else False
+    earlier_answer = query.earlier_answer if query else ""
+    if earlier_answer and _bare_words(answer) == _bare_words(earlier_answer):
         # A follow-up asks for something new; the same answer again means the model did not look.
         return "the answer repeats the earlier answer"
     evidence = " ".join(s.text for s in cited)
-    asked = stems(question)
+    asked = query.stems if query else frozenset()
+    context = query.earlier_question if query else ""
     known = stems(evidence) | asked | stems(context)
-    answer_words = content_tokens(answer)
-    if repeats_question(answer, question):
+    if repeats_question(answer, asked):
         return "the answer only repeats the question"
-    missing_numbers = numbers(answer) - numbers(evidence) - numbers(question) - numbers(context)
+    missing_numbers = numbers(answer) - numbers(evidence) - numbers(query.text if query else "") - numbers(context)
     if missing_numbers:
         return f"numbers not in the cited sentences: {sorted(missing_numbers)}"
     # A capitalised word is a name unless it is a function word opening a sentence ("The", "Pada");
     # a name the evidence never mentions came from somewhere else.
-    names = {t for w in _names(answer, opening=same_language) for t in tokenize(w)[:1]} - STOPWORDS - _QUESTION_WORDS
-    missing_names = sorted(n for n in names if not found_in(n, known))
+    named = {t for w in names(answer, opening=same_language) for t in tokenize(w)[:1]} - STOPWORDS - QUESTION_WORDS
+    missing_names = sorted(n for n in named if not found_in(n, known))
     if missing_names:
         return f"names not in the cited sentences: {missing_names}"
-    words = [w for w in answer_words if not w.isdigit()]
-    if min_overlap and words:
-        overlap = sum(found_in(w, known) for w in words) / len(words)
-        if overlap < min_overlap:
-            return f"only {overlap:.0%} of the words are in the cited sentences"
     return None
 
 
-def repeats_question(answer: str, question: str) -> bool:
-    """Every word of the answer is one of the question's own ("GPS" for "What does GPS stand for?")."""
-    asked = stems(question)
+def repeats_question(answer: str, asked: frozenset[str] | set[str]) -> bool:
+    """Every word of the answer is one of the question's own (`asked`, its stems): "GPS" for "What does GPS
+    stand for?"."""
     return all(found_in(w, asked) for w in content_tokens(answer))
 
 
-def _fold(text: str) -> str:
+def _bare_words(text: str) -> str:
+    """Lower-cased words without punctuation: two answers that differ only in case or commas are the same."""
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
@@ -180,16 +127,21 @@ def answer_logprob(tokens: tuple[tuple[str, float], ...], answer_start: int) -> 
 class GroundingPolicy:
     """The support decisions for one article's index."""
 
-    def __init__(self, stored: StoredIndex, thresholds: GroundingThresholds | None = None) -> None:
+    def __init__(
+        self, stored: StoredIndex, thresholds: GroundingThresholds | None = None, model: SupportModel | None = None
+    ) -> None:
         self.thresholds = thresholds or GroundingThresholds()
+        self.model = model
         self._idf = BM25(stored.sentence_tokens).idf
         # A paragraph's words include its sentences' words, so coverage is judged per paragraph.
         self._paragraph_stems = [stems(tokens) for tokens in stored.paragraph_tokens]
         # The question's specifics are looked for in the whole article: news names its subject in the
         # lede and later writes "the company", and a question restates names and dates from elsewhere
         # in the piece. Judged per paragraph, that refused right answers and caught no more near-misses
-        # (README, "Trust: who decides that an answer is supported").
+        # (docs/how-it-answers.md, "Trust: who decides that an answer is supported").
         self._article_stems = set().union(*self._paragraph_stems)
+        # A question's numbers are read without their separators ("7,000" and "7.000" are both 7000).
+        self._article_stems |= {n for t in self._article_stems if t[:1].isdigit() for n in numbers(t)}
 
     def coverage(self, query: str, sentence: Sentence) -> float:
         """How much of `query` the sentence's paragraph holds, each word weighted by its rarity (IDF).
@@ -204,10 +156,32 @@ class GroundingPolicy:
         found = self._paragraph_stems[sentence.paragraph - 1]
         return sum(w for t, w in weights.items() if found_in(t, found)) / total
 
-    def missing_specifics(self, question: str, same_language: bool = True) -> tuple[str, ...]:
+    def missing_specifics(self, query: Query) -> tuple[str, ...]:
         """The question's names, numbers and titles that the article never mentions."""
-        asked = specifics(question, same_language)
-        return tuple(sorted(s for s in asked if not _found_loosely(s, self._article_stems)))
+        return tuple(sorted(s for s in query.specifics if not _found_loosely(s, self._article_stems)))
+
+    def absent_things(self, query: Query) -> tuple[str, ...]:
+        """The things the question names of which the article has not one word."""
+        return tuple(
+            sorted(" ".join(p) for p in query.phrases if not any(_found_loosely(w, self._article_stems) for w in p))
+        )
+
+    def relevance(self, query: Query, search_text: str | None, candidates: list[Hit]) -> Relevance:
+        """Whether the question is about this article at all, from what costs no model call.
+
+        `search_text` is what was searched for, when it is in the article's language (else None: its
+        words cannot be matched); `candidates` the best-ranked sentences.
+        """
+        return Relevance(
+            missing_specifics=self.missing_specifics(query),
+            absent_things=self.absent_things(query),
+            top_dense=max((h.dense for h in candidates), default=None),
+            top_coverage=(
+                None
+                if search_text is None or not candidates
+                else max(self.coverage(search_text, h.sentence) for h in candidates)
+            ),
+        )
 
     def citation(
         self, answer: str, chosen: list[Hit], candidates: list[Hit], same_language: bool = False
@@ -216,7 +190,7 @@ class GroundingPolicy:
         best-ranked candidate that could. Small models often name the wrong id for a right answer, so
         a citation is never taken on the model's word alone."""
         for hit in [*chosen, *candidates]:
-            if unsupported_reason(answer, [hit.sentence], "", same_language=same_language) is None:
+            if unsupported_reason(answer, [hit.sentence], same_language=same_language) is None:
                 return hit
         return chosen[0] if chosen else None
 
@@ -225,57 +199,90 @@ class GroundingPolicy:
         answer: str,
         sentence: Sentence,
         rank: int,
-        question: str,
-        history: Turn | None,
-        query: str | None,
+        query: Query,
+        relevance: Relevance,
+        search_text: str | None,
         logprob: float | None,
-        same_language: bool = True,
     ) -> Support:
         """Every signal but the model's verification, which costs a model call (see `worth_verifying`).
 
         The checks read the asker's own words (with the earlier question of a follow-up): a model-made
         translation may carry names the article never had.
         """
-        asked = f"{history.question} {question}" if history else question
         return Support(
             answer=answer,
             sentence_id=sentence.id,
             rank=rank,
             answer_logprob=logprob,
-            missing_specifics=self.missing_specifics(asked, same_language),
-            coverage=None if query is None else self.coverage(query, sentence),
-            unsupported=unsupported_reason(
-                answer,
-                [sentence],
-                question,
-                earlier_answer=history.answer if history else "",
-                context=history.question if history else "",
-                same_language=same_language,
-            ),
+            missing_specifics=relevance.missing_specifics,
+            coverage=None if search_text is None else self.coverage(search_text, sentence),
+            unsupported=unsupported_reason(answer, [sentence], query),
         )
 
     def worth_verifying(self, support: Support) -> bool:
         """Ask the model to verify only an answer the cheap signals have not already ruled out."""
-        return passes_cheap_checks(support, self.thresholds)
+        return passes_cheap_checks(support, self.thresholds, self.model)
 
     def judge(self, support: Support) -> Support:
-        return replace(support, supported=decide(support, self.thresholds))
+        return replace(support, supported=decide(support, self.thresholds, self.model))
+
+    def kind(self, support: Support | None, relevance: Relevance) -> ReplyKind:
+        return reply_kind(support, relevance, self.thresholds, self.model)
 
 
-def passes_cheap_checks(support: Support, t: GroundingThresholds) -> bool:
-    """The signals that cost no model call."""
+def passes_cheap_checks(support: Support, t: GroundingThresholds, model: SupportModel | None = None) -> bool:
+    """The signals that cost no model call. With a fitted model, only the hard rules: it weighs the rest."""
+    hard = support.unsupported is None and len(support.missing_specifics) <= t.max_missing_specifics
+    if model is not None:
+        return hard
     return (
-        support.unsupported is None
+        hard
         and (support.answer_logprob is None or support.answer_logprob >= t.min_answer_logprob)
-        and len(support.missing_specifics) <= t.max_missing_specifics
         and (support.coverage is None or support.coverage >= t.min_coverage)
     )
 
 
-def decide(support: Support, t: GroundingThresholds) -> bool:
-    """The decision, from the measured signals alone: the one rule, shared with evaluation.tune."""
-    verified = support.verified is not None and support.verified >= t.min_verified
-    return passes_cheap_checks(support, t) and verified
+def support_score(support: Support, model: SupportModel) -> float:
+    inputs = features(
+        support.verified, support.answer_logprob, support.coverage, support.rank, len(support.missing_specifics)
+    )
+    return model.score(inputs)
+
+
+def decide(support: Support, t: GroundingThresholds, model: SupportModel | None = None) -> bool:
+    """The decision, from the measured signals alone: the one rule, shared with evaluation.tune. Without a
+    fitted model, each signal against its threshold; with one, its score against its threshold."""
+    if support.verified is None or not passes_cheap_checks(support, t, model):
+        return False
+    if model is not None:
+        return support_score(support, model) >= model.threshold
+    return support.verified >= t.min_verified
+
+
+def unrelated(relevance: Relevance, t: GroundingThresholds) -> bool:
+    """The article has nothing about the question: a thing it names is absent from the article (not one word
+    of it: a name written another way keeps some), or no sentence comes near it (neither in meaning nor, for a
+    question in the article's language, in words). A single missing word keeps an answer from being asserted
+    (`passes_cheap_checks`); here it takes a whole thing, as saying "not in the article" about a question the
+    article answers is as false as a wrong answer."""
+    if len(relevance.absent_things) > t.max_missing_specifics:
+        return True
+    far = relevance.top_dense is None or relevance.top_dense < t.min_related_dense
+    unmatched = relevance.top_coverage is None or relevance.top_coverage < t.min_related_coverage
+    return far and unmatched
+
+
+def reply_kind(
+    support: Support | None, relevance: Relevance, t: GroundingThresholds, model: SupportModel | None = None
+) -> ReplyKind:
+    """The three-way decision, from the measured signals alone (shared with evaluation.tune): an answer
+    only when its support is confident; otherwise "not in the article" only when the question is not
+    about the article, and the closest sentences, marked as no answer, for everything between."""
+    if support is not None and decide(support, t, model):
+        return ReplyKind.ANSWER
+    if unrelated(relevance, t):
+        return ReplyKind.NOT_IN_ARTICLE
+    return ReplyKind.CLOSEST
 
 
 def _found_loosely(word: str, found_stems: set[str]) -> bool:

@@ -18,7 +18,8 @@ def with_neighbours(ranked: list[Hit], top: int, budget: int) -> list[Hit]:
     hit's rank *reversed*, the best last, nearest the reply. The 1.5B model mostly cites the last
     passage it read: on facqa-id dev as one long article, best first, it took 13 answers from a
     worse-ranked candidate where inlined it had answered right; best last lifted answer accuracy from
-    0.23 to 0.34 with the top 3 alone, from 0.21 to 0.38 with their paragraphs (README, "Long articles").
+    0.23 to 0.34 with the top 3 alone, from 0.21 to 0.38 with their paragraphs (docs/how-it-answers.md,
+    "Long articles").
     `ranked` must hold every sentence that may be added (the core ranks the whole article).
     """
     best = ranked[:top]

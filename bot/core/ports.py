@@ -1,7 +1,8 @@
 """Every interface the answer core depends on, and the core itself as the adapters see it.
 
-Real implementations: LlamaGenerator (bot/llm), SentenceTransformerEmbedder and HybridRetriever
-(index/). Fakes implementing the same protocols live in tests/fakes.py.
+Real implementations: LlamaGenerator and OpenAIServerGenerator (bot/llm), HybridRetriever (index/), Kutip
+(answer.py) and the library's ArticleCore. Fakes implementing the same protocols live in tests/fakes.py.
+The embedder's interface is the index's (index/embedder.py), the library's is the library's (bot/library/ports.py).
 """
 
 from __future__ import annotations
@@ -9,13 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from bot.core.results import Answer, Summary, Turn
-    from bot.library.entry import ArticleEntry, ReadStage
+    from bot.core.results import Answer, Summary
+    from bot.core.turn import Turn
     from index.article import Article, Sentence
     from index.retrieve import Hit
 
@@ -67,20 +64,6 @@ class Generator(Protocol):
         ...
 
 
-class Embedder(Protocol):
-    name: str
-    dimension: int
-    multilingual: bool  # a question in one language finds sentences in another (no translation needed)
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Return one L2-normalised float32 row per text: article sentences and paragraphs (passages)."""
-        ...
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        """Like `embed`, for questions: models trained with a query prefix (e5: "query: ") add it here."""
-        ...
-
-
 class Retriever(Protocol):
     def search(self, query: str, k: int, same_language: bool = True) -> list[Hit]:
         """The article's sentences best matching `query`, best first, at most `k`.
@@ -114,42 +97,4 @@ class AnswerCore(Protocol):
 
     def source(self, sentence_id: str) -> tuple[Sentence, tuple[Sentence, ...]]:
         """The sentence with that id and the paragraph it stands in; UnknownSentence otherwise."""
-        ...
-
-
-class ArticleLibrary(Protocol):
-    """Articles kept on disk (data/articles/<id>/), each chat's current and recent ones, and a core per article.
-
-    Implemented by bot/library (issue 10); the Telegram handlers and the CLI use only this. Slow calls
-    (read, the first core of an article) are synchronous: the Telegram adapter runs them off the event loop.
-    """
-
-    def read(
-        self,
-        source: str,
-        *,
-        chat_id: int | None = None,
-        document: bytes | None = None,
-        progress: Callable[[ReadStage], None] | None = None,
-    ) -> ArticleEntry:
-        """Fetch (URL), open (path) or parse (`document` bytes, `source` being its file name) an article, index
-        it once (same cleaned text, same id) and make it `chat_id`'s current article. Raises ArticleError
-        subclasses, ReadLimit; on any failure the chat's current article stays as it was."""
-        ...
-
-    def current(self, chat_id: int | None) -> ArticleEntry:
-        """The chat's current article; the default article for a chat that never chose (or None: the CLI)."""
-        ...
-
-    def recent(self, chat_id: int | None, limit: int = 10) -> list[ArticleEntry]:
-        """The chat's articles in reading order, the default first: `/use N` picks the N-th (1-based), for good."""
-        ...
-
-    def use(self, chat_id: int | None, choice: str) -> ArticleEntry:
-        """Make an article current: `choice` is a number from `recent`, an article id (or its prefix) or a URL
-        already read. UnknownArticle otherwise."""
-        ...
-
-    def core(self, article_id: str) -> AnswerCore:
-        """The answer core for that article, built on first use and cached; thread-safe. UnknownArticle if evicted."""
         ...

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from bot.core.turn import Turn
 from index.article import Sentence
 
 if TYPE_CHECKING:
-    from bot.core.grounding import Support
+    from bot.core.signals import Relevance, Support
 
 
 @dataclass(frozen=True)
@@ -28,28 +30,52 @@ class Citation:
         return {"id": self.id, "paragraph": self.paragraph, "sentence": self.sentence, "text": self.text}
 
 
+class ReplyKind(StrEnum):
+    """The three things Kutip may say about a question. Each is a statement about the article, so each
+    must be true: an answer that is wrong and a "not in the article" for a question the article answers
+    are both false (docs/how-it-answers.md, "Three kinds of reply")."""
+
+    ANSWER = "answer"  # a short answer copied from the article, with its quote: the support is confident
+    CLOSEST = "closest"  # no answer asserted: the sentences nearest the question, marked as not an answer
+    NOT_IN_ARTICLE = "not_in_article"  # the article has nothing about it: the thing named is absent, or nothing related
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str
-    text: str
-    refused: bool
+    text: str  # the answer (ANSWER), or what Kutip says instead (CLOSEST, NOT_IN_ARTICLE)
+    kind: ReplyKind
     language: str  # "id" or "en"
+    # ANSWER: the sentence the answer is copied from; CLOSEST: the nearest one or two; NOT_IN_ARTICLE: none.
     citations: tuple[Citation, ...] = ()
     model: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
     # The grounding policy's signals and decision for the proposed answer (None when the model found none).
     support: Support | None = None
+    # Whether the question is about the article at all (None from cores that do not measure it).
+    relevance: Relevance | None = None
+
+    @property
+    def refused(self) -> bool:
+        """No answer is asserted (CLOSEST or NOT_IN_ARTICLE)."""
+        return self.kind is not ReplyKind.ANSWER
+
+    def as_turn(self) -> Turn:
+        """This exchange as the earlier turn of a follow-up: only an asserted answer is carried over."""
+        return Turn(self.question, "" if self.refused else self.text)
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
             "answer": self.text,
+            "kind": self.kind.value,
             "refused": self.refused,
             "language": self.language,
             "citations": [c.to_dict() for c in self.citations],
             "model": self.model,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "support": self.support.to_dict() if self.support else None,
+            "relevance": self.relevance.to_dict() if self.relevance else None,
         }
 
 
@@ -70,11 +96,3 @@ class Summary:
 
     def to_dict(self) -> dict:
         return {"language": self.language, "bullets": [b.to_dict() for b in self.bullets], "model": self.model}
-
-
-@dataclass(frozen=True)
-class Turn:
-    """An earlier question and answer, given as context to a follow-up."""
-
-    question: str
-    answer: str

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from bot.core.grammar import summary_grammar
-from bot.core.grounding import GroundingThresholds, specifics, unsupported_reason
+from bot.core.grounding import GroundingThresholds, unsupported_reason
 from bot.core.ports import Generator, Prompt
 from bot.core.prompts import LANGUAGE_NAMES, ArticlePrompt, render
+from bot.core.query import specifics
 from bot.core.results import Bullet, Citation, Summary
 from bot.core.spans import clause_ends, tidy_span, without_asides
 from index.article import Article, Sentence
@@ -290,7 +291,7 @@ class Summariser:
         elif scaled_amounts(text) - scaled_amounts(sentence.text):
             reason = f"amounts not in the sentence: {sorted(scaled_amounts(text) - scaled_amounts(sentence.text))}"
         else:
-            reason = unsupported_reason(text, [sentence], "")
+            reason = unsupported_reason(text, [sentence])
         if reason is None:
             yes = self.verdict(text, sentence)
             if yes < self.thresholds.min_verified:

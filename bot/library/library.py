@@ -23,14 +23,15 @@ from pathlib import Path
 
 from base.errors import ArticleError, ReadLimit, UnknownArticle
 from bot.core.answer import Kutip
-from bot.core.ports import AnswerCore, Embedder, Generator
-from bot.library.entry import ArticleEntry, ReadStage
+from bot.core.ports import AnswerCore, Generator
 from bot.library.turns import ArticleCore, ModelTurns
+from bot.storage import ArticleEntry
 from bot.storage.articles import ArticleStore
 from index.article import Article
-from index.build import ensure_index
+from index.build import saved_build, saved_index
+from index.embedder import Embedder
 from index.fetch import FetchPolicy
-from index.ingest import ArticleLimits, check_article, is_url, parse_article, read_document, read_source
+from index.ingest import ArticleLimits, Progress, check_article, is_url, load_article
 from index.store import StoredIndex, article_from_json, article_json, article_sha256
 
 logger = logging.getLogger(__name__)
@@ -64,18 +65,25 @@ class Library:
         self,
         directory: Path,
         store: ArticleStore,
-        embedder: Embedder,
-        generator: Generator,
+        embedder: Callable[[], Embedder],
+        generator: Callable[[], Generator],
         assemble: Assemble,
         config: LibraryConfig,
         default: Callable[[], Article] | None = None,
         clock: Callable[[], float] = time.time,
+        *,
+        embedding_model: str,
     ) -> None:
-        """`default` reads the shipped or configured article; it is registered on first need (a command that
-        reads another article never waits for it), or at once by `register_default`."""
+        """`embedder()` and `generator()` return the models every article shares, loading them on their first
+        call, so a command that only lists articles loads none; `embedding_model` is the embedder's name, which
+        the saved indexes record (a saved index is reused without loading the embedder).
+
+        `default` reads the shipped or configured article; it is registered on first need (a command that reads
+        another article never waits for it), at once by `register_default`, and again by `reload_default`."""
         self._dir = directory
         self._store = store
         self._embedder = embedder
+        self._embedding_model = embedding_model
         self._generator = generator
         self._assemble = assemble
         self._config = config
@@ -100,18 +108,11 @@ class Library:
         *,
         chat_id: int | None = None,
         document: bytes | None = None,
-        progress: Callable[[ReadStage], None] | None = None,
+        progress: Progress | None = None,
     ) -> ArticleEntry:
         report = progress or (lambda stage: None)
         self._count_read(chat_id)
-        report("fetching")
-        if document is not None:
-            raw, title, origin = read_document(source, document, self._config.limits)
-        else:
-            raw, title, origin = read_source(source, self._config.fetch, self._config.limits)
-        report("cleaning")
-        article = parse_article(raw, title=title, origin=origin)
-        check_article(article, self._config.limits)
+        article = load_article(source, self._config.fetch, self._config.limits, document=document, progress=report)
         report("indexing")
         entry, stored = self._register(article, added_by=chat_id)
         assert stored is not None  # registered with its index
@@ -177,6 +178,15 @@ class Library:
                     # Indexed when its core is first built: listing articles needs no embedder.
                     self._default = self._set_default(self._default_source(), index=False)
             return self._default
+
+    def reload_default(self) -> ArticleEntry:
+        """Read the default article's source again and make it the default, its core warmed (/reload)."""
+        if self._default_source is None:
+            raise UnknownArticle("the library has no source to read its default article from")
+        entry = self.register_default(self._default_source())
+        logger.info("default article is now %s (%d sentences)", entry.short_id, entry.sentences)
+        self.core(entry.id).warm()
+        return entry
 
     def register_default(self, article: Article) -> ArticleEntry:
         """Make `article` (the shipped or configured one) the default: indexed now, never evicted."""
@@ -253,7 +263,7 @@ class Library:
                 tmp = saved.with_suffix(".tmp")
                 tmp.write_text(json.dumps(article_json(article), ensure_ascii=False), encoding="utf-8")
                 tmp.replace(saved)
-            stored = ensure_index(article, self._embedder, directory / "index", progress=False) if index else None
+            stored = self._index(article, directory / "index") if index else None
             now = self._clock()
             entry = ArticleEntry(
                 id=article_id,
@@ -281,8 +291,13 @@ class Library:
         if self._store.get(article_id) is None:
             raise UnknownArticle(f"no article {article_id[:8]} in the library")
         article = self._load_article(article_id)
-        stored = ensure_index(article, self._embedder, self.article_dir(article_id) / "index", progress=False)
+        stored = self._index(article, self.article_dir(article_id) / "index")
         return self._assembled(article_id, stored)  # the index is rebuilt above when stale
+
+    def _index(self, article: Article, directory: Path) -> StoredIndex:
+        """The article's saved index, else built and saved: only then is the embedder loaded."""
+        stored = saved_index(article, self._embedding_model, directory)
+        return stored if stored is not None else saved_build(article, self._embedder(), directory)
 
     def _assembled(self, article_id: str, stored: StoredIndex) -> ArticleCore:
         directory = self.article_dir(article_id)
@@ -313,7 +328,7 @@ class Library:
         prefix = directory / "prefix.txt"
         try:
             if prefix.is_file():
-                self._generator.forget(prefix.read_text(encoding="utf-8"))
+                self._generator().forget(prefix.read_text(encoding="utf-8"))
         except OSError as error:
             logger.warning("could not delete the saved prefix of %s: %s", directory.name[:8], error)
         shutil.rmtree(directory, ignore_errors=True)
@@ -322,7 +337,7 @@ class Library:
         """Directories without a row (an eviction cut short, a database moved aside) are deleted at start; not
         fresh ones, which another process sharing the data directory (the CLI beside the bot) may be writing."""
         known = {e.id for e in self._store.all()}
-        stale = time.time() - SWEEP_AGE_S
+        stale = self._clock() - SWEEP_AGE_S
         for path in self._dir.iterdir():
             if path.is_dir() and path.name not in known and len(path.name) == 64 and path.stat().st_mtime < stale:
                 self._delete(path)

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from bot.core.answer import Kutip
-from bot.core.results import Answer, Summary, Turn
+from bot.core.results import Answer, Summary
+from bot.core.turn import Turn
 from index.article import Article, Sentence
 
 logger = logging.getLogger(__name__)

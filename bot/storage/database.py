@@ -88,7 +88,22 @@ MIGRATIONS: tuple[str, ...] = (
         model_s REAL    NOT NULL                -- inside the core
     );
     """,
-    # 5: article numbers that stay put in a chat (issue 23): the order articles first came to it.
+    # 5: every message accepted as a job, kept after its job is done (issue 22): Telegram delivers again
+    # the updates whose offset a crash kept it from confirming, and those must not be answered twice.
+    """
+    CREATE TABLE accepted (
+        chat_id     INTEGER NOT NULL,
+        message_id  INTEGER NOT NULL,           -- the asker's message
+        kind        TEXT    NOT NULL,           -- the job kind ("ask", "summary", "digest")
+        accepted_at REAL    NOT NULL,           -- Unix time; rows older than Telegram keeps updates are pruned
+        PRIMARY KEY (chat_id, message_id, kind)
+    );
+    CREATE INDEX accepted_by_age ON accepted (accepted_at);
+    -- the jobs still pending count as accepted now: their updates may come again after this upgrade
+    INSERT OR IGNORE INTO accepted
+        SELECT chat_id, message_id, kind, (julianday('now') - 2440587.5) * 86400.0 FROM jobs;
+    """,
+    # 6: article numbers that stay put in a chat (issue 23): the order articles first came to it.
     """
     ALTER TABLE chat_articles ADD COLUMN first_at REAL NOT NULL DEFAULT 0;
     UPDATE chat_articles SET first_at = chosen_at;
@@ -138,4 +153,6 @@ def migrate(connection: sqlite3.Connection, migrations: tuple[str, ...] = MIGRAT
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise KutipError(f"{DATABASE_NAME}: migration {number} failed: {error}") from None
-        logger.info("database schema migrated to version %d", number)
+        logger.debug("database schema migrated to version %d", number)
+    if 0 < version < len(migrations):  # a new database is not news; an upgraded one is, once
+        logger.info("database schema migrated from version %d to %d", version, len(migrations))

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.core.results import Turn
+from bot.core.turn import Turn
 from bot.storage.transaction import transaction
 
 # Most answers remembered; the oldest fall out first. Each row is a question and a short answer.

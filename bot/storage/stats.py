@@ -7,6 +7,7 @@ import sqlite3
 
 from base.measure import percentile
 from bot.storage.database import migrate
+from bot.storage.jobs import JobKind
 from bot.storage.transaction import transaction
 
 # Counted events. "questions", "refusals", "summaries" come from finished jobs; the others from the desk.
@@ -30,14 +31,14 @@ class StatsStore:
             (name, by, by),
         )
 
-    def record(self, kind: str, waited_s: float, model_s: float, refused: bool = False) -> None:
+    def record(self, kind: JobKind, waited_s: float, model_s: float, refused: bool = False) -> None:
         """Count one finished job; latencies are kept for questions only.
 
         `waited_s` runs from enqueue to result, `model_s` is the time inside the core.
         """
-        if kind in ("summary", "digest"):
+        if kind in (JobKind.SUMMARY, JobKind.DIGEST):
             self.count("summaries")
-        if kind != "ask":
+        if kind != JobKind.ASK:
             return
         with transaction(self._db):
             self.count("questions")

@@ -6,20 +6,26 @@ This is the only place that builds things; every other module receives what it n
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from bot.core import support_model
 from bot.core.answer import ROOM_FOR_QUESTION, CoreConfig, Kutip
 from bot.core.grounding import GroundingPolicy, GroundingThresholds
-from bot.core.ports import Embedder, Generator, Retriever
+from bot.core.ports import Generator, Retriever
 from bot.core.prompts import ArticlePrompt
 from bot.core.summary import Summariser
+from bot.core.support_model import SupportModel
 from bot.library.library import Library, LibraryConfig
 from bot.storage import DATABASE_NAME, open_database
 from bot.storage.articles import ArticleStore
-from bot.wiring.lazy import Lazy
+from bot.wiring.lazy import once
 from bot.wiring.settings import Settings
+from index.article import Article
 from index.build import ensure_index
+from index.embedder import Embedder
 from index.fetch import FetchPolicy
 from index.ingest import ArticleLimits, load_article
 from index.retrieve import HybridRetriever, RetrievalConfig
@@ -52,6 +58,7 @@ def core_config(settings: Settings) -> CoreConfig:
         max_tokens=settings.llm_max_tokens,
         max_question_chars=settings.max_question_chars,
         copy_answers=settings.copy_answers,
+        closest_quotes=settings.closest_quotes,
     )
 
 
@@ -62,7 +69,18 @@ def grounding_thresholds(settings: Settings) -> GroundingThresholds:
         min_answer_logprob=settings.support_min_answer_logprob,
         max_missing_specifics=settings.support_max_missing_specifics,
         min_coverage=settings.support_min_coverage,
+        min_related_dense=settings.support_min_related_dense,
+        min_related_coverage=settings.support_min_related_coverage,
     )
+
+
+def load_support_model(settings: Settings) -> SupportModel | None:
+    """The fitted support model KUTIP_SUPPORT_MODEL names, or None for the per-signal thresholds."""
+    if settings.support_model == "none":
+        return None
+    if settings.support_model == "shipped":
+        return support_model.load()
+    return support_model.load(Path(settings.support_model), sha256="")
 
 
 def index_dir(settings: Settings) -> Path:
@@ -78,13 +96,14 @@ def load_embedder(settings: Settings) -> Embedder:
 
 def load_index(settings: Settings, progress: bool = True) -> tuple[StoredIndex, Embedder]:
     """Read the configured article and return its index, rebuilding it when stale."""
-    article = load_article(settings.article, fetch_policy(settings), article_limits(settings))
+    article = default_article(settings)
     embedder = load_embedder(settings)
     return ensure_index(article, embedder, index_dir(settings), progress=progress), embedder
 
 
-def server_generator(settings: Settings) -> Generator:
-    """The model behind KUTIP_LLM_URL. Nothing is contacted yet: a server that is down does not stop the bot."""
+def server_generator(settings: Settings, stop: threading.Event | None = None) -> Generator:
+    """The model behind KUTIP_LLM_URL. Nothing is contacted yet: a server that is down does not stop the bot.
+    `stop`, once set, abandons the request in flight (the bot sets it when it stops)."""
     from bot.llm.openai_server import OpenAIServerGenerator, ServerConfig
 
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
@@ -99,21 +118,28 @@ def server_generator(settings: Settings) -> Generator:
             max_concurrent=settings.llm_max_concurrent,
             context_size=settings.llm_context,
             logprobs=settings.llm_server_logprobs,
-        )
+        ),
+        stop=stop,
     )
 
 
-def load_generator(settings: Settings) -> Generator:
-    """An OpenAI-compatible server when KUTIP_LLM_URL is set (no GGUF is loaded), else the in-process model."""
+def load_generator(settings: Settings, stop: threading.Event | None = None) -> Generator:
+    """An OpenAI-compatible server when KUTIP_LLM_URL is set (no GGUF is loaded), else the in-process model.
+    `stop`, once set, interrupts the model call in progress (GenerationCancelled)."""
     if settings.llm_url:
-        return server_generator(settings)
+        return server_generator(settings, stop)
     from bot.llm.llama import LlamaGenerator
     from bot.llm.source import resolve_model
 
     settings.apply_offline()
     path, name = resolve_model(settings.llm_model, settings.data_dir / "models", settings.llm_sha256)
     return LlamaGenerator(
-        path, name, n_ctx=settings.llm_context, n_threads=settings.llm_threads, state_dir=settings.data_dir / "kv"
+        path,
+        name,
+        n_ctx=settings.llm_context,
+        n_threads=settings.llm_threads,
+        state_dir=settings.data_dir / "kv",
+        stop=stop,
     )
 
 
@@ -126,11 +152,12 @@ def assemble_core(
     retriever: Retriever | None = None,
     retrieval: RetrievalConfig | None = None,
     thresholds: GroundingThresholds | None = None,
+    model: SupportModel | None = None,
 ) -> Kutip:
     """A core over one article's index; `retriever` replaces the hybrid one (the eval wraps it to record)."""
     article = stored.article
     prompt = ArticlePrompt.fit(article, generator, reserved_tokens=ROOM_FOR_QUESTION + config.max_tokens)
-    grounding = GroundingPolicy(stored, thresholds)
+    grounding = GroundingPolicy(stored, thresholds, model)
     vectors = stored.sentence_index.reconstruct_n(0, stored.sentence_index.ntotal)
     summariser = Summariser(article, vectors, generator, prompt, grounding.thresholds, summary_cache_dir)
     retriever = retriever or HybridRetriever(stored, embedder, retrieval)
@@ -148,29 +175,46 @@ def library_config(settings: Settings) -> LibraryConfig:
     )
 
 
-def build_library(settings: Settings, embedder: Embedder | None = None, generator: Generator | None = None) -> Library:
+def build_library(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    generator: Generator | None = None,
+    reread: Callable[[], Settings] | None = None,
+    stop: threading.Event | None = None,
+) -> Library:
     """The article library in the data directory, its default article KUTIP_ARTICLE (read when first needed).
 
     One embedder and one generator serve every article; by default each is loaded on first use, so a command
-    that needs no model (`kutip articles`, `kutip source`) loads none.
+    that needs no model (`kutip articles`, `kutip source`) loads none. `reread` gives the settings each read of
+    the default article uses (the bot's /reload picks up an edited .env); by default, `settings`.
+    `stop` goes to the generator loaded here.
     """
-    embedder = embedder or Lazy(lambda: load_embedder(settings), name=settings.embedding_model)
-    generator = generator or Lazy(lambda: load_generator(settings))
+    embedder_of = once(lambda: embedder or load_embedder(settings))
+    generator_of = once(lambda: generator or load_generator(settings, stop))
     config = core_config(settings)
     thresholds = grounding_thresholds(settings)
+    model = load_support_model(settings)
 
     def assemble(stored: StoredIndex, summaries: Path) -> Kutip:
-        return assemble_core(stored, embedder, generator, config, summaries, thresholds=thresholds)
+        return assemble_core(
+            stored, embedder_of(), generator_of(), config, summaries, thresholds=thresholds, model=model
+        )
 
     return Library(
         settings.data_dir / "articles",
         ArticleStore(open_database(settings.data_dir / DATABASE_NAME, shared=True)),
-        embedder,
-        generator,
+        embedder_of,
+        generator_of,
         assemble,
         library_config(settings),
-        default=lambda: load_article(settings.article, fetch_policy(settings), article_limits(settings)),
+        default=lambda: default_article(reread() if reread is not None else settings),
+        embedding_model=embedder.name if embedder is not None else settings.embedding_model,
     )
+
+
+def default_article(settings: Settings) -> Article:
+    """KUTIP_ARTICLE, read, cleaned and checked."""
+    return load_article(settings.article, fetch_policy(settings), article_limits(settings))
 
 
 def build_core(settings: Settings, progress: bool = True) -> Kutip:

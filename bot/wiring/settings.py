@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         "words throughout (never).",
     )
 
-    # --- trust: when an answer counts as supported (defaults chosen on the dev splits; README, "Trust") ---
+    # --- trust: when an answer counts as supported (tuned on the dev splits: docs/how-it-answers.md, "Trust") ---
     support_min_verified: float = Field(
         GroundingThresholds.min_verified,
         description="Least P(yes) of the model's check that the cited sentence states the answer; higher refuses "
@@ -113,6 +113,25 @@ class Settings(BaseSettings):
     support_min_coverage: float = Field(
         GroundingThresholds.min_coverage,
         description="Least rarity-weighted share of the question's words found in the cited paragraph.",
+    )
+    support_min_related_dense: float = Field(
+        GroundingThresholds.min_related_dense,
+        description="A question not answered gets 'not in the article' (rather than the closest sentences) when no "
+        "candidate sentence is this near it by the embedder's cosine, and none matches its words either.",
+    )
+    support_min_related_coverage: float = Field(
+        GroundingThresholds.min_related_coverage,
+        description="The least rarity-weighted share of the question's words in a candidate's paragraph that makes "
+        "the question related to the article (only for a question in the article's language).",
+    )
+    support_model: str = Field(
+        "none",
+        description="How an answer's support is decided: 'shipped' (a logistic model over every signal, fitted on the "
+        "dev sets, bot/core/support_model.json), 'none' (each signal against its threshold above), or the path of a "
+        "model file fitted by `python -m evaluation.verifier --fit --write PATH`.",
+    )
+    closest_quotes: int = Field(
+        2, ge=1, le=5, description="Sentences shown when no answer is asserted but the question is about the article."
     )
 
     # --- LLM behind an OpenAI-compatible server (instead of the GGUF above) ---

@@ -7,47 +7,25 @@ KUTIP_ARTICLE, and every article's core (the default's too) takes turns on the o
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 
-from bot.core.ports import AnswerCore
-from bot.library.library import Library
-from bot.wiring.factory import article_limits, build_library, fetch_policy
+from bot.adapters.telegram.app import run
+from bot.wiring.factory import build_library
 from bot.wiring.settings import Settings
-from index.ingest import load_article
 
 logger = logging.getLogger(__name__)
 
 
-def default_core(library: Library) -> AnswerCore:
-    """The default article's core, warmed: a library core, so its model calls take turns with every other
-    article's (a core built apart would move the model's prefix behind the library's back)."""
-    core = library.core(library.default.id)
-    core.warm()
-    return core
-
-
-def default_reloader(library: Library, reread: Callable[[], Settings]) -> Callable[[], AnswerCore]:
-    """/reload: read KUTIP_ARTICLE again (settings re-read, so an edited .env counts), make it the library's
-    default, and return its warmed core. Runs in a worker thread (bot/adapters/telegram/rebuild.py)."""
-
-    def reload() -> AnswerCore:
-        settings = reread()
-        article = load_article(settings.article, fetch_policy(settings), article_limits(settings))
-        entry = library.register_default(article)
-        logger.info("default article is now %s (%d sentences)", entry.short_id, entry.sentences)
-        return default_core(library)
-
-    return reload
-
-
 def run_bot(settings: Settings, reread: Callable[[], Settings] | None = None) -> None:
-    """Serve Telegram until interrupted (see bot.adapters.telegram.app.run), over the article library."""
-    from bot.adapters.telegram.app import run
+    """Serve Telegram until interrupted (see bot.adapters.telegram.app.run), over the article library.
 
-    library = build_library(settings)
-    run(
-        settings,
-        default_core(library),
-        reload=default_reloader(library, reread or (lambda: settings)),
-        library=library,
-    )
+    The default article's core is built and warmed before the first update, so the first question pays only
+    for itself; /reload reads KUTIP_ARTICLE again with the settings `reread()` returns (an edited .env counts).
+    """
+    # Set by the bot when it stops: the model call in progress ends at once and its job stays journaled,
+    # rather than holding the exit for as long as the answer takes (30 s and more).
+    stop = threading.Event()
+    library = build_library(settings, reread=reread, stop=stop)
+    library.core(library.default.id).warm()
+    run(settings, library, interrupt=stop.set)

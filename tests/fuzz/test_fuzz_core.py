@@ -13,7 +13,7 @@ from base.errors import KutipError
 from bot.adapters import terminal
 from bot.adapters.telegram import render
 from bot.core.ports import Completion
-from bot.core.results import Turn
+from bot.core.turn import Turn
 from bot.wiring.factory import assemble_core, core_config
 from bot.wiring.settings import Settings
 from index.build import build_index
@@ -42,8 +42,15 @@ class ScriptedGenerator:
     def warm(self, system: str) -> None:
         pass
 
+    def forget(self, system: str) -> None:
+        pass
+
     def complete(self, prompt, grammar: str, max_tokens: int) -> Completion:
         return Completion(self.next_reply)
+
+    def choice_probabilities(self, prompt, options: tuple[str, ...]) -> dict[str, float]:
+        # A verifier that agrees, so whatever the drawn reply passes is judged by the checks in code.
+        return {o: 1.0 if o == "yes" else 0.0 for o in options}
 
 
 GENERATOR = ScriptedGenerator()

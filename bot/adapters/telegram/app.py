@@ -20,15 +20,13 @@ from base.errors import KutipError
 from bot.adapters.telegram import article_handlers, handlers, texts
 from bot.adapters.telegram.backoff import Backoff, retry_after_s
 from bot.adapters.telegram.chat_action import Typing
-from bot.adapters.telegram.chat_articles import ChatArticles
 from bot.adapters.telegram.desk import Desk
 from bot.adapters.telegram.jobs import restore
 from bot.adapters.telegram.limits import FloodLimiter
 from bot.adapters.telegram.ratelimit import SlidingWindow
 from bot.adapters.telegram.reading import Reader
-from bot.adapters.telegram.rebuild import Rebuilder
 from bot.adapters.telegram.state import KEY, State
-from bot.core.ports import AnswerCore, ArticleLibrary
+from bot.library.ports import ArticleLibrary
 from bot.storage import DATABASE_NAME, FollowupStore, JobJournal, StatsStore, open_database
 from bot.wiring.settings import Settings
 
@@ -70,6 +68,37 @@ def protect_logs(*secrets_: str) -> None:
         for old in [f for f in target.filters if isinstance(f, RedactSecrets)]:
             target.removeFilter(old)
         target.addFilter(redact)
+
+
+# Loggers where PTB reports, with a traceback at ERROR, faults that it or Kutip then handles: a Bot API
+# reply that is not JSON (send.py takes the message as delivered), a 429 past the rate limiter's retries
+# (send.py retries within KUTIP_DELIVERY_RETRY_S) and a failed poll (PTB polls again).
+_HANDLED_FAULT_LOGGERS = ("telegram.request.BaseRequest", "telegram.ext.AIORateLimiter", "telegram.ext.Updater")
+_FAULT_LINE_CHARS = 300
+
+
+class OneLineFaults(logging.Filter):
+    """A handled Bot API fault as one WARNING line naming the error, rather than an ERROR and a traceback,
+    which a reader takes for a crash. Anything else (an unexpected exception, CRITICAL) is left alone."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, TelegramError | ValueError) and record.levelno <= logging.ERROR:
+            line = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.msg, record.args = line[:_FAULT_LINE_CHARS], ()
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        return True
+
+
+def quiet_handled_faults() -> None:
+    """Install OneLineFaults on PTB's fault loggers (idempotent); before protect_logs, whose redaction then
+    sees the line this filter writes."""
+    for name in _HANDLED_FAULT_LOGGERS:
+        target = logging.getLogger(name)
+        for old in [f for f in target.filters if isinstance(f, OneLineFaults)]:
+            target.removeFilter(old)
+        target.filters.insert(0, OneLineFaults())
 
 
 def file_url(base_url: str) -> str:
@@ -122,11 +151,7 @@ async def _post_init(application: Application) -> None:
     state = application.bot_data[KEY]
     try:
         for language, language_code in (("en", None), ("id", "id")):
-            commands = [
-                BotCommand(name, description)
-                for name, description in texts.COMMANDS[language]
-                if state.reader is not None or name not in texts.LIBRARY_COMMANDS
-            ]
+            commands = [BotCommand(name, description) for name, description in texts.COMMANDS[language]]
             await application.bot.set_my_commands(commands, language_code=language_code)
     except TelegramError as error:  # the menu is a convenience; answering matters more
         logger.warning("could not register the command menu: %s", error)
@@ -137,29 +162,28 @@ async def _post_init(application: Application) -> None:
 
 
 async def _post_stop(application: Application) -> None:
-    """Abandon a rebuild in flight, let answers already on their way finish, then stop the model worker."""
+    """Abandon reads (and a reload) in flight, let answers already on their way finish, then stop the model worker."""
     state = application.bot_data[KEY]
+    if state.interrupt is not None:
+        state.interrupt()  # the model call in progress ends now; its job stays in the journal
     if state.restoring is not None:
         state.restoring.cancel()  # what it did not queue yet is still in the journal
         await asyncio.gather(state.restoring, return_exceptions=True)
-    if state.rebuilder is not None:
-        await state.rebuilder.stop()
-    if state.reader is not None:
-        await state.reader.stop()
+    await state.reader.stop()
     await state.desk.stop()
     state.database.close()
 
 
 def build_application(
-    settings: Settings,
-    core: AnswerCore,
-    reload: Callable[[], AnswerCore] | None = None,
-    library: ArticleLibrary | None = None,
+    settings: Settings, library: ArticleLibrary, interrupt: Callable[[], None] | None = None
 ) -> Application:
-    """The Application with every handler attached; `core` answers about the default article, `reload()`
-    returns a fresh one, and `library` (optional) lets chats read articles of their own."""
+    """The Application with every handler attached; `library` is its one door to a core: chats read articles
+    into it, each job asks it for its article's core, and /reload reads its default article again.
+    `interrupt()`, called at a stop, ends the model call in progress (it raises GenerationCancelled in the
+    worker)."""
     token = _token(settings)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    quiet_handled_faults()
     protect_logs(token, secret)
     builder = ApplicationBuilder().token(token).rate_limiter(FloodLimiter()).post_init(_post_init).post_stop(_post_stop)
     if settings.telegram_base_url:
@@ -169,7 +193,6 @@ def build_application(
     database = open_database(settings.data_dir / DATABASE_NAME)
     stats = StatsStore(database)
     desk = Desk(
-        core,
         settings.queue_size,
         typing=Typing(partial(_send_typing, application.bot)),
         on_error=application.process_error,
@@ -184,9 +207,9 @@ def build_application(
         followups=FollowupStore(database),
         journal=JobJournal(database),
         stats=stats,
-        articles=ChatArticles(library),
-        reader=Reader() if library is not None else None,
-        rebuilder=Rebuilder(reload) if reload is not None else None,
+        library=library,
+        reader=Reader(),
+        interrupt=interrupt,
     )
     article_handlers.register(application)  # before the question handlers: a link-only message is read
     handlers.register(application)
@@ -244,18 +267,13 @@ def _event_loop() -> asyncio.AbstractEventLoop:
         return loop
 
 
-def run(
-    settings: Settings,
-    core: AnswerCore,
-    reload: Callable[[], AnswerCore] | None = None,
-    library: ArticleLibrary | None = None,
-) -> None:
+def run(settings: Settings, library: ArticleLibrary, interrupt: Callable[[], None] | None = None) -> None:
     """Serve until interrupted: a webhook when settings.webhook_url is set, else long polling.
 
     Start-up failures (a rejected token, a Bot API still unreachable after KUTIP_STARTUP_RETRY_S, a webhook
     port in use) raise KutipError with a redacted one-line message, never a traceback.
     """
-    application = build_application(settings, core, reload, library)
+    application = build_application(settings, library, interrupt)
     token = _token(settings)
     loop = _event_loop()
     try:

@@ -21,7 +21,7 @@ from bot.adapters.telegram import links, texts, triggers
 from bot.adapters.telegram.handlers import Context, enqueue, language, pending_job, reply, source_of
 from bot.adapters.telegram.progress import ProgressMessage
 from bot.adapters.telegram.state import State, state_of
-from bot.library.entry import ArticleEntry
+from bot.storage import ArticleEntry, JobKind
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +76,6 @@ async def start_reading(update: Update, context: Context, source: str, document:
     state = state_of(context)
     lang = language(update)
     chat_id = update.effective_chat.id
-    if state.reader is None:
-        await reply(update, context, texts.t("read_unavailable", lang))
-        return
     if state.reader.reading(chat_id):
         await reply(update, context, texts.t("read_running", lang))
         return
@@ -118,8 +115,7 @@ async def _read(
     """Download (a document), read off the loop, then say what came of it and queue the summary."""
     lang = language(update)
     chat_id = update.effective_chat.id
-    assert state.reader is not None and state.articles.library is not None
-    library = state.articles.library
+    library = state.library
     try:
         data = await _download(document, state.settings.fetch_max_bytes) if document is not None else None
         entry = await state.reader.off_loop(
@@ -136,8 +132,7 @@ async def _read(
     state.stats.count("reads")
     logger.info("chat %s now reads article %s (%d sentences)", chat_id, entry.short_id, entry.sentences)
     await _conclude(update, context, progress, _card(entry, lang))
-    article_id = None if entry.is_default else entry.id
-    await enqueue(update, context, pending_job(update, "digest", lang, article_id=article_id))
+    await enqueue(update, context, pending_job(update, JobKind.DIGEST, lang, entry.id))
 
 
 async def _download(document: Document, limit: int) -> bytes:
@@ -171,11 +166,8 @@ async def articles_command(update: Update, context: Context) -> None:
     state = state_of(context)
     lang = language(update)
     chat_id = update.effective_chat.id
-    entries = state.articles.recent(chat_id)
-    if not entries:
-        await reply(update, context, texts.t("read_unavailable", lang))
-        return
-    current = state.articles.library.current(chat_id).id if state.articles.library is not None else None
+    entries = state.library.recent(chat_id)
+    current = state.library.current(chat_id).id
     lines = [texts.t("articles_title", lang)]
     for number, entry in enumerate(entries, 1):
         line = texts.t(
@@ -196,14 +188,11 @@ async def use_command(update: Update, context: Context) -> None:
     state = state_of(context)
     lang = language(update)
     choice = triggers.command_argument(update.effective_message)
-    if state.articles.library is None:
-        await reply(update, context, texts.t("read_unavailable", lang))
-        return
     if not choice:
         await reply(update, context, texts.t("use_usage", lang))
         return
     try:
-        entry = state.articles.library.use(update.effective_chat.id, choice)
+        entry = state.library.use(update.effective_chat.id, choice)
     except KutipError:  # UnknownArticle: not in this chat's list, or evicted
         await reply(update, context, texts.t("unknown_article", lang, choice=texts.echo(choice)))
         return

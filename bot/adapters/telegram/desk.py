@@ -19,11 +19,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from base.errors import KutipError
+from base.errors import GenerationCancelled, KutipError
 from bot.adapters.telegram.chat_action import Typing
 from bot.adapters.telegram.ratelimit import SlidingWindow
-from bot.core.ports import AnswerCore
-from bot.storage import StatsStore
+from bot.storage import JobKind, StatsStore
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +32,10 @@ MODEL_GRACE_S = 60.0
 
 @dataclass
 class Job:
-    kind: str  # "ask" or "summary"
+    kind: JobKind
     chat_id: int
     update: object  # handed to the error handler if the job fails unexpectedly
-    work: Callable[[AnswerCore], Any]  # called in a thread with the current core; the only slow part
+    work: Callable[[], Any]  # called in a thread; the only slow part (it asks the library for its article's core)
     deliver: Callable[[Any], Awaitable[None]]  # sends the result, or the KutipError raised instead
     thread_id: int | None = None
     settle: Callable[[], None] | None = None  # called once the delivery is over (not when a stop cancelled it)
@@ -47,11 +46,10 @@ Refusal = Literal["busy", "rate_limited"]
 
 
 class Desk:
-    """Owns the queue, the current core and the counters behind /stats."""
+    """Owns the queue, its workers and the counters behind /stats; it holds no core (a job names its article)."""
 
     def __init__(
         self,
-        core: AnswerCore,
         capacity: int,
         typing: Typing,
         on_error: Callable[[object, Exception], Awaitable[object]],
@@ -59,7 +57,6 @@ class Desk:
         stats: StatsStore,
         workers: int = 1,
     ) -> None:
-        self.core = core
         self.capacity = max(1, capacity)
         self.workers = max(1, workers)  # jobs answered at once: 1 in-process, the slot count behind a server
         self._stats = stats  # in the database: /stats survives a restart
@@ -71,10 +68,6 @@ class Desk:
         self._busy: set[asyncio.Task[None]] = set()  # the workers with a job now
         self._deliveries: dict[int, asyncio.Task[None]] = {}
         self._closing = False
-
-    def swap(self, core: AnswerCore) -> None:
-        """Answer from `core` from the next job on (the job with the model keeps the core it started with)."""
-        self.core = core
 
     def snapshot(self) -> dict[str, object]:
         """The /stats counters with the queue's depth and capacity."""
@@ -168,10 +161,11 @@ class Desk:
 
     async def _run(self, job: Job) -> Callable[[], Awaitable[object]]:
         """Answer `job` in a thread; returns what sends its outcome."""
-        core = self.core
         started = time.monotonic()
         try:
-            result = await asyncio.to_thread(job.work, core)
+            result = await asyncio.to_thread(job.work)
+        except GenerationCancelled:  # a stop interrupted the model: nothing is delivered or settled, and
+            raise asyncio.CancelledError from None  # the job stays in the journal for the restart
         except KutipError as error:  # expected; the delivery explains it to the user
             result = error
         except Exception as error:

@@ -26,12 +26,13 @@ from base.errors import KutipError
 from bot.adapters.telegram import render, texts, triggers
 from bot.adapters.telegram.access import is_admin, is_allowed
 from bot.adapters.telegram.jobs import job_for
+from bot.adapters.telegram.reading import RELOAD
 from bot.adapters.telegram.send import is_delivery_failure, send_html, thread_of
 from bot.adapters.telegram.state import State, state_of
 from bot.core.ports import AnswerCore
 from bot.core.questions import check_question
-from bot.core.results import Turn
-from bot.storage import Followup, PendingJob
+from bot.core.turn import Turn
+from bot.storage import ArticleEntry, Followup, JobKind, PendingJob
 
 logger = logging.getLogger(__name__)
 
@@ -105,13 +106,11 @@ def _followup(state: State, message: Message, bot_id: int) -> Followup | None:
     return state.followups.get(message.chat_id, replied.message_id, replied.text)
 
 
-def pending_job(
-    update: Update, kind: str, text: str, history: Turn | None = None, article_id: str | None = None
-) -> PendingJob:
+def pending_job(update: Update, kind: JobKind, text: str, article_id: str, history: Turn | None = None) -> PendingJob:
     """The job asked for by `update`, as plain data: what the journal keeps and a restart restores.
 
-    `article_id` is the article to answer about (None: the default), fixed now: a chat that switches
-    articles while the job waits does not change what it was asked about."""
+    `article_id` is the article to answer about, fixed now: a chat that switches articles while the job
+    waits does not change what it was asked about."""
     message = update.effective_message
     user = update.effective_user
     return PendingJob(
@@ -135,11 +134,19 @@ async def enqueue(update: Update, context: Context, pending: PendingJob) -> None
     """
     state = state_of(context)
     desk = state.desk
+    if state.journal.accepted(pending):
+        # Telegram delivered the update again (a crash kept its offset from being confirmed): it was
+        # answered, or waits in the journal, already. Checked before admission, so it costs no rate.
+        logger.info("message %s in chat %s was accepted before; not queued again", pending.message_id, pending.chat_id)
+        return
     refusal = desk.admit(pending.user_id if pending.user_id is not None else pending.chat_id)
     if refusal is not None:
         await reply(update, context, texts.t(refusal, pending.language))
         return
-    pending = state.journal.add(pending)
+    journaled = state.journal.add(pending)
+    if journaled is None:
+        return
+    pending = journaled
     if not desk.submit(job_for(context.bot, state, pending)):
         state.journal.done(pending.id)
         await reply(update, context, texts.t("busy", pending.language))
@@ -161,9 +168,10 @@ async def submit_question(update: Update, context: Context, question: str) -> No
         return
     followup = _followup(state, message, context.bot.id)
     if followup is not None:  # a follow-up is about the article its earlier answer came from
-        job = pending_job(update, "ask", question, followup.turn, followup.article_id)
+        article_id = followup.article_id or state.library.default.id  # None: a turn kept before ids were
+        job = pending_job(update, JobKind.ASK, question, article_id, followup.turn)
     else:
-        job = pending_job(update, "ask", question, article_id=state.articles.article_id(message.chat_id))
+        job = pending_job(update, JobKind.ASK, question, state.library.current(message.chat_id).id)
     await enqueue(update, context, job)
 
 
@@ -189,14 +197,15 @@ async def group_text(update: Update, context: Context) -> None:
 # --- article commands --------------------------------------------------------
 
 
+async def core_of(state: State, article_id: str) -> AnswerCore:
+    """The article's core, from the library (the one door to a core); off the loop, as building it may be slow."""
+    return await asyncio.to_thread(state.library.core, article_id)
+
+
 async def help_command(update: Update, context: Context) -> None:
     """/start and /help: what Kutip is, which article, how to ask."""
     lang = language(update)
-    state = state_of(context)
-    fields = _article_fields(state.core.article, lang)
-    entry = state.articles.current(update.effective_chat.id)
-    if entry is not None:
-        fields.update(title=entry.title or texts.plain("untitled", lang), url=source_of(entry.origin, lang))
+    fields = await _about(state_of(context), update.effective_chat.id, lang)
     await reply(update, context, texts.t("help", lang, bot=context.bot.username, **fields))
 
 
@@ -207,15 +216,28 @@ def source_of(origin: str, lang: str) -> str:
     return PurePath(origin).name or texts.plain("no_url", lang)
 
 
-def _article_fields(article, lang: str) -> dict:
-    """What /help and /article say about the article, with localised stand-ins for what is missing."""
-    return {
-        "title": article.title or texts.plain("untitled", lang),
-        # Never the local origin: a server path means nothing to a Telegram user and should not leak.
-        "url": article.source_url or texts.plain("no_url", lang),
-        "sentences": len(article.sentences),
-        "paragraphs": article.paragraph_count,
+async def _about(state: State, chat_id: int, lang: str) -> dict:
+    """What /help and /article say about the chat's article, with localised stand-ins for what is missing.
+
+    The default article is described from its core (its paragraphs too), the others from their entries."""
+    entry = state.library.current(chat_id)
+    fields = {
+        "title": entry.title or texts.plain("untitled", lang),
+        "url": source_of(entry.origin, lang),
+        "sentences": entry.sentences,
+        "short_id": entry.short_id,
+        "is_default": entry.is_default,
     }
+    if entry.is_default:
+        article = (await core_of(state, entry.id)).article
+        # Never the local origin: a server path means nothing to a Telegram user and should not leak.
+        fields.update(
+            title=article.title or texts.plain("untitled", lang),
+            url=article.source_url or texts.plain("no_url", lang),
+            sentences=len(article.sentences),
+            paragraphs=article.paragraph_count,
+        )
+    return fields
 
 
 async def summary_command(update: Update, context: Context) -> None:
@@ -223,8 +245,8 @@ async def summary_command(update: Update, context: Context) -> None:
     lang = language(update)
     wanted = (context.args or [""])[0].lower()
     summary_language = wanted if wanted in texts.LANGUAGES else lang
-    article_id = state_of(context).articles.article_id(update.effective_chat.id)
-    await enqueue(update, context, pending_job(update, "summary", summary_language, article_id=article_id))
+    article_id = state_of(context).library.current(update.effective_chat.id).id
+    await enqueue(update, context, pending_job(update, JobKind.SUMMARY, summary_language, article_id))
 
 
 async def source_command(update: Update, context: Context) -> None:
@@ -235,11 +257,10 @@ async def source_command(update: Update, context: Context) -> None:
         return
     sentence_id = context.args[0].strip().strip("[]")
     state = state_of(context)
-    article_id = state.articles.article_id(update.effective_chat.id)
     try:
         # The chat's current article; its core may have to be loaded first (off the loop), but the lookup
         # itself is a dictionary lookup, not a model call: no need to queue it.
-        core = await asyncio.to_thread(state.articles.core, article_id, state.core)
+        core = await core_of(state, state.library.current(update.effective_chat.id).id)
     except KutipError as error:  # evicted meanwhile
         await reply(update, context, texts.error_text(error, lang))
         return
@@ -254,21 +275,8 @@ async def source_command(update: Update, context: Context) -> None:
 async def article_command(update: Update, context: Context) -> None:
     """/article: title, source URL and sentence count."""
     lang = language(update)
-    state = state_of(context)
-    entry = state.articles.current(update.effective_chat.id)
-    if entry is None:  # the default article: its core is at hand, with its paragraph count
-        await reply(update, context, texts.t("article", lang, **_article_fields(state.core.article, lang)))
-        return
-    title = entry.title or texts.plain("untitled", lang)
-    html_text = texts.t(
-        "article_entry",
-        lang,
-        title=title,
-        url=source_of(entry.origin, lang),
-        sentences=entry.sentences,
-        short_id=entry.short_id,
-    )
-    await reply(update, context, html_text)
+    fields = await _about(state_of(context), update.effective_chat.id, lang)
+    await reply(update, context, texts.t("article" if fields["is_default"] else "article_entry", lang, **fields))
 
 
 # --- admin -------------------------------------------------------------------
@@ -287,46 +295,42 @@ async def stats_command(update: Update, context: Context) -> None:
     if not await _admin_only(update, context):
         return
     state = state_of(context)
-    model = state.core.model_name or "?"
+    model = (await core_of(state, state.library.default.id)).model_name or "?"
     await reply(update, context, texts.t("stats", language(update), model=model, **state.desk.snapshot()))
 
 
 async def reload_command(update: Update, context: Context) -> None:
-    """/reload (admins): re-ingest and re-index, then answer from the new core.
+    """/reload (admins): read the default article again through the library, then answer from it.
 
-    The rebuild runs on its own thread (rebuild.py), not in the model queue: questions go on being
-    answered by the current core until the new one is ready.
+    The library's slow call runs off the event loop (reading.py), not in the model queue: questions go on
+    being answered meanwhile, and jobs already queued keep the article they named.
     """
     if not await _admin_only(update, context):
         return
     state = state_of(context)
     lang = language(update)
-    if state.rebuilder is None:
-        await reply(update, context, texts.t("reload_unavailable", lang))
-        return
-    if state.rebuilder.running:
+    if state.reader.reading(RELOAD):
         await reply(update, context, texts.t("reload_running", lang))
         return
     # Announced before starting, so it cannot arrive after a quick result.
     await reply(update, context, texts.t("reloading", lang))
-    state.rebuilder.start(partial(_reloaded, update, context))
+    state.reader.start(RELOAD, partial(_reload, update, context, state))
 
 
-async def _reloaded(update: Update, context: Context, result: AnswerCore | BaseException) -> None:
-    """The rebuild ended: swap the core in (between two model jobs) and say so, or explain why not."""
+async def _reload(update: Update, context: Context, state: State) -> None:
+    """Read the default again, off the loop, and say so, or explain why not."""
     lang = language(update)
-    if isinstance(result, KutipError):
-        await reply(update, context, texts.error_text(result, lang), patient=True)
+    try:
+        entry: ArticleEntry = await state.reader.off_loop(state.library.reload_default)
+    except KutipError as error:
+        await reply(update, context, texts.error_text(error, lang), patient=True)
         return
-    if isinstance(result, BaseException):
-        await context.application.process_error(update, result)
+    except Exception as error:
+        await context.application.process_error(update, error)
         return
-    state = state_of(context)
-    state.desk.swap(result)
-    state.followups.forget_article(None)  # earlier turns were about the old default article
-    article = result.article
-    title = article.title or texts.plain("untitled", lang)
-    await reply(update, context, texts.t("reloaded", lang, title=title, sentences=len(article.sentences)), patient=True)
+    state.followups.forget_article(None)  # turns kept before they named their article were about the old default
+    title = entry.title or texts.plain("untitled", lang)
+    await reply(update, context, texts.t("reloaded", lang, title=title, sentences=entry.sentences), patient=True)
 
 
 # --- everything else ---------------------------------------------------------

@@ -17,9 +17,9 @@ from bot.adapters.telegram import render, texts
 from bot.adapters.telegram.desk import Job
 from bot.adapters.telegram.send import send_html
 from bot.adapters.telegram.state import State
-from bot.core.ports import AnswerCore
-from bot.core.results import Answer, Summary, Turn
-from bot.storage import PendingJob
+from bot.core.results import Answer, Summary
+from bot.core.turn import Turn
+from bot.storage import JobKind, PendingJob
 
 logger = logging.getLogger(__name__)
 
@@ -38,29 +38,26 @@ def job_for(bot: Bot, state: State, pending: PendingJob) -> Job:
     """The desk job doing `pending` with its article's core and replying to its asker; struck off the
     journal once the reply is out (or given up), never when a stop cancelled it.
 
-    The desk hands `work` its current core, the default article's; any other article's core comes from
-    the library, in the worker thread (building it may be slow)."""
-
-    def core_of(default: AnswerCore) -> AnswerCore:
-        return state.articles.core(pending.article_id, default)
-
-    if pending.kind == "ask":
+    The core comes from the library, in the worker thread (building it may be slow). A row journaled before
+    jobs named their article (article_id None) is about the default article."""
+    article_id = pending.article_id or state.library.default.id
+    library = state.library
+    kind = JobKind(pending.kind)  # ValueError for a kind this version does not know
+    if kind == JobKind.ASK:
         history = history_of(pending)
 
-        def work(core: AnswerCore) -> Any:
-            return core_of(core).ask(pending.text, history=history)
+        def work() -> Any:
+            return library.core(article_id).ask(pending.text, history=history)
 
         deliver = partial(_deliver_answer, bot, state, pending)
-    elif pending.kind in ("summary", "digest"):
+    else:
 
-        def work(core: AnswerCore) -> Any:
-            return core_of(core).summary(pending.text)
+        def work() -> Any:
+            return library.core(article_id).summary(pending.text)
 
         deliver = partial(_deliver_summary, bot, state, pending)
-    else:
-        raise ValueError(f"unknown job kind {pending.kind!r}")
     return Job(
-        kind=pending.kind,
+        kind=kind,
         chat_id=pending.chat_id,
         update=pending,  # what the error handler gets: it replies from the job's data
         work=work,
@@ -70,9 +67,18 @@ def job_for(bot: Bot, state: State, pending: PendingJob) -> Job:
     )
 
 
+# A quote names its article by title, cut to this many characters.
+LABEL_CHARS = 60
+
+
 def _label(state: State, job: PendingJob) -> str | None:
-    """The article's title for the quotes, when the chat has more than one article to tell apart."""
-    return state.articles.label(job.chat_id, job.article_id, state.core.article.title)
+    """The article's title for the quotes, only when the chat has more than one article to tell apart."""
+    entries = state.library.recent(job.chat_id)
+    if len(entries) <= 1:
+        return None
+    article_id = job.article_id or state.library.default.id
+    title = next((e.title for e in entries if e.id == article_id), "") or article_id[:8]
+    return title if len(title) <= LABEL_CHARS else title[:LABEL_CHARS] + "…"
 
 
 async def restore(bot: Bot, state: State, pending: list[PendingJob]) -> int:
@@ -105,9 +111,7 @@ async def _explain(bot: Bot, state: State, job: PendingJob, error: KutipError) -
 
 async def _deliver_answer(bot: Bot, state: State, job: PendingJob, result: Answer | KutipError) -> None:
     if isinstance(result, KutipError):
-        await reply_to_job(
-            bot, state, job, render.to_messages([render.Block(raw=texts.error_text(result, job.language))])
-        )
+        await _explain(bot, state, job, result)
         return
     parts = render.to_messages(render.answer_blocks(result, _label(state, job)))
     sent = await reply_to_job(bot, state, job, parts)
@@ -116,7 +120,7 @@ async def _deliver_answer(bot: Bot, state: State, job: PendingJob, result: Answe
     state.followups.remember(
         job.chat_id,
         [m.message_id for m in sent if m is not None],
-        Turn(job.text, result.text),
+        result.as_turn(),
         [render.plain(part) for part, m in zip(parts, sent, strict=True) if m is None],
         article_id=job.article_id,
     )
@@ -124,10 +128,8 @@ async def _deliver_answer(bot: Bot, state: State, job: PendingJob, result: Answe
 
 async def _deliver_summary(bot: Bot, state: State, job: PendingJob, result: Summary | KutipError) -> None:
     if isinstance(result, KutipError):
-        await reply_to_job(
-            bot, state, job, render.to_messages([render.Block(raw=texts.error_text(result, job.language))])
-        )
+        await _explain(bot, state, job, result)
         return
-    if job.kind == "digest":
+    if job.kind == JobKind.DIGEST:
         result = replace(result, bullets=result.bullets[:DIGEST_BULLETS])
     await reply_to_job(bot, state, job, render.to_messages(render.summary_blocks(result, _label(state, job))))

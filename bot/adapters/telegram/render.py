@@ -68,12 +68,10 @@ def _paragraphs(text: str) -> list[Block]:
 
 
 def answer_blocks(answer: Answer, label: str | None = None) -> list[Block]:
-    """The answer, then one blockquote per citation (naming its article by `label`, if given); a refusal is
-    its short text alone."""
-    blocks = _paragraphs(answer.text)
-    if not answer.refused:
-        blocks += [_quote(c, answer.language, label=label) for c in answer.citations]
-    return blocks
+    """The answer or what Kutip says instead, then one blockquote per quoted sentence, naming its article by
+    `label`, if given. The closest sentences follow a line that says they are not an answer; "not in the
+    article" is its short text alone."""
+    return _paragraphs(answer.text) + [_quote(c, answer.language, label=label) for c in answer.citations]
 
 
 def summary_blocks(summary: Summary, label: str | None = None) -> list[Block]:

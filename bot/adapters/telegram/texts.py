@@ -106,10 +106,6 @@ _TEXTS: dict[str, dict[str, str]] = {
         "id": "Dimuat ulang: <b>{title}</b>, {sentences} kalimat.",
         "en": "Reloaded: <b>{title}</b>, {sentences} sentences.",
     },
-    "reload_unavailable": {
-        "id": "Muat ulang tidak tersedia pada bot ini.",
-        "en": "Reloading is not available on this bot.",
-    },
     "internal_error": {
         "id": "Maaf, terjadi kesalahan. Coba lagi nanti.",
         "en": "Sorry, something went wrong. Please try again later.",
@@ -141,10 +137,6 @@ _TEXTS: dict[str, dict[str, str]] = {
     "read_running": {
         "id": "Saya masih membaca artikel sebelumnya untuk obrolan ini; tunggu sebentar.",
         "en": "I'm still reading the previous article for this chat; wait a moment.",
-    },
-    "read_unavailable": {
-        "id": "Kutip ini hanya menjawab tentang satu artikel.",
-        "en": "This Kutip answers about one article only.",
     },
     "fetch_refused": {
         "id": "Tautan itu ditolak: hanya alamat http(s) publik yang bisa dibaca.",
@@ -188,8 +180,6 @@ _TEXTS: dict[str, dict[str, str]] = {
 }
 
 # Commands that need an article library; a bot without one leaves them out of its menu.
-LIBRARY_COMMANDS = frozenset({"read", "articles", "use"})
-
 # Shown in Telegram's command menu; registered per language with setMyCommands.
 COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     "id": (
