@@ -35,7 +35,7 @@ class ArticleLibrary(Protocol):
         ...
 
     def recent(self, chat_id: int | None, limit: int = 10) -> list[ArticleEntry]:
-        """The chat's articles, most recently chosen first; `/use N` picks the N-th (1-based) of this list."""
+        """The chat's articles in reading order, the default first: `/use N` picks the N-th (1-based), for good."""
         ...
 
     def use(self, chat_id: int | None, choice: str) -> ArticleEntry:
