@@ -1,5 +1,6 @@
-"""`make bench`: start-up, indexing speed, answer latency, summary time, overhead over bare llama.cpp, memory, and the
-article library (link to ready, switching articles; evaluation/library_bench.py).
+"""`make bench`: start-up, indexing speed, answer latency, summary time, overhead over bare llama.cpp, memory,
+the article library (link to ready, switching articles; evaluation/library_bench.py), and answer speed per
+stage on new articles beside the seed (evaluation/articles_bench.py).
 
 Run as `python -m evaluation.bench`. Measures with the default models on the seed article, prints a
 table and writes bench/results/bench-<time>.json and bench/results/latest.json. The machine is
@@ -21,6 +22,8 @@ from pathlib import Path
 
 from base.measure import percentile
 from bot.wiring.settings import REPO_ROOT, Settings
+from evaluation.articles_bench import NEW_ARTICLE_QUESTIONS, articles_speed
+from evaluation.articles_bench import lines as articles_lines
 from evaluation.barecall import BareLlama
 from evaluation.coldstart import cold_start
 from evaluation.dataset import load_bench
@@ -143,7 +146,7 @@ def summary_speed(core, recorder: RecordingGenerator) -> dict:
     return out
 
 
-def run(cold_runs: int, large_bench: Path, server: bool = True) -> dict:
+def run(cold_runs: int, large_bench: Path, server: bool = True, new_questions: int = NEW_ARTICLE_QUESTIONS) -> dict:
     from bot.wiring.factory import assemble_core, core_config, load_generator, load_index
 
     settings = Settings()
@@ -171,6 +174,8 @@ def run(cold_runs: int, large_bench: Path, server: bool = True) -> dict:
     questions = [q for g in load_bench(SEED_BENCH, "dev") for q in g.questions]
     result["answers"] = answer_speed(core, recorder, bare, questions)
     result["summary"] = summary_speed(core, recorder)
+    # Before the RSS reading: reading new articles and answering about them is what the bot does most.
+    result["articles"] = articles_speed(embedder, generator, core_config(settings), new_questions)
     result["peak_rss_mb"] = {
         "bench": _rss_mb(resource.RUSAGE_SELF),
         "cold_start_child": _rss_mb(resource.RUSAGE_CHILDREN),
@@ -237,6 +242,7 @@ def table(r: dict) -> str:
         ),
         ("identical replies (ask vs bare)", f"{a['identical_replies']} / {a['questions_with_llm']} questions"),
         *summary_lines(r.get("summary", {})),
+        *(articles_lines(r["articles"]) if "articles" in r else []),
         (
             "peak RSS bench / cold-start child (MB)",
             f"{r['peak_rss_mb']['bench']:.0f} / {r['peak_rss_mb']['cold_start_child']:.0f}",
@@ -279,9 +285,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--no-server", action="store_true", help="skip the pass through llama-cpp-python's server")
+    parser.add_argument(
+        "--new-questions",
+        type=int,
+        default=NEW_ARTICLE_QUESTIONS,
+        help=f"idkmrc-id dev questions for the new-article rows (default {NEW_ARTICLE_QUESTIONS})",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    result = run(args.cold_runs, args.large_bench, server=not args.no_server)
+    result = run(args.cold_runs, args.large_bench, server=not args.no_server, new_questions=args.new_questions)
     print("Kutip bench (seed article)")
     print(table(result))
     print(f"wrote {save(result, args.out)} and latest.json")

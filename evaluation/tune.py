@@ -107,8 +107,8 @@ def decided(
 # X?", whose gold is a whole definition) is a lesser fault: the reader has the sentence.
 PARTIAL_COST = 0.25
 # The closest sentences, no answer asserted: the reader must read, more so when they hold no answer.
-CLOSEST_COST = 0.1
-CLOSEST_WITHOUT_ANSWER_COST = 0.3
+CLOSEST_COST = 0.25
+CLOSEST_WITHOUT_ANSWER_COST = 0.5
 
 
 def cost(records: list[dict], wrong_answer_cost: float = 1.0) -> float:

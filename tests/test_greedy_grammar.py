@@ -1,10 +1,11 @@
 """GreedyGrammar decodes exactly what llama-cpp-python's `grammar=` decodes, without masking every step."""
 
+import numpy as np
 import pytest
 
 from bot.core.grammar import span_answer_grammar
 from bot.core.ports import Prompt
-from bot.llm.greedy_grammar import GreedyGrammar
+from bot.llm.greedy_grammar import GreedyGrammar, best_allowed
 
 
 def test_a_grammar_llama_cpp_cannot_parse_is_refused_at_once():
@@ -54,3 +55,65 @@ def test_when_the_model_wants_a_token_the_grammar_forbids_the_vocabulary_is_mask
     assert lazy == masked
     assert constraint.masked_steps >= 1
     assert lazy[1:4].isdigit()
+
+
+# --- the shortlist: the best allowed token without masking the whole vocabulary ---
+
+
+def _masked_choice(logits: np.ndarray, allowed) -> int | None:
+    """What masking every token and then taking the greedy (first highest) one gives."""
+    ok = allowed(np.arange(len(logits), dtype=np.intc))
+    if not ok.any():
+        return None
+    return int(np.argmax(np.where(ok, logits, -np.inf)))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_shortlist_picks_what_masking_the_whole_vocabulary_picks(seed):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=5000).astype(np.float32)
+    # Allowed: a random sparse subset, so the best allowed token is sometimes far down the ranking.
+    subset = rng.random(5000) < rng.choice([0.5, 0.05, 0.002])
+
+    def allowed(ids):
+        return subset[ids]
+
+    chosen = best_allowed(logits, allowed, shortlist=64)
+    expected = _masked_choice(logits, allowed)
+    if chosen is None:
+        # Nothing allowed among the 64 most probable: the caller masks the vocabulary.
+        assert not subset[np.argsort(-logits)[:64]].any()
+    else:
+        assert chosen == expected
+
+
+def test_ties_at_the_top_go_to_the_lowest_id_as_under_the_full_mask():
+    logits = np.zeros(1000, dtype=np.float32)
+    logits[[900, 30, 500]] = 5.0  # three equal best tokens; 30 is refused
+    refused = {30}
+
+    def allowed(ids):
+        return np.array([int(i) not in refused for i in ids])
+
+    assert best_allowed(logits, allowed, shortlist=2) == 500 == _masked_choice(logits, allowed)
+
+
+def test_a_tie_at_the_shortlists_edge_is_asked_too():
+    logits = np.zeros(1000, dtype=np.float32)
+    logits[10] = 9.0  # refused
+    logits[[700, 20]] = 4.0  # tied for second place: a shortlist of 2 must ask both and pick 20
+
+    def allowed(ids):
+        return ids != 10
+
+    assert best_allowed(logits, allowed, shortlist=2) == 20 == _masked_choice(logits, allowed)
+
+
+def test_no_allowed_token_in_the_shortlist_leaves_the_vocabulary_to_the_caller():
+    logits = np.arange(1000, dtype=np.float32)
+
+    def allowed(ids):
+        return ids < 5  # only the least probable tokens
+
+    assert best_allowed(logits, allowed, shortlist=64) is None
+    assert best_allowed(logits, allowed, shortlist=0) is None  # shortlist off

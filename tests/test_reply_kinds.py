@@ -76,7 +76,10 @@ def test_an_off_article_question_gets_the_flat_refusal(fake_core, fake_generator
     answer = fake_core.ask("What is the capital of France?")
     assert answer.kind is ReplyKind.NOT_IN_ARTICLE
     assert answer.text == REFUSAL["en"] and answer.citations == ()
-    assert answer.relevance.missing_specifics == ("france",) and answer.relevance.absent_things == ("france",)
+    # "France" is a word, which an Indonesian article would translate, so across languages it is not looked for;
+    # no sentence comes near the question in meaning, nor holds its (translated) words.
+    assert answer.relevance.missing_specifics == ("france",) and answer.relevance.absent_things == ()
+    assert answer.relevance.top_dense < 0.78 and answer.relevance.top_coverage < 0.1
 
 
 def test_a_follow_up_to_an_unanswered_question_carries_the_question_only(fake_core, fake_generator):
@@ -150,3 +153,16 @@ def test_a_number_written_with_separators_is_found_however_the_article_writes_it
     policy = GroundingPolicy(build_index(article, FakeEmbedder()))
     assert policy.missing_specifics(Query.read("Who says about 7,000 to 7,500 are left?", "en", "id")) == ()
     assert policy.missing_specifics(Query.read("Are 8,000 left?", "en", "id")) == ("8000",)
+
+
+def test_across_languages_only_names_that_are_not_words_are_looked_for():
+    from bot.core.query import specific_phrases
+
+    # "United States" is "Amerika Serikat" in an Indonesian article; "OpenAI", "CEO" and numbers stay as they are.
+    assert specific_phrases("Who abolished slavery in the United States?", same_language=False) == set()
+    assert specific_phrases("Who is the CEO of OpenAI in 2023?", same_language=False) == {
+        ("ceo",),
+        ("openai",),
+        ("2023",),
+    }
+    assert specific_phrases("Siapa presiden Amerika Serikat?", same_language=True) == {("amerika", "serikat")}

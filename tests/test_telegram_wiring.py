@@ -50,7 +50,7 @@ def test_the_models_are_loaded_by_the_calls_that_need_them_once(tmp_path: Path, 
     monkeypatch.setattr("bot.wiring.factory.load_embedder", load("embedder", embedder))
     monkeypatch.setattr("bot.wiring.factory.load_generator", load("generator", generator))
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", embedding_model="embedded:fake")
-    first = build_library(settings).default  # registered, not indexed: listing articles needs no model
+    first = build_library(settings).default  # the default is indexed when its core is first built, not listed
     assert first.is_default and loads == []
 
     loads.clear()

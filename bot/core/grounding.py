@@ -47,10 +47,12 @@ class GroundingThresholds:
     min_answer_logprob: float = -2.0  # mean log-probability of the answer's tokens
     max_missing_specifics: int = 0  # the question's names, numbers and titles the article may lack
     min_coverage: float = 0.3  # rarity-weighted share of the question's words in the cited paragraph
-    # "Not in the article" rather than the closest sentences: no candidate this near in meaning, and
-    # (in the article's language) none whose paragraph holds this share of the question's words.
-    min_related_dense: float = 0.0
-    min_related_coverage: float = 0.0
+    # "Not in the article" rather than the closest sentences: no candidate this near in meaning (e5's cosine;
+    # every answerable dev question had one at 0.788 or more), and (in the article's language) none whose
+    # paragraph holds this share of the question's words. Chosen with the one cost of evaluation.tune
+    # (docs/measurements.md, "Answers").
+    min_related_dense: float = 0.78
+    min_related_coverage: float = 0.1
     min_bullet_verified: float = 0.5  # a summary bullet: P("yes") that its sentence states it
 
 

@@ -40,10 +40,15 @@ def specifics(question: str, same_language: bool = True) -> set[str]:
 def specific_phrases(question: str, same_language: bool = True) -> set[tuple[str, ...]]:
     """The question's specifics as the things they name: a run of capitalised words is one name ("Kiai Haji
     Achmad Abdul Hamid"), a number or a quoted title one thing each. An article that writes a name another way
-    ("K.H. Achmad") still has one of its words; a thing none of whose words it has is not in it."""
+    ("K.H. Achmad") still has one of its words; a thing none of whose words it has is not in it. In another
+    language than the article's, only names that are not words (acronyms, coined names) and numbers count."""
     phrases: set[tuple[str, ...]] = set()
     run: list[str] = []
     named = set(names(question))
+    if not same_language:
+        # Across languages a name made of words is translated ("United States" is "Amerika Serikat", "Battle"
+        # "Pertempuran"); a coined one or an acronym is not ("OpenAI", "CEO", "FTC"). Only those can be looked for.
+        named = {w for w in named if sum(c.isupper() for c in w) >= 2}
     for word in [*re.findall(r"[\w'’-]+", question), ""]:
         token = tokenize(word)[:1] if word in named else []
         if token and token[0] not in STOPWORDS and token[0] not in QUESTION_WORDS and not token[0][:1].isdigit():

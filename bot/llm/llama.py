@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +50,33 @@ class TokenProbabilities:
             self.logprobs.append(float(self._previous[int(input_ids[-1])]))
         self._previous = log_softmax(logits)
         return logits
+
+
+@dataclass(frozen=True)
+class CallStats:
+    """What one model call cost: how much of its prompt the context already held, and what it decoded.
+
+    `make bench` reads these to tell a prefix that missed (many evaluated tokens) from a slow decode.
+    """
+
+    kind: str  # "complete" or "choice"
+    prompt_tokens: int
+    reused_tokens: int  # the longest common prefix with what the context held before the call
+    evaluated_tokens: int  # prompt tokens the model had to read
+    generated_tokens: int
+    masked_steps: int  # steps whose best token the grammar refused
+    full_masks: int  # of those, steps where no likely token was allowed, so the whole vocabulary was masked
+    grammar_chars: int
+    seconds: float
+
+
+def common_prefix(held: list[int] | np.ndarray, tokens: list[int]) -> int:
+    n = 0
+    for have, want in zip(held, tokens, strict=False):
+        if have != want:
+            break
+        n += 1
+    return n
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -93,6 +123,8 @@ class LlamaGenerator:
         self._lock = threading.Lock()
         self._prefix_tokens: dict[Pieces, list[int]] = {}
         self._vocab = llama_cpp.llama_model_get_vocab(self._llm.model)
+        # The last calls' costs, for measurements; bounded, so a long-running bot keeps no history.
+        self.recent_calls: deque[CallStats] = deque(maxlen=64)
         logger.info("LLM %s loaded (%d threads, context %d)", name, n_threads, n_ctx)
 
     @property
@@ -186,6 +218,8 @@ class LlamaGenerator:
         scorer = TokenProbabilities()
         with self._lock:
             self._check_stop()
+            started = time.perf_counter()
+            reused = common_prefix(self._llm.input_ids[: self._llm.n_tokens], tokens)
             # Not `grammar=`: that masks the whole vocabulary at every step (see greedy_grammar).
             constraint = GreedyGrammar(self._vocab, grammar, self._llm.n_vocab())
             try:
@@ -204,6 +238,21 @@ class LlamaGenerator:
             finally:
                 constraint.close()
             generated = [int(t) for t in self._llm.input_ids[len(tokens) : self._llm.n_tokens]]
+            # llama-cpp-python re-reads the last prompt token when the whole prompt is held (it needs its logits).
+            evaluated = len(tokens) - min(reused, len(tokens) - 1)
+            self.recent_calls.append(
+                CallStats(
+                    "complete",
+                    len(tokens),
+                    reused,
+                    evaluated,
+                    len(generated),
+                    constraint.masked_steps,
+                    constraint.full_masks,
+                    len(grammar),
+                    time.perf_counter() - started,
+                )
+            )
         pieces = [self._llm.detokenize([t]).decode("utf-8", errors="replace") for t in generated]
         return Completion(text=out["choices"][0]["text"], tokens=tuple(zip(pieces, scorer.logprobs, strict=False)))
 
@@ -214,17 +263,17 @@ class LlamaGenerator:
         with self._lock:
             self._check_stop()
             # Reuse what the context holds (the article prefix), evaluate the rest, read the next-token logits.
-            held = self._llm.input_ids[: self._llm.n_tokens]
-            common = 0
-            for have, want in zip(held, tokens, strict=False):
-                if have != want:
-                    break
-                common += 1
+            started = time.perf_counter()
+            common = common_prefix(self._llm.input_ids[: self._llm.n_tokens], tokens)
             self._llm.n_tokens = min(common, len(tokens) - 1)
+            evaluated = len(tokens) - self._llm.n_tokens
             self._llm.eval(tokens[self._llm.n_tokens :])
             logits = np.ctypeslib.as_array(
                 llama_cpp.llama_get_logits_ith(self._llm.ctx, -1), shape=(self._llm.n_vocab(),)
             ).copy()
+            self.recent_calls.append(
+                CallStats("choice", len(tokens), common, evaluated, 0, 0, 0, 0, time.perf_counter() - started)
+            )
         probabilities = np.exp(log_softmax(logits))
         mass = {}
         for option in options:
