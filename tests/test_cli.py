@@ -281,7 +281,7 @@ def test_kutip_articles_prints_nothing_to_stderr_and_loads_no_model_nor_builds_a
 
 def test_verbose_or_a_log_level_brings_the_logs_back(tmp_path):
     verbose = _kutip(tmp_path, "--verbose", "articles")
-    assert verbose.returncode == 0 and (" DEBUG " in verbose.stderr or " INFO " in verbose.stderr)
+    assert verbose.returncode == 0 and "database schema migrated" in verbose.stderr
     (tmp_path / "fresh").mkdir()
     level = _kutip(tmp_path / "fresh", "articles", KUTIP_LOG_LEVEL="INFO")
     assert level.returncode == 0 and " INFO index.ingest: article " in level.stderr
