@@ -188,7 +188,7 @@ def unsupported_reason(bullet: str, cited: Sequence[str], judge: Judge | None = 
     if is_run(bullet, cited):
         return None
     sentences = [Sentence(0, i + 1, s, 0, len(s)) for i, s in enumerate(cited)]
-    reason = lacks(bullet, sentences, "")
+    reason = lacks(bullet, sentences)
     if reason is None and judge is not None:
         yes = judge(bullet, " ".join(cited))
         if yes < 0.5:
@@ -234,8 +234,12 @@ def lead3(sentences: Sequence[str]) -> list[Shown]:
 def _docs(limit: int | None, indosum: Path = INDOSUM) -> list:
     from evaluation.dataset import load_docs
 
-    docs = {d.id: d for d in load_docs(SEED, "dev")} | {d.id: d for d in load_docs(indosum, "dev")}
+    docs = {d.id: d for d in load_docs(SEED, "dev")}
     references = {}
+    if not (indosum / "docs.jsonl").is_file():
+        logger.warning("no %s: the seed article only", indosum / "docs.jsonl")
+        return [(docs["seed"], load_keyfacts()["seed"], None)]
+    docs |= {d.id: d for d in load_docs(indosum, "dev")}
     for line in (indosum / "docs.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)

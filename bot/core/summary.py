@@ -281,9 +281,9 @@ class Summariser:
         """The answer's claim check, for a bullet in another language: a whole sentence within the length
         limit, no name or number its sentence lacks (nor a number at another scale: "million" for "miliar"),
         and P(yes) at least the answer's `min_verified`. And who did what to whom: with the article's two
-        main names exchanged, the model must find the bullet less true than as written; a bullet that says
-        "OpenAI wants control of Microsoft's AI" where the sentence says the reverse fails here, since the
-        yes/no turn alone said yes to it."""
+        main names exchanged, the model must find the bullet less true than as written. That catches names
+        put in each other's place; it does not catch a verb turned round with the names kept ("wants to take
+        control of Microsoft's AI" for "wants to loosen Microsoft's control"), which the model still passes."""
         if not is_whole_sentence(text):
             reason = "not a whole sentence"
         elif len(text) > MAX_BULLET_CHARS + 60:  # a translation runs longer than its source
