@@ -53,7 +53,6 @@ class GroundingThresholds:
     # (docs/measurements.md, "Answers").
     min_related_dense: float = 0.78
     min_related_coverage: float = 0.1
-    min_bullet_verified: float = 0.5  # a summary bullet: P("yes") that its sentence states it
 
 
 def is_no_answer(text: str) -> bool:
