@@ -23,7 +23,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 
 from bot.core.grounding import GroundingThresholds
-from bot.core.support_model import DEFAULT_PATH, SupportModel, features
+from bot.core.support_model import SupportModel, features
 from evaluation.metrics import best_f1, contains_gold
 from evaluation.tune import GRID, cost, decided
 
@@ -163,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         "--at", default="", help="the other thresholds (relatedness, specifics) as 'name=x,...' (default: shipped)"
     )
     parser.add_argument("--fit", action="store_true", help="compare with a fitted model on held-out articles")
-    parser.add_argument("--write", type=Path, help=f"with --fit: write the model fitted on every set ({DEFAULT_PATH})")
+    parser.add_argument(
+        "--write", type=Path, help="with --fit: write the model fitted on every set here (for KUTIP_SUPPORT_MODEL)"
+    )
     args = parser.parse_args(argv)
     runs = {p.stem: json.loads(p.read_text(encoding="utf-8"))["records"] for p in args.records}
     rows = table(runs)

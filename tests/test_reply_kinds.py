@@ -18,7 +18,7 @@ from tests.fakes import copied_reply
 from tests.telegram_helpers import make_article
 
 RELATED = Relevance(missing_specifics=(), top_dense=0.9, top_coverage=0.6)
-T = GroundingThresholds(min_related_dense=0.8, min_related_coverage=0.1)
+T = GroundingThresholds(min_related_dense=0.8, min_related_coverage=0.1, max_absent_coverage=0.3)
 
 
 def support(verified: float, **fields) -> Support:
@@ -35,9 +35,11 @@ def support(verified: float, **fields) -> Support:
         # A thing the question names is absent from the article: nothing to show, whatever was proposed.
         (
             support(0.9, missing_specifics=("france",)),
-            Relevance(("france",), 0.9, 0.6, ("france",)),
+            Relevance(("france",), 0.9, 0.1, ("france",)),
             ReplyKind.NOT_IN_ARTICLE,
         ),
+        # ... unless the rest of the question is well found there: it may restate a name the passage never gives.
+        (None, Relevance(("hosni",), 0.85, 0.5, ("hosni mubarak",)), ReplyKind.CLOSEST),
         # One word of a name is missing, another is there (the article writes it another way): no answer is
         # asserted, but the question is about the article.
         (support(0.9, missing_specifics=("kiai",)), Relevance(("kiai",), 0.9, 0.6, ()), ReplyKind.CLOSEST),

@@ -71,6 +71,7 @@ def grounding_thresholds(settings: Settings) -> GroundingThresholds:
         min_coverage=settings.support_min_coverage,
         min_related_dense=settings.support_min_related_dense,
         min_related_coverage=settings.support_min_related_coverage,
+        max_absent_coverage=settings.support_max_absent_coverage,
     )
 
 
@@ -78,8 +79,6 @@ def load_support_model(settings: Settings) -> SupportModel | None:
     """The fitted support model KUTIP_SUPPORT_MODEL names, or None for the per-signal thresholds."""
     if settings.support_model == "none":
         return None
-    if settings.support_model == "shipped":
-        return support_model.load()
     return support_model.load(Path(settings.support_model), sha256="")
 
 

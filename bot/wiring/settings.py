@@ -126,9 +126,14 @@ class Settings(BaseSettings):
     )
     support_model: str = Field(
         "none",
-        description="How an answer's support is decided: 'shipped' (a logistic model over every signal, fitted on the "
-        "dev sets, bot/core/support_model.json), 'none' (each signal against its threshold above), or the path of a "
-        "model file fitted by `python -m evaluation.verifier --fit --write PATH`.",
+        description="How an answer's support is decided: 'none' (each signal against its threshold above), or the "
+        "path of a logistic model over every signal fitted by `python -m evaluation.verifier --fit --write PATH` "
+        "(measured on the dev sets and not adopted as the default: docs/measurements.md).",
+    )
+    support_max_absent_coverage: float = Field(
+        GroundingThresholds.max_absent_coverage,
+        description="A question naming something the article lacks still gets the closest sentences, not 'not in "
+        "the article', when at least this share of its words is found in a candidate's paragraph.",
     )
     closest_quotes: int = Field(
         2, ge=1, le=5, description="Sentences shown when no answer is asserted but the question is about the article."
