@@ -98,9 +98,12 @@ def test_chats_read_their_own_articles_while_others_ask_about_the_default(
                 assert edits(api, CHAT_A)[-1].startswith("Bendungan Katulampa, penjaga banjir Jakarta\nSumber: ")
                 progress, digest = await api.wait_for_messages(2, CHAT_A, timeout=300)
                 assert shown(progress).startswith("Membaca artikel")
-                assert shown(digest).startswith("Ringkasan") and quotes(digest)
+                assert shown(digest).startswith("Ringkasan") and "· ¶" in shown(digest)
                 katulampa = library.current(CHAT_A)
                 assert katulampa.title == "Bendungan Katulampa, penjaga banjir Jakarta"
+                # Each bullet is its sentence, or that sentence's opening clauses, in the article's own words.
+                bullets = [line[2:] for line in shown(digest).split("\n") if line.startswith("• ")]
+                assert bullets and all(b in library.article(katulampa.id).text for b in bullets)
 
                 # A asks about its article: a quote from that article, naming it.
                 api.push(update_of(message("Kapan Bendungan Katulampa dibangun?", private_chat(CHAT_A), user(CHAT_A))))
@@ -110,15 +113,15 @@ def test_chats_read_their_own_articles_while_others_ask_about_the_default(
                 assert quotes(answer_a) and all(q in text_a for q in quotes(answer_a))
                 assert "Bendungan Katulampa, penjaga banjir Jakarta · ¶" in shown(answer_a)
 
-                # /articles lists both; /use 2 switches to the default and back (the list is most recently
-                # chosen first, so after the first switch Katulampa is the second again).
-                for text in ("/articles", "/use 2", "Kapan Microsoft dan OpenAI mulai bekerja sama?", "/use 2"):
+                # /articles lists both in reading order, the default first; the numbers stay put, so /use 1
+                # switches to the default and /use 2 back.
+                for text in ("/articles", "/use 1", "Kapan Microsoft dan OpenAI mulai bekerja sama?", "/use 2"):
                     count = len(api.sent(CHAT_A))
                     api.push(update_of(message(text, private_chat(CHAT_A), user(CHAT_A, "id"))))
                     await api.wait_for_messages(count + 1, CHAT_A, timeout=300)
                 listing, switched, answer_default, back = (shown(p) for p in api.sent(CHAT_A)[-4:])
-                assert listing.split("\n")[1].startswith("1. Bendungan Katulampa") and "◀ sekarang" in listing
-                assert listing.split("\n")[2].startswith("2. ")
+                assert listing.split("\n")[1].startswith("1. OpenAI ingin menggugat Microsoft")
+                assert listing.split("\n")[2].startswith("2. Bendungan Katulampa") and "◀ sekarang" in listing
                 assert switched.startswith("Sekarang tentang:") and "2019" in answer_default
                 assert back.startswith("Sekarang tentang: Bendungan Katulampa")
 
