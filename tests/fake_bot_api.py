@@ -87,12 +87,14 @@ class Fault:
     "drop": close the connection without an answer, the call has no effect (a proxy reset).
     "garble": the call takes effect, then the answer is a body no client can parse (a lost response).
     "stall": the call takes effect, then the answer waits `seconds` (a client read timeout).
+    `when`, if given, picks the call: the fault waits for the first call whose parameters satisfy it.
     """
 
     kind: str
     status: int = 200
     payload: dict[str, Any] | None = None
     seconds: float = 0.0
+    when: Callable[[dict[str, Any]], bool] | None = None
 
 
 class FakeBotApi:
@@ -200,9 +202,16 @@ class FakeBotApi:
             document["mime_type"] = mime_type
         return document
 
-    def fail_next(self, method: str, status: int, payload: dict[str, Any], times: int = 1) -> None:
-        """Answer the next `times` calls of `method` with `status` and `payload` instead of success."""
-        self._queue_fault(method, Fault("status", status, payload), times)
+    def fail_next(
+        self,
+        method: str,
+        status: int,
+        payload: dict[str, Any],
+        times: int = 1,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        """Answer the next `times` calls of `method` (those `when` picks) with `status` and `payload`."""
+        self._queue_fault(method, Fault("status", status, payload, when=when), times)
 
     def drop_next(self, method: str, times: int = 1) -> None:
         """Close the connection of the next `times` calls of `method` without answering (no effect)."""
@@ -225,8 +234,14 @@ class FakeBotApi:
         with self._cond:
             self._failures.setdefault(method, []).extend([fault] * times)
 
-    def too_many_requests(self, method: str = "sendMessage", retry_after: int = 1, times: int = 1) -> None:
-        """Queue Telegram's flood-control answer for `method`."""
+    def too_many_requests(
+        self,
+        method: str = "sendMessage",
+        retry_after: int = 1,
+        times: int = 1,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        """Queue Telegram's flood-control answer for `method` (for the calls `when` picks, if given)."""
         self.fail_next(
             method,
             429,
@@ -237,6 +252,7 @@ class FakeBotApi:
                 "parameters": {"retry_after": retry_after},
             },
             times,
+            when,
         )
 
     # --- reading -------------------------------------------------------------
@@ -300,8 +316,9 @@ class FakeBotApi:
         method = request.path[len(prefix) :].split("?")[0]
         params = self._params(request)
         with self._cond:
-            failures = self._failures.get(method)
-            fault = failures.pop(0) if failures else None
+            failures = self._failures.get(method) or []
+            chosen = next((i for i, f in enumerate(failures) if f.when is None or f.when(params)), None)
+            fault = failures.pop(chosen) if chosen is not None else None
             outage = self._outage
         in_outage = outage is not None and time.monotonic() < outage[0] and (outage[2] is None or method in outage[2])
         if fault is None and in_outage:  # queued faults come first, so a test can script "502, drop, then down"
