@@ -20,6 +20,7 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
+from bot.core.answer import closest_ids
 from bot.core.grounding import GroundingThresholds, reply_kind
 from bot.core.results import ReplyKind
 from bot.core.signals import Relevance, Support
@@ -62,15 +63,13 @@ def relevance_of(record: dict) -> Relevance | None:
 
 
 def _closest_quotes(record: dict) -> list[dict]:
-    """The sentences a "closest" reply shows, as Kutip.ask picks them: the judged proposal's sentence and
-    the best-ranked ones, CLOSEST_QUOTES in all."""
-    ranked = list(zip(record.get("retrieved", ()), record.get("retrieved_texts", ()), strict=False))
+    """The sentences a "closest" reply shows, as Kutip.ask picks them (`closest_ids`). The record keeps the top
+    of the ranking only; a proposal ranked below it comes after those."""
+    texts = dict(zip(record.get("retrieved", ()), record.get("retrieved_texts", ()), strict=False))
     proposed = record["support"]["sentence_id"] if record.get("support") else None
-    picked = [(i, t) for i, t in ranked if i == proposed]
-    if proposed and not picked:
-        picked = [(proposed, record["support"]["sentence_text"])]
-    picked += [(i, t) for i, t in ranked if i != proposed][: CLOSEST_QUOTES - len(picked)]
-    return [{"id": i, "text": t} for i, t in picked]
+    if proposed and proposed not in texts:
+        texts[proposed] = record["support"]["sentence_text"]
+    return [{"id": i, "text": texts[i]} for i in closest_ids(list(texts), proposed, CLOSEST_QUOTES)]
 
 
 def decided(

@@ -239,15 +239,10 @@ class Kutip:
             return []
         if kind is ReplyKind.ANSWER:
             return [self.article.sentence(support.sentence_id)]
-        proposed = {support.sentence_id} if support else set()
-        picked = [h for h in candidates.ranked if h.sentence.id in proposed]
-        for hit in candidates.ranked:
-            if len(picked) >= self.config.closest_quotes:
-                break
-            if hit not in picked:
-                picked.append(hit)
-        rank = {h.sentence.id: n for n, h in enumerate(candidates.ranked)}
-        return [h.sentence for h in sorted(picked[: self.config.closest_quotes], key=lambda h: rank[h.sentence.id])]
+        ranked = [h.sentence for h in candidates.ranked]
+        ids = closest_ids([s.id for s in ranked], support.sentence_id if support else None, self.config.closest_quotes)
+        by_id = {s.id: s for s in ranked}
+        return [by_id[i] for i in ids]
 
     def _copy_around(
         self, prompt: Prompt, sentence: Sentence, echo: Reply, completion: Completion
@@ -321,6 +316,14 @@ class Kutip:
             # excerpt, so its call reuses this one's evaluated tokens.
             user = f"{self.prompt.excerpt([h.sentence for h in hits])}\n\n{user}"
         return Prompt(system=self.prompt.system, user=user)
+
+
+def closest_ids(ranked: list[str], proposed: str | None, count: int) -> list[str]:
+    """The sentences a closest reply quotes, by id: the judged proposal's and the best-ranked others, `count` in
+    all, in ranking order (`ranked` best first; evaluation.tune re-decides recorded runs with the same rule)."""
+    others = [i for i in ranked if i != proposed][: count - (proposed is not None)]
+    chosen = {*others, proposed}
+    return [i for i in ranked if i in chosen]
 
 
 def _earlier(history: Turn | None) -> str:
