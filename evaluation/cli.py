@@ -14,6 +14,7 @@ import numpy as np
 
 from bot.core.grounding import GroundingThresholds
 from bot.wiring.settings import Settings
+from evaluation.recording import states_path
 from index.retrieve import RetrievalConfig, default_retrieval
 
 logger = logging.getLogger(__name__)
@@ -79,11 +80,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, metavar="FILE", help="also write {metrics, records} (or the ablation) here")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     return p
-
-
-def states_path(records: Path) -> Path:
-    """Where the hidden states of a run's records are kept: beside them, RECORDS.states.npy."""
-    return records.with_suffix(".states.npy")
 
 
 def _write_json(path: Path, obj: dict) -> None:

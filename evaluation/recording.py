@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.core.ports import Choice, Completion, Generator, Prompt, Retriever
 from index.retrieve import Hit
@@ -73,3 +74,8 @@ class RecordingGenerator:
 def call_record(call: Call) -> dict:
     """A completion as the eval's records keep it: its text and each token's log-probability."""
     return {"text": call.reply.text, "tokens": [[p, round(lp, 4)] for p, lp in call.reply.tokens]}
+
+
+def states_path(records: Path) -> Path:
+    """Where the hidden states of a run's records are kept: beside them, RECORDS.states.npy."""
+    return records.with_suffix(".states.npy")

@@ -20,12 +20,16 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
+import numpy as np
+
+from bot.core import support_model
 from bot.core.answer import closest_ids
 from bot.core.grounding import GroundingThresholds, reply_kind
 from bot.core.results import ReplyKind
 from bot.core.signals import Relevance, Support
 from bot.core.support_model import SupportModel
 from evaluation.metrics import answer_metrics, cites_gold, contains_gold, kind_of
+from evaluation.recording import states_path
 
 GRID = {
     "min_verified": [0.0, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9],
@@ -42,6 +46,21 @@ RELATED_GRID = {
 }
 # How many of the closest sentences a reply shows (CoreConfig.closest_quotes).
 CLOSEST_QUOTES = 2
+
+
+def load_runs(paths: list[Path]) -> dict[str, list[dict]]:
+    """Each file's records by its name, each verified proposal's hidden state (if kept) in its support."""
+    runs = {}
+    for path in paths:
+        records = json.loads(path.read_text(encoding="utf-8"))["records"]
+        states_file = states_path(path)
+        if states_file.exists():
+            states = np.load(states_file)
+            for r in records:
+                if "state_row" in r:
+                    r["support"]["state"] = tuple(float(x) for x in states[r["state_row"]])
+        runs[path.stem] = records
+    return runs
 
 
 def support_of(record: dict) -> Support | None:
@@ -204,14 +223,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="write the chosen setting, its per-set measures and the curve here")
     parser.add_argument("--two-kinds", action="store_true", help="with --at: every non-answer as 'not in the article'")
+    parser.add_argument(
+        "--model", type=Path, help="with --at: decide answers with this fitted model or probe (KUTIP_SUPPORT_MODEL)"
+    )
     args = parser.parse_args(argv)
-    runs = {p.stem: json.loads(p.read_text(encoding="utf-8"))["records"] for p in args.records}
+    runs = load_runs(args.records)
+    model = support_model.load(args.model) if args.model else None
     if args.at:
         from evaluation.cli import parse_overrides
 
         best = GroundingThresholds() if args.at == "shipped" else parse_overrides(args.at, GroundingThresholds())
         best_cost = sum(
-            cost([decided(r, best, args.two_kinds) for r in recs], args.wrong_answer_cost) / len(recs)
+            cost([decided(r, best, args.two_kinds, model) for r in recs], args.wrong_answer_cost) / len(recs)
             for recs in runs.values()
         )
         print(f"at {best} (cost {best_cost:.3f}):")
@@ -219,8 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         best_cost, best = sweep(runs, args.wrong_answer_cost)[0]
         print(f"best (cost {best_cost:.3f}): {best}")
     for name, recs in runs.items():
-        print(_line(name, answer_metrics([decided(r, best, args.two_kinds) for r in recs])))
-    if args.two_kinds:
+        print(_line(name, answer_metrics([decided(r, best, args.two_kinds, model) for r in recs])))
+    if args.two_kinds or model is not None:
         return 0
     rows = curve(runs, best, args.wrong_answer_cost)
     print(

@@ -1,12 +1,15 @@
 """How well each support signal separates right proposals from wrong ones, alone and combined.
 
-Reads `kutip-eval --thresholds permissive --json` records (every proposal verified, every signal kept)
-and prints, per dev set, the ROC-AUC of right against wrong proposals for each signal and for a logistic
-combination of them, the combination scored out of fold with the folds grouped by article (so no article
-is both learnt from and scored), plus each set's proposal recall: the share of answerable questions whose
-proposal holds a gold answer.
+Reads `kutip-eval --thresholds permissive --json` records (every proposal verified, every signal kept, and
+beside them, RECORDS.states.npy, the LLM's hidden state at each verification turn) and prints, per dev set,
+the ROC-AUC of right against wrong proposals for each signal and for a logistic combination of them, the
+combination scored out of fold with the folds grouped by article (so no article is both learnt from and
+scored), plus each set's proposal recall: the share of answerable questions whose proposal holds a gold answer.
 
-`python -m evaluation.verifier RECORDS.json [RECORDS.json ...] [--json OUT]`
+A probe is the same logistic model over the hidden state as well (`--probe`); its grouped-CV score is a
+column of the table.
+
+`python -m evaluation.verifier RECORDS.json [RECORDS.json ...] [--json OUT] [--fit [--probe] [--write PATH]]`
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from bot.core.grounding import GroundingThresholds
-from bot.core.support_model import SupportModel, features
-from evaluation.metrics import best_f1, contains_gold
-from evaluation.tune import GRID, cost, decided
+from bot.core.support_model import FEATURES, SupportModel, features
+from bot.llm.packs import PACKS
+from evaluation.metrics import answer_metrics, best_f1, contains_gold
+from evaluation.tune import GRID, TRUST_KEYS, cost, decided, load_runs
 
 FOLDS = 5
 
@@ -71,19 +77,28 @@ def features_of(record: dict) -> list[float]:
     )
 
 
+def inputs_of(records: list[dict], with_state: bool) -> np.ndarray:
+    """The fitted model's inputs for each record: the signals, then (for a probe) the hidden state."""
+    x = np.array([features_of(r) for r in records])
+    if with_state:
+        x = np.hstack([x, np.array([r["support"]["state"] for r in records])])
+    return x
+
+
 def _auc(labels: list[bool], scores: list[float]) -> float | None:
     return roc_auc_score(labels, scores) if 0 < sum(labels) < len(labels) else None
 
 
-def out_of_fold(runs: dict[str, list[dict]]) -> dict[str, list[float]]:
+def out_of_fold(runs: dict[str, list[dict]], with_state: bool = False) -> dict[str, list[float]]:
     """The combiner's score for every proposal, from a model fitted on the other folds' articles."""
     rows = [(name, i, r) for name, recs in runs.items() for i, r in enumerate(proposals(recs))]
-    x = np.array([features_of(r) for _, _, r in rows])
+    x = inputs_of([r for _, _, r in rows], with_state)
     y = np.array([is_right(r) for _, _, r in rows])
-    groups = np.array([r["doc"] for name, _, r in rows])
+    # By article alone: the English questions ask about idkmrc-id's articles, the follow-ups about the seed's.
+    groups = np.array([r["doc"] for _, _, r in rows])
     scores = np.zeros(len(rows))
     for train, test in GroupKFold(n_splits=min(FOLDS, len(set(groups)))).split(x, y, groups):
-        model = LogisticRegression(max_iter=1000, C=1.0).fit(x[train], y[train])
+        model = _learner(with_state).fit(x[train], y[train])
         scores[test] = model.predict_proba(x[test])[:, 1]
     out: dict[str, list[float]] = {name: [] for name in runs}
     for (name, _, _), score in zip(rows, scores, strict=True):
@@ -91,8 +106,13 @@ def out_of_fold(runs: dict[str, list[dict]]) -> dict[str, list[float]]:
     return out
 
 
+def has_states(runs: dict[str, list[dict]]) -> bool:
+    return all("state" in r["support"] for recs in runs.values() for r in proposals(recs))
+
+
 def table(runs: dict[str, list[dict]]) -> dict[str, dict]:
     combined = out_of_fold(runs)
+    probed = out_of_fold(runs, with_state=True) if has_states(runs) else None
     result = {}
     for name, recs in runs.items():
         judged = proposals(recs)
@@ -101,6 +121,7 @@ def table(runs: dict[str, list[dict]]) -> dict[str, dict]:
         held = [r for r in answerable if r.get("support") and contains_gold(r["support"]["answer"], r["gold"])]
         row = {signal: _auc(labels, [f(r) for r in judged]) for signal, f in SIGNALS.items()}
         row["combined (grouped CV)"] = _auc(labels, combined[name])
+        row["probe (grouped CV)"] = _auc(labels, probed[name]) if probed else None
         row["proposals"] = len(judged)
         row["right"] = sum(labels)
         row["proposal recall"] = len(held) / len(answerable) if answerable else None
@@ -111,25 +132,50 @@ def table(runs: dict[str, list[dict]]) -> dict[str, dict]:
 THRESHOLDS = [round(0.05 * n, 2) for n in range(2, 20)]
 
 
-def fit(recs: list[dict]) -> LogisticRegression:
+# The probe's regularisation: 1,536 numbers per proposal against a few thousand proposals. Chosen by grouped-CV
+# ROC-AUC on the dev sets (docs/measurements.md, "The verifier").
+PROBE_C = 0.01
+
+
+def _learner(with_state: bool):
+    if not with_state:
+        return LogisticRegression(max_iter=1000, C=1.0)
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, C=PROBE_C))
+
+
+def fit(recs: list[dict], with_state: bool = False):
     judged = proposals(recs)
-    return LogisticRegression(max_iter=1000, C=1.0).fit(
-        np.array([features_of(r) for r in judged]), np.array([is_right(r) for r in judged])
+    return _learner(with_state).fit(inputs_of(judged, with_state), np.array([is_right(r) for r in judged]))
+
+
+def _as_model(fitted, threshold: float, llm_sha256: str = "") -> SupportModel:
+    """The fitted learner as a SupportModel: a probe's standardisation is folded into its weights, so the
+    core scores raw inputs with one dot product."""
+    if isinstance(fitted, LogisticRegression):
+        return SupportModel(tuple(float(w) for w in fitted.coef_[0]), float(fitted.intercept_[0]), threshold)
+    scaler, lr = fitted[0], fitted[-1]
+    weights = lr.coef_[0] / scaler.scale_
+    bias = float(lr.intercept_[0] - np.dot(weights, scaler.mean_))
+    n = len(FEATURES)
+    return SupportModel(
+        tuple(float(w) for w in weights[:n]),
+        bias,
+        threshold,
+        tuple(float(f"{w:.6g}") for w in weights[n:]),
+        llm_sha256,
     )
-
-
-def _as_model(lr: LogisticRegression, threshold: float) -> SupportModel:
-    return SupportModel(tuple(float(w) for w in lr.coef_[0]), float(lr.intercept_[0]), threshold)
 
 
 def _cost(runs: dict[str, list[dict]], t: GroundingThresholds, model: SupportModel | None) -> float:
     return sum(cost([decided(r, t, model=model) for r in recs]) / len(recs) for recs in runs.values() if recs)
 
 
-def best_model(runs: dict[str, list[dict]], t: GroundingThresholds) -> SupportModel:
+def best_model(
+    runs: dict[str, list[dict]], t: GroundingThresholds, with_state: bool = False, llm_sha256: str = ""
+) -> SupportModel:
     """The model fitted on every proposal of `runs`, its threshold the cheapest there."""
-    lr = fit([r for recs in runs.values() for r in recs])
-    return min((_as_model(lr, th) for th in THRESHOLDS), key=lambda m: _cost(runs, t, m))
+    fitted = fit([r for recs in runs.values() for r in recs], with_state)
+    return min((_as_model(fitted, th, llm_sha256) for th in THRESHOLDS), key=lambda m: _cost(runs, t, m))
 
 
 def best_verified(runs: dict[str, list[dict]], t: GroundingThresholds) -> GroundingThresholds:
@@ -139,20 +185,26 @@ def best_verified(runs: dict[str, list[dict]], t: GroundingThresholds) -> Ground
     return min((replace(t, min_verified=v) for v in GRID["min_verified"]), key=lambda c: _cost(runs, c, None))
 
 
-def held_out_costs(runs: dict[str, list[dict]], t: GroundingThresholds) -> dict[str, tuple[float, float]]:
-    """Per set, the summed cost on held-out articles of the threshold rule and of the fitted model, each
+def held_out(
+    runs: dict[str, list[dict]], t: GroundingThresholds, with_state: bool = False
+) -> dict[str, tuple[list[dict], list[dict]]]:
+    """Per set, its records as decided on held-out articles by the threshold rule and by the fitted model, each
     chosen (and the model fitted) on the other folds' articles only."""
     docs = sorted({r["doc"] for name, recs in runs.items() for r in recs})
     folds = [set(docs[i::FOLDS]) for i in range(FOLDS)]
-    totals = {name: [0.0, 0.0] for name in runs}
+    decisions: dict[str, tuple[list[dict], list[dict]]] = {name: ([], []) for name in runs}
     for held in folds:
         train = {n: [r for r in recs if r["doc"] not in held] for n, recs in runs.items()}
         test = {n: [r for r in recs if r["doc"] in held] for n, recs in runs.items()}
-        rule, model = best_verified(train, t), best_model(train, t)
+        rule, model = best_verified(train, t), best_model(train, t, with_state)
         for name, recs in test.items():
-            totals[name][0] += cost([decided(r, rule) for r in recs])
-            totals[name][1] += cost([decided(r, t, model=model) for r in recs])
-    return {name: (a / len(runs[name]), b / len(runs[name])) for name, (a, b) in totals.items()}
+            decisions[name][0].extend(decided(r, rule) for r in recs)
+            decisions[name][1].extend(decided(r, t, model=model) for r in recs)
+    return decisions
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,13 +215,19 @@ def main(argv: list[str] | None = None) -> int:
         "--at", default="", help="the other thresholds (relatedness, specifics) as 'name=x,...' (default: shipped)"
     )
     parser.add_argument("--fit", action="store_true", help="compare with a fitted model on held-out articles")
+    parser.add_argument("--probe", action="store_true", help="with --fit: the model reads the hidden state too")
+    parser.add_argument(
+        "--llm-sha256",
+        default=PACKS["qwen2.5-coder-1.5b"].sha256,
+        help="with --probe: the SHA-256 of the GGUF the states came from (default: the default pack's)",
+    )
     parser.add_argument(
         "--write", type=Path, help="with --fit: write the model fitted on every set here (for KUTIP_SUPPORT_MODEL)"
     )
     args = parser.parse_args(argv)
-    runs = {p.stem: json.loads(p.read_text(encoding="utf-8"))["records"] for p in args.records}
+    runs = load_runs(args.records)
     rows = table(runs)
-    columns = [*SIGNALS, "combined (grouped CV)", "proposals", "right", "proposal recall"]
+    columns = [*SIGNALS, "combined (grouped CV)", "probe (grouped CV)", "proposals", "right", "proposal recall"]
     print("| set | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
     for name, row in rows.items():
@@ -183,11 +241,16 @@ def main(argv: list[str] | None = None) -> int:
         from evaluation.cli import parse_overrides
 
         t = parse_overrides(args.at, GroundingThresholds())
-        print(f"held-out cost ({FOLDS} folds grouped by article), threshold on P(yes) vs fitted model:")
-        for name, (rule, model) in held_out_costs(runs, t).items():
-            print(f"  {name:<24} {rule:.3f}  {model:.3f}")
+        print(
+            f"held out ({FOLDS} folds grouped by article): cost, then the trust measures, threshold on P(yes) / model"
+        )
+        for name, (by_rule, by_model) in held_out(runs, t, args.probe).items():
+            print(f"  {name:<24} cost {cost(by_rule) / len(by_rule):.3f} / {cost(by_model) / len(by_model):.3f}")
+            for label, again in (("rule", by_rule), ("model", by_model)):
+                measures = answer_metrics(again)
+                print(f"    {label:<6} " + "  ".join(f"{k}={_fmt(measures[k])}" for k in TRUST_KEYS))
         if args.write:
-            model = best_model(runs, t)
+            model = best_model(runs, t, args.probe, args.llm_sha256 if args.probe else "")
             provenance = {
                 "fitted_on": sorted(runs),
                 "features_doc": "bot/core/support_model.py",
@@ -196,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
                         "python -m evaluation.verifier",
                         *map(str, args.records),
                         "--fit",
+                        *(["--probe"] if args.probe else []),
                         "--at",
                         repr(args.at),
                         "--write",

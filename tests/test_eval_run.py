@@ -245,3 +245,36 @@ def test_the_follow_up_dev_set_is_well_formed_and_asked_with_its_history():
     evaluate(groups, FakeEmbedder(), generator, CONFIG, progress=False)
     asked = [h[0].user for h in generator.history if "Earlier question:" in h[0].user]
     assert len(asked) == len(questions)  # every follow-up went to the model with its earlier turn
+
+
+def test_a_probe_re_decides_recorded_states_exactly_as_the_core_would(bench, tmp_path, monkeypatch):
+    """States recorded beside a permissive run, read back by evaluation.verifier and re-decided under a probe,
+    give the replies the core gives with that probe."""
+    from bot.core.grounding import GroundingThresholds
+    from bot.core.support_model import FEATURES, SupportModel
+    from evaluation.tune import decided
+    from evaluation.verifier import load_runs
+
+    # Trusts the first number of the state alone: q2 (P(yes) 0.4) is believed, q3 (P(yes) 0.95) is not.
+    probe = SupportModel((0.0,) * len(FEATURES), 0.0, 0.5, state_weights=(4.0, 0.0))
+
+    def generator():
+        fake = FakeGenerator([copied_reply("2019"), copied_reply("Stargate"), copied_reply("Azure")])
+        fake.states.extend([(1.0, 0.0), (1.0, 3.0), (-1.0, 0.0)])
+        return fake.enqueue_yes(0.9, 0.4, 0.95)
+
+    monkeypatch.setattr("bot.wiring.factory.load_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("bot.wiring.factory.load_generator", lambda settings: generator())
+    out = tmp_path / "permissive.json"
+    assert eval_main(["--bench", str(bench), "--thresholds", "permissive", "--json", str(out)]) == 0
+    assert out.with_suffix(".states.npy").exists()
+    recorded = load_runs([out])["permissive"]
+    assert [r["support"]["state"] for r in recorded] == [(1.0, 0.0), (1.0, 3.0), (-1.0, 0.0)]
+
+    direct = evaluate(load_bench(bench, "dev"), FakeEmbedder(), generator(), CONFIG, progress=False, model=probe)
+    re_decided = [decided(r, GroundingThresholds(), model=probe) for r in recorded]
+    # q3, the capital of France, is "not in the article" whatever was proposed: the probe decides answers only.
+    kinds = ["answer", "answer", "not_in_article"]
+    assert [r["kind"] for r in re_decided] == [r["kind"] for r in direct.records] == kinds
+    # Without the probe, P(yes) 0.4 leaves the right "Stargate" unconfirmed.
+    assert [decided(r, GroundingThresholds())["kind"] for r in recorded] == ["answer", "closest", "not_in_article"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -60,4 +61,33 @@ def test_features_are_in_the_declared_order():
     inputs = features(0.5, None, None, 1, 2)
     assert len(inputs) == len(FEATURES) and inputs[FEATURES.index("cross_lingual")] == 1.0
     assert inputs[FEATURES.index("missing_specifics")] == 2.0 and inputs[FEATURES.index("log_rank")] == 0.0
-    assert FORMAT.endswith("v1")
+    assert FORMAT.endswith("v2")
+
+
+# A probe over a three-number "hidden state": the first number is what it has learnt to trust.
+PROBE = SupportModel(
+    weights=(0.0,) * len(FEATURES), bias=0.0, threshold=0.5, state_weights=(4.0, 0.0, 0.0), llm_sha256="ab" * 32
+)
+
+
+def test_a_probe_decides_from_the_hidden_state_not_from_p_yes():
+    t = GroundingThresholds(min_verified=0.65)
+    doubted_but_right = replace(_support(0.3, coverage=None), state=(1.0, 5.0, -5.0))
+    sure_but_wrong = replace(_support(0.95, coverage=0.8), state=(-1.0, 5.0, -5.0))
+    assert decide(doubted_but_right, t, PROBE) and not decide(sure_but_wrong, t, PROBE)
+    assert not decide(doubted_but_right, t) and decide(sure_but_wrong, t)
+
+
+def test_without_a_state_of_its_size_a_probe_leaves_the_decision_to_the_thresholds():
+    """A model server exposes no hidden state; a state of another size comes from another model."""
+    t = GroundingThresholds(min_verified=0.65)
+    for state in [(), (1.0, 2.0)]:
+        assert PROBE.score([0.0] * len(FEATURES), state) is None
+        assert decide(replace(_support(0.9, coverage=0.8), state=state), t, PROBE)
+        assert not decide(replace(_support(0.3, coverage=0.8), state=state), t, PROBE)
+
+
+def test_a_probe_loads_back_with_its_state_weights_and_its_model(tmp_path):
+    path, digest = _write(tmp_path, PROBE)
+    loaded = load(path, digest)
+    assert loaded == PROBE and loaded.reads_state and loaded.llm_sha256 == "ab" * 32

@@ -246,21 +246,23 @@ def passes_cheap_checks(support: Support, t: GroundingThresholds, model: Support
     )
 
 
-def support_score(support: Support, model: SupportModel) -> float:
+def support_score(support: Support, model: SupportModel) -> float | None:
     inputs = features(
         support.verified, support.answer_logprob, support.coverage, support.rank, len(support.missing_specifics)
     )
-    return model.score(inputs)
+    return model.score(inputs, support.state)
 
 
 def decide(support: Support, t: GroundingThresholds, model: SupportModel | None = None) -> bool:
-    """The decision, from the measured signals alone: the one rule, shared with evaluation.tune. Without a
-    fitted model, each signal against its threshold; with one, its score against its threshold."""
-    if support.verified is None or not passes_cheap_checks(support, t, model):
+    """The decision, from the measured signals alone: the one rule, shared with evaluation.tune. With a fitted
+    model that can score the proposal, its score against its threshold (and the hard rules); otherwise each
+    signal against its threshold."""
+    if support.verified is None:
         return False
-    if model is not None:
-        return support_score(support, model) >= model.threshold
-    return support.verified >= t.min_verified
+    score = None if model is None else support_score(support, model)
+    if score is None:
+        return passes_cheap_checks(support, t) and support.verified >= t.min_verified
+    return passes_cheap_checks(support, t, model) and score >= model.threshold
 
 
 def unrelated(relevance: Relevance, t: GroundingThresholds) -> bool:

@@ -1,8 +1,10 @@
-"""GGUF models shipped as PyPI part packages: which parts, in what order, and the pinned checksum."""
+"""GGUF models shipped as PyPI part packages: which parts, in what order, and the pinned checksum; and the
+support probe fitted on each model's hidden states, shipped beside this file and pinned the same way."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -12,6 +14,14 @@ class ModelPack:
     distributions: tuple[str, ...]  # PyPI distributions holding the parts, in order
     sha256: str
     size: int
+    # The support model fitted on this model's hidden states (bot/core/support_model.py), a file in bot/llm/
+    # refitted by `python -m evaluation.verifier ... --fit --probe --write PATH`, and its SHA-256.
+    probe: str = ""
+    probe_sha256: str = ""
+
+    @property
+    def probe_path(self) -> Path | None:
+        return Path(__file__).with_name(self.probe) if self.probe else None
 
 
 PACKS = {

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from base.errors import ModelError
 from bot.core import support_model
 from bot.core.answer import ROOM_FOR_QUESTION, CoreConfig, Kutip
 from bot.core.grounding import GroundingPolicy, GroundingThresholds
@@ -19,6 +20,7 @@ from bot.core.prompts import ArticlePrompt
 from bot.core.summary import Summariser
 from bot.core.support_model import SupportModel
 from bot.library.library import Library, LibraryConfig
+from bot.llm.packs import PACKS
 from bot.storage import DATABASE_NAME, open_database
 from bot.storage.articles import ArticleStore
 from bot.wiring.lazy import once
@@ -75,11 +77,37 @@ def grounding_thresholds(settings: Settings) -> GroundingThresholds:
     )
 
 
+def llm_sha256(settings: Settings) -> str:
+    """The SHA-256 of the GGUF KUTIP_LLM_MODEL names, when known without reading the file: a pack's pinned one,
+    else KUTIP_LLM_SHA256 (empty when not given, and for a model server)."""
+    if settings.llm_url:
+        return ""
+    pack = PACKS.get(settings.llm_model.removeprefix("pack:")) if settings.llm_model.startswith("pack:") else None
+    return pack.sha256 if pack is not None else settings.llm_sha256.lower()
+
+
 def load_support_model(settings: Settings) -> SupportModel | None:
-    """The fitted support model KUTIP_SUPPORT_MODEL names, or None for the per-signal thresholds."""
+    """The fitted support model KUTIP_SUPPORT_MODEL names, or None for the per-signal thresholds.
+
+    'probe' is the model pack's own probe, pinned by its SHA-256; with another LLM (or a model server, which
+    exposes no hidden state) there is none, and the thresholds decide. A probe given by path must name the
+    LLM in use: a hidden state means nothing to a probe fitted on another model's.
+    """
     if settings.support_model == "none":
         return None
-    return support_model.load(Path(settings.support_model), sha256="")
+    if settings.support_model == "probe":
+        pack = next((p for p in PACKS.values() if p.sha256 == llm_sha256(settings) and p.probe_path), None)
+        if pack is None:
+            logger.info("no support probe for this LLM: the per-signal thresholds decide")
+            return None
+        return support_model.load(pack.probe_path, sha256=pack.probe_sha256)
+    model = support_model.load(Path(settings.support_model))
+    if model.reads_state and model.llm_sha256 != llm_sha256(settings):
+        raise ModelError(
+            f"{settings.support_model} reads the hidden states of the LLM with SHA-256 {model.llm_sha256[:12]}…, "
+            "not of KUTIP_LLM_MODEL's (set KUTIP_LLM_SHA256 for a local file, or KUTIP_SUPPORT_MODEL=none)"
+        )
+    return model
 
 
 def index_dir(settings: Settings) -> Path:
@@ -226,4 +254,5 @@ def build_core(settings: Settings, progress: bool = True) -> Kutip:
         core_config(settings),
         settings.data_dir / "summaries",
         thresholds=grounding_thresholds(settings),
+        model=load_support_model(settings),
     )

@@ -126,9 +126,10 @@ class Settings(BaseSettings):
     )
     support_model: str = Field(
         "none",
-        description="How an answer's support is decided: 'none' (each signal against its threshold above), or the "
-        "path of a logistic model over every signal fitted by `python -m evaluation.verifier --fit --write PATH` "
-        "(measured on the dev sets and not adopted as the default: docs/measurements.md).",
+        description="How an answer's support is decided: 'probe' (the model pack's own logistic probe over the LLM's "
+        "hidden state and every signal; the thresholds above decide for another LLM or a model server), 'none' "
+        "(each signal against its threshold above), or the path of a model fitted by "
+        "`python -m evaluation.verifier --fit --write PATH` (docs/how-it-answers.md).",
     )
     support_max_absent_coverage: float = Field(
         GroundingThresholds.max_absent_coverage,

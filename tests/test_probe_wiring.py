@@ -1,0 +1,54 @@
+"""Which support model the wiring loads: the pack's own probe, pinned by SHA-256, and only for its own LLM."""
+
+from __future__ import annotations
+
+import pytest
+
+from base.errors import ModelError
+from bot.core.support_model import FEATURES, SupportModel
+from bot.llm.packs import PACKS
+from bot.wiring.factory import llm_sha256, load_support_model
+from bot.wiring.settings import Settings
+
+PACK = PACKS["qwen2.5-coder-1.5b"]
+
+
+def settings(**values) -> Settings:
+    return Settings(_env_file=None, **values)
+
+
+def _probe_file(tmp_path, llm: str):
+    model = SupportModel((0.0,) * len(FEATURES), 0.0, 0.5, state_weights=(1.0, -1.0), llm_sha256=llm)
+    path = tmp_path / "probe.json"
+    path.write_text(model.to_json({}), encoding="utf-8")
+    return path
+
+
+def test_the_llm_is_known_by_its_pack_or_by_the_checksum_given():
+    assert llm_sha256(settings(llm_model="pack:qwen2.5-coder-1.5b")) == PACK.sha256
+    assert llm_sha256(settings(llm_model="/models/other.gguf", llm_sha256="AB" * 32)) == "ab" * 32
+    assert llm_sha256(settings(llm_model="/models/other.gguf")) == ""
+    assert llm_sha256(settings(llm_url="http://127.0.0.1:8080/v1")) == ""
+
+
+def test_the_shipped_probe_loads_for_its_own_model_only():
+    probe = load_support_model(settings(support_model="probe", llm_model="pack:qwen2.5-coder-1.5b"))
+    assert probe is not None and probe.reads_state and probe.llm_sha256 == PACK.sha256
+    # Another model's hidden states mean nothing to it, and a model server exposes none: the thresholds decide.
+    assert load_support_model(settings(support_model="probe", llm_model="pack:qwen2.5-coder-0.5b")) is None
+    assert load_support_model(settings(support_model="probe", llm_url="http://127.0.0.1:8080/v1")) is None
+
+
+def test_the_shipped_probe_is_refused_when_its_file_differs_from_the_pinned_checksum(tmp_path, monkeypatch):
+    edited = tmp_path / PACK.probe
+    edited.write_text(PACK.probe_path.read_text(encoding="utf-8").replace('"threshold": ', '"threshold": 0'))
+    monkeypatch.setattr("bot.llm.packs.__file__", str(tmp_path / "packs.py"))
+    with pytest.raises(ModelError, match="SHA-256"):
+        load_support_model(settings(support_model="probe", llm_model="pack:qwen2.5-coder-1.5b"))
+
+
+def test_a_probe_given_by_path_must_read_the_llm_in_use(tmp_path):
+    path = _probe_file(tmp_path, llm=PACK.sha256)
+    assert load_support_model(settings(support_model=str(path))).reads_state
+    with pytest.raises(ModelError, match="hidden states"):
+        load_support_model(settings(support_model=str(path), llm_model="/models/other.gguf"))
