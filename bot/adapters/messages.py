@@ -53,7 +53,7 @@ _WHOLE = {
     },
 }
 
-_UNITS_ID = {"bytes": "bita", "sentences": "kalimat"}
+_UNITS_ID = {"bytes": "bita", "sentences": "kalimat", "HTML elements": "elemen HTML"}
 
 _PREFIX = {
     QuestionError: {"id": "Pertanyaan tidak dapat diproses", "en": "Cannot take that question"},

@@ -46,6 +46,7 @@ def article_limits(settings: Settings) -> ArticleLimits:
     return ArticleLimits(
         max_bytes=settings.fetch_max_bytes,
         max_sentences=settings.article_max_sentences,
+        max_html_elements=settings.article_max_html_elements,
         min_sentences=settings.article_min_sentences,
         min_words=settings.article_min_words,
     )
