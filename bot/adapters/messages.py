@@ -23,6 +23,9 @@ from base.errors import (
     QuestionError,
     QuestionTooLong,
     ReadLimit,
+    StorageError,
+    StorageFull,
+    StorageLocked,
     UnknownArticle,
     UnknownSentence,
 )
@@ -46,6 +49,15 @@ _WHOLE = {
     ArticleTooLarge: {
         "id": "Artikel terlalu besar: {origin} berisi {size} {unit_id}, batasnya {limit}.",
         "en": "The article is too large: {origin} has {size} {unit}; the limit is {limit}.",
+    },
+    StorageLocked: {
+        "id": "Kutip tidak bisa mencatatnya sekarang: basis datanya sedang dipakai proses lain. Kirim lagi sebentar "
+        "lagi.",
+        "en": "Kutip could not write that down: its database is busy in another process. Send it again in a moment.",
+    },
+    StorageFull: {
+        "id": "Kutip tidak bisa mencatatnya sekarang: disk servernya penuh. Kirim lagi nanti.",
+        "en": "Kutip could not write that down: its server's disk is full. Send it again later.",
     },
     ReadLimit: {
         "id": "Sudah {limit} artikel dibaca dalam satu jam terakhir di obrolan ini; coba lagi nanti.",
@@ -72,6 +84,10 @@ _PREFIX = {
         "en": "Kutip is restarting, send it again in a moment",
     },
     ModelError: {"id": "Model tidak dapat dimuat", "en": "Cannot load the model"},
+    StorageError: {
+        "id": "Kutip tidak bisa menulis datanya, kirim lagi nanti",
+        "en": "Kutip could not write its data, send it again later",
+    },
     IndexStale: {"id": "Indeks tidak dapat dipakai", "en": "The index cannot be used"},
 }
 

@@ -202,7 +202,9 @@ def build_library(
 
     return Library(
         settings.data_dir / "articles",
-        ArticleStore(open_database(settings.data_dir / DATABASE_NAME, shared=True)),
+        ArticleStore(
+            open_database(settings.data_dir / DATABASE_NAME, shared=True, busy_timeout_s=settings.db_busy_timeout_s)
+        ),
         embedder_of,
         generator_of,
         assemble,

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
         REPO_ROOT / "data",
         description="Where the article library, the database, saved model states and the model cache are kept.",
     )
+    db_busy_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        description="How long a database write waits for another process's lock (a `kutip` command beside the bot) "
+        "before the question is refused with 'send it again'.",
+    )
     embedding_model: str = Field(
         "embedded:multilingual-e5-small",
         description="Sentence-transformers model: 'embedded:multilingual-e5-small' (converted once from the pinned "
