@@ -3,6 +3,7 @@ failures that keep the chat's article, progress, switching articles on one model
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -17,6 +18,7 @@ from base.errors import (
     FetchRefused,
     NoArticleText,
     ReadLimit,
+    StorageFull,
     UnknownArticle,
 )
 from bot.library.library import Library, LibraryConfig
@@ -279,3 +281,27 @@ def test_a_core_is_built_once_under_concurrent_use_and_the_cache_is_bounded(tmp_
     for t in threads:
         t.join(10)
     assert len(built) == 1
+
+
+def test_a_full_disk_while_reading_is_storage_full_the_chat_keeps_its_article_and_a_later_read_works(
+    world: World, monkeypatch
+) -> None:
+    """ENOSPC where the library writes an article's files: one domain error (the edges say "try again later"),
+    not an OSError that reads as a crash."""
+    library = world.library
+    source = world.text_file("a.txt", "gempa")
+    articles = world.root / "articles"
+    write_text = Path.write_text
+
+    def no_room(self: Path, *args, **kwargs):
+        if articles in self.parents:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", no_room)
+    with pytest.raises(StorageFull, match="disk is full"):
+        library.read(source, chat_id=5)
+    assert library.current(5) == world.default
+    monkeypatch.undo()  # room again
+    entry = library.read(source, chat_id=5)
+    assert library.current(5) == entry and library.core(entry.id).article.sentences

@@ -51,13 +51,13 @@ _WHOLE = {
         "en": "The article is too large: {origin} has {size} {unit}; the limit is {limit}.",
     },
     StorageLocked: {
-        "id": "Kutip tidak bisa mencatatnya sekarang: basis datanya sedang dipakai proses lain. Kirim lagi sebentar "
+        "id": "Kutip tidak bisa menyimpannya: basis datanya sedang dipakai proses lain. Silakan coba lagi sebentar "
         "lagi.",
-        "en": "Kutip could not write that down: its database is busy in another process. Send it again in a moment.",
+        "en": "Kutip could not save this: its database is busy in another process. Please try again in a moment.",
     },
     StorageFull: {
-        "id": "Kutip tidak bisa mencatatnya sekarang: disk servernya penuh. Kirim lagi nanti.",
-        "en": "Kutip could not write that down: its server's disk is full. Send it again later.",
+        "id": "Kutip tidak bisa menyimpannya: disk servernya penuh. Silakan coba lagi nanti.",
+        "en": "Kutip could not save this: its server's disk is full. Please try again later.",
     },
     ReadLimit: {
         "id": "Sudah {limit} artikel dibaca dalam satu jam terakhir di obrolan ini; coba lagi nanti.",
@@ -85,8 +85,8 @@ _PREFIX = {
     },
     ModelError: {"id": "Model tidak dapat dimuat", "en": "Cannot load the model"},
     StorageError: {
-        "id": "Kutip tidak bisa menulis datanya, kirim lagi nanti",
-        "en": "Kutip could not write its data, send it again later",
+        "id": "Kutip tidak bisa menyimpan datanya, coba lagi nanti",
+        "en": "Kutip could not save its data, try again later",
     },
     IndexStale: {"id": "Indeks tidak dapat dipakai", "en": "The index cannot be used"},
 }

@@ -218,10 +218,13 @@ class Summariser:
             cached = self._generate(language)
             path = self._cache_path(language)
             if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(
-                    json.dumps({"format": CACHE_FORMAT, **cached.to_dict()}, ensure_ascii=False), encoding="utf-8"
-                )
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(
+                        json.dumps({"format": CACHE_FORMAT, **cached.to_dict()}, ensure_ascii=False), encoding="utf-8"
+                    )
+                except OSError as exc:  # a full disk: the summary is still given, only not cached (a cut file
+                    logger.warning("summary not cached in %s: %s", path, exc)  # is ignored when read)
         self._memory[language] = cached
         return cached
 
