@@ -12,7 +12,7 @@ from typing import Any
 
 from telegram import Bot, Message
 
-from base.errors import KutipError, StorageError
+from base.errors import KutipError, StorageError, UnknownArticle
 from bot.adapters.telegram import render, texts
 from bot.adapters.telegram.desk import Job
 from bot.adapters.telegram.send import send_html
@@ -106,7 +106,12 @@ async def reply_to_job(bot: Bot, state: State, job: PendingJob, messages: list[s
 
 async def _explain(bot: Bot, state: State, job: PendingJob, error: KutipError) -> None:
     """A domain error (a refused question...) as one line in the asker's language."""
-    await reply_to_job(bot, state, job, render.to_messages([render.Block(raw=texts.error_text(error, job.language))]))
+    if isinstance(error, UnknownArticle):  # evicted (another chat's read) while the job waited
+        logger.info("%s job %s in chat %s: its article is gone: %s", job.kind, job.id, job.chat_id, error)
+        line = texts.t("article_gone", job.language)
+    else:
+        line = texts.error_text(error, job.language)
+    await reply_to_job(bot, state, job, render.to_messages([render.Block(raw=line)]))
 
 
 async def _deliver_answer(bot: Bot, state: State, job: PendingJob, result: Answer | KutipError) -> None:
