@@ -10,6 +10,8 @@ import logging
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from bot.core.grounding import GroundingThresholds
 from bot.wiring.settings import Settings
 from index.retrieve import RetrievalConfig, default_retrieval
@@ -53,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kutip-eval", description="score the answer core on a benchmark folder (docs.jsonl + qa.jsonl)"
     )
     p.add_argument("--bench", required=True, type=Path, help="benchmark folder, e.g. ../shared/bench/xquad-en")
-    p.add_argument("--split", choices=("dev", "test"), default="dev")
+    p.add_argument("--split", choices=("train", "dev", "test"), default="dev", help="train: for fitting a probe only")
     p.add_argument("--limit", type=int, help="only the first N questions (articles in order, questions in file order)")
     p.add_argument("--retrieval-only", action="store_true", help="score retrieval only; the LLM is not loaded")
     p.add_argument(
@@ -77,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, metavar="FILE", help="also write {metrics, records} (or the ablation) here")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     return p
+
+
+def states_path(records: Path) -> Path:
+    """Where the hidden states of a run's records are kept: beside them, RECORDS.states.npy."""
+    return records.with_suffix(".states.npy")
 
 
 def _write_json(path: Path, obj: dict) -> None:
@@ -145,6 +152,9 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> None:
         extra = {"long_article": long.describe() | {"own_article_only": own}}
     if args.json:
         _write_json(args.json, run.to_dict() | extra)
+        if run.states:
+            # Beside the records, as numbers: what `python -m evaluation.verifier --probe` learns from.
+            np.save(states_path(args.json), np.asarray(run.states, dtype=np.float32))
 
 
 def _long_line(long) -> str:

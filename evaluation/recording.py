@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.core.ports import Completion, Generator, Prompt, Retriever
+from bot.core.ports import Choice, Completion, Generator, Prompt, Retriever
 from index.retrieve import Hit
 
 
@@ -64,10 +64,10 @@ class RecordingGenerator:
         call.reply = self.inner.complete(prompt, grammar, max_tokens)
         return call.reply
 
-    def choice_probabilities(self, prompt: Prompt, options: tuple[str, ...]) -> dict[str, float]:
-        probabilities = self.inner.choice_probabilities(prompt, options)
-        self.choices.append(probabilities)
-        return probabilities
+    def choose(self, prompt: Prompt, options: tuple[str, ...]) -> Choice:
+        choice = self.inner.choose(prompt, options)
+        self.choices.append(choice.probabilities)
+        return choice
 
 
 def call_record(call: Call) -> dict:

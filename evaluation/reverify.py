@@ -59,7 +59,7 @@ def replay(
             earlier = question.extra.get("history")
             history = render("followup", question=earlier["question"], answer=earlier["answer"]) if earlier else ""
             scores[question.id] = {
-                name: generator.choice_probabilities(
+                name: generator.choose(
                     Prompt(
                         system=system,
                         user=wording.substitute(
@@ -72,7 +72,7 @@ def replay(
                         ).strip(),
                     ),
                     ("yes", "no"),
-                )["yes"]
+                ).probabilities["yes"]
                 for name, wording in wordings.items()
             }
     return scores

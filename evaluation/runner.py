@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
@@ -36,6 +36,9 @@ _EXTRA_NAMES = {"kind": "question_kind"}
 class EvalRun:
     metrics: dict
     records: list[dict]
+    # The hidden state of each verified proposal (bot/core/ports.Choice), for a probe to learn from; a record's
+    # "state_row" is its row here.
+    states: list[tuple[float, ...]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"metrics": self.metrics, "records": self.records}
@@ -70,7 +73,8 @@ def _retrieval_fields(question: Question, article: Article, hits: list[Hit]) -> 
     return fields
 
 
-def _answer_fields(core: Kutip, question: Question) -> dict:
+def _answer_fields(core: Kutip, question: Question, states: list[tuple[float, ...]]) -> dict:
+    """The reply's record; the verified proposal's hidden state, if any, goes to `states`."""
     try:
         # A follow-up question (bench/followups) carries the earlier turn it refers to.
         earlier = question.extra.get("history")
@@ -79,6 +83,9 @@ def _answer_fields(core: Kutip, question: Question) -> dict:
         if answer.support is not None:
             # The judged sentence's text, so evaluation.tune can score a citation the policy refused.
             fields["support"]["sentence_text"] = core.article.sentence(answer.support.sentence_id).text
+            if answer.support.state:
+                fields["state_row"] = len(states)
+                states.append(answer.support.state)
         return fields
     except KutipError as error:
         # The user would get an error message, not an answer: score it as a refusal, keep the reason.
@@ -126,6 +133,7 @@ def evaluate(
     # Keep the model's raw replies: a refusal hides what the model said and why it was not trusted.
     generator = RecordingGenerator(generator) if generator is not None else None
     records: list[dict] = []
+    states: list[tuple[float, ...]] = []
     total = sum(len(g.questions) for g in groups)
     with tqdm(total=total, desc="eval", unit="q", file=sys.stderr, disable=not progress) as bar:
         for group in groups:
@@ -146,7 +154,7 @@ def evaluate(
                     recorder.clear()
                     generator.calls.clear()
                     generator.choices.clear()
-                    record.update(_answer_fields(core, question))
+                    record.update(_answer_fields(core, question, states))
                     record["llm_replies"] = [call_record(c) for c in generator.calls]
                     record["llm_choices"] = list(generator.choices)
                     if recorder.searches and recorder.searches[0][0] != " ".join(question.question.split()):
@@ -166,4 +174,4 @@ def evaluate(
         llm_model=generator.name if generator is not None else None,
         threads=threads,
     )
-    return EvalRun(metrics=metrics, records=records)
+    return EvalRun(metrics=metrics, records=records, states=states)

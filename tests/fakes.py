@@ -18,7 +18,7 @@ from base.errors import FetchFailed, ReadLimit, UnknownArticle
 from base.language import detect_language
 from base.words import content_tokens
 from bot.core.answer import find_source
-from bot.core.ports import AnswerCore, Completion, Prompt
+from bot.core.ports import AnswerCore, Choice, Completion, Prompt
 from bot.core.questions import check_question
 from bot.core.refusals import REFUSAL
 from bot.core.results import Answer, Bullet, Citation, ReplyKind, Summary
@@ -69,7 +69,7 @@ def copied_reply(answer: str) -> str:
 class FakeGenerator:
     """Replies from a queue; records what it was sent. An empty reply queue fails the test loudly.
 
-    `choice_probabilities` answers from its own queue, and without one it says "yes" with
+    `choose` answers from its own queue, and without one it says "yes" with
     `default_yes` (1.0: a verifier that agrees, so a test exercises the other checks).
     """
 
@@ -84,6 +84,7 @@ class FakeGenerator:
         self.context_size = context_size
         self.replies: deque[str | Completion] = deque(replies or [])
         self.choices: deque[float] = deque()
+        self.states: deque[tuple[float, ...]] = deque()  # the hidden states of the next choices
         self.default_yes = default_yes
         self.history: list[tuple[Prompt, str, int]] = []
         self.asked: list[tuple[Prompt, tuple[str, ...]]] = []
@@ -115,10 +116,12 @@ class FakeGenerator:
         reply = self.replies.popleft()
         return reply if isinstance(reply, Completion) else Completion(reply)
 
-    def choice_probabilities(self, prompt: Prompt, options: tuple[str, ...]) -> dict[str, float]:
+    def choose(self, prompt: Prompt, options: tuple[str, ...]) -> Choice:
         self.asked.append((prompt, options))
         yes = self.choices.popleft() if self.choices else self.default_yes
-        return {o: (yes if o == "yes" else (1 - yes) / max(1, len(options) - 1)) for o in options}
+        state = self.states.popleft() if self.states else ()
+        probabilities = {o: (yes if o == "yes" else (1 - yes) / max(1, len(options) - 1)) for o in options}
+        return Choice(probabilities=probabilities, state=state)
 
 
 # --- the answer core, as the adapters see it ---------------------------------

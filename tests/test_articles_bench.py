@@ -29,9 +29,9 @@ class CountingGenerator(FakeGenerator):
         self.recent_calls.append(CallStats("complete", 100, 90, 10, 5, 1, 0, len(grammar), 0.5))
         return reply
 
-    def choice_probabilities(self, prompt, options):
+    def choose(self, prompt, options):
         self.recent_calls.append(CallStats("choice", 120, 92, 28, 0, 0, 0, 0, 0.25))
-        return super().choice_probabilities(prompt, options)
+        return super().choose(prompt, options)
 
 
 def test_each_question_is_asked_and_its_calls_summed():

@@ -198,10 +198,10 @@ def test_telegram_says_the_model_is_unavailable_and_keeps_running(seed_article, 
 # --- probabilities -----------------------------------------------------------
 
 
-def test_choice_probabilities_add_up_the_spellings_of_each_option(fake, server):
+def test_choose_adds_up_the_spellings_of_each_option(fake, server):
     top = {"yes": math.log(0.5), "Yes": math.log(0.1), " yes": math.log(0.1), "no": math.log(0.2), "The": -3.0}
     fake.enqueue(chat("yes", [("yes", top["yes"], top)]))
-    p = OpenAIServerGenerator(config(server)).choice_probabilities(PROMPT, ("yes", "no"))
+    p = OpenAIServerGenerator(config(server)).choose(PROMPT, ("yes", "no")).probabilities
     assert p["yes"] == pytest.approx(0.7 / 0.9) and p["no"] == pytest.approx(0.2 / 0.9)
     body = fake.chats[0]
     assert body["max_tokens"] == 1 and body["top_logprobs"] == 20 and "grammar" not in body
@@ -210,25 +210,25 @@ def test_choice_probabilities_add_up_the_spellings_of_each_option(fake, server):
 def test_without_logprobs_the_verdict_is_hard(fake, server):
     generator = OpenAIServerGenerator(config(server, logprobs="none"))
     fake.enqueue(chat("no"), chat("Well, perhaps"))
-    assert generator.choice_probabilities(PROMPT, ("yes", "no")) == {"yes": 0.0, "no": 1.0}
+    assert generator.choose(PROMPT, ("yes", "no")).probabilities == {"yes": 0.0, "no": 1.0}
     assert fake.chats[0]["grammar"] == 'root ::= "yes" | "no"' and "logprobs" not in fake.chats[0]
     # A server that ignored the grammar and said neither: nothing passes a "yes" threshold.
-    assert generator.choice_probabilities(PROMPT, ("yes", "no")) == {"yes": 0.0, "no": 0.0}
+    assert generator.choose(PROMPT, ("yes", "no")).probabilities == {"yes": 0.0, "no": 0.0}
 
 
 def test_verify_mode_scores_the_yes_no_check_but_not_the_answer_tokens(fake, server):
     generator = OpenAIServerGenerator(config(server, logprobs="verify"))
     fake.enqueue(answer("2019"), verdict(0.8))
     assert generator.complete(PROMPT, "", 40).text
-    assert generator.choice_probabilities(PROMPT, ("yes", "no"))["yes"] == pytest.approx(0.8)
+    assert generator.choose(PROMPT, ("yes", "no")).probabilities["yes"] == pytest.approx(0.8)
     assert ["logprobs" in b for b in fake.chats] == [False, True]
 
 
 def test_a_server_that_sends_no_logprobs_gets_the_hard_verdict_from_then_on(fake, server):
     generator = OpenAIServerGenerator(config(server))
     fake.enqueue(chat("yes"), chat("yes"), chat("yes"))
-    assert generator.choice_probabilities(PROMPT, ("yes", "no")) == {"yes": 1.0, "no": 0.0}
-    assert generator.choice_probabilities(PROMPT, ("yes", "no")) == {"yes": 1.0, "no": 0.0}
+    assert generator.choose(PROMPT, ("yes", "no")).probabilities == {"yes": 1.0, "no": 0.0}
+    assert generator.choose(PROMPT, ("yes", "no")).probabilities == {"yes": 1.0, "no": 0.0}
     assert [("logprobs" in b, "grammar" in b) for b in fake.chats] == [(True, False), (False, True), (False, True)]
 
 
@@ -236,7 +236,7 @@ def test_a_server_that_refuses_logprobs_is_asked_again_without_them(fake, server
     refusal = {"error": {"message": "logprobs is not supported for models created with logits_all=False"}}
     fake.enqueue(Reply(500, refusal), chat("Yes"), chat("yes"), answer("2019"))
     generator = OpenAIServerGenerator(config(server))
-    assert generator.choice_probabilities(PROMPT, ("yes", "no")) == {"yes": 1.0, "no": 0.0}
+    assert generator.choose(PROMPT, ("yes", "no")).probabilities == {"yes": 1.0, "no": 0.0}
     assert "2019" in generator.complete(PROMPT, "", 40).text
     # Not retried as a 5xx; asked once more without logprobs (that free reply is unused), then the verdict.
     sent = [("logprobs" in b, "grammar" in b) for b in fake.chats]
@@ -245,7 +245,7 @@ def test_a_server_that_refuses_logprobs_is_asked_again_without_them(fake, server
 
 def test_when_neither_option_is_among_the_top_tokens_the_verdict_is_asked_for(fake, server):
     fake.enqueue(chat("The", [("The", -0.1, {"The": -0.1, "Based": -2.0})]), chat("no"))
-    p = OpenAIServerGenerator(config(server)).choice_probabilities(PROMPT, ("yes", "no"))
+    p = OpenAIServerGenerator(config(server)).choose(PROMPT, ("yes", "no")).probabilities
     assert p == {"yes": 0.0, "no": 1.0}
 
 

@@ -125,4 +125,4 @@ def test_a_stop_interrupts_the_real_model_at_its_next_token(real_settings) -> No
         model.complete(prompt, grammar, max_tokens=600)  # about 40 s of decoding without the stop
     assert time.monotonic() - set_at[0] < 1.0
     with pytest.raises(GenerationCancelled):
-        model.choice_probabilities(prompt, ("yes", "no"))
+        model.choose(prompt, ("yes", "no"))

@@ -17,7 +17,7 @@ from bot.core.echo import around
 from bot.core.grammar import ANSWER_WORDS, answer_grammar, span_answer_grammar, text_grammar
 from bot.core.grounding import GroundingPolicy, answer_logprob, is_no_answer, repeats_question
 from bot.core.passages import with_neighbours
-from bot.core.ports import Completion, Generator, Prompt, Retriever
+from bot.core.ports import Choice, Completion, Generator, Prompt, Retriever
 from bot.core.prompts import LANGUAGE_NAMES, ArticlePrompt, render
 from bot.core.query import Query
 from bot.core.questions import check_question
@@ -228,8 +228,8 @@ class Kutip:
             shown = [h.sentence for h in candidates.shown]
             free_answer = None if proposal.copied else reply.answer
             with _timed(timings, "verify"):
-                verified = self._verify(query.text, history, hit.sentence, shown, free_answer)
-            support = replace(support, verified=verified)
+                choice = self._verify(query.text, history, hit.sentence, shown, free_answer)
+            support = replace(support, verified=choice.probabilities["yes"], state=choice.state)
         return self.grounding.judge(support)
 
     def _quoted(self, kind: ReplyKind, support: Support | None, candidates: Candidates) -> list[Sentence]:
@@ -267,8 +267,9 @@ class Kutip:
 
     def _verify(
         self, question: str, history: Turn | None, sentence: Sentence, context: list[Sentence], free_answer: str | None
-    ) -> float:
-        """P("yes"): the model, asked plainly, finds that `sentence` states the answer to `question`.
+    ) -> Choice:
+        """P("yes"): the model, asked plainly, finds that `sentence` states the answer to `question`; and its
+        hidden state as it answers, which a fitted probe reads (bot/core/probe.py).
 
         A copied answer is not shown: its words are always the sentence's, and shown that match the model
         says yes to near-misses more readily (docs/how-it-answers.md, "Trust"). A free answer is the model's own words,
@@ -285,7 +286,7 @@ class Kutip:
             )
         if not self.prompt.inlined:
             user = f"{self.prompt.excerpt(context)}\n\n{user}"
-        return self.generator.choice_probabilities(Prompt(system=self.prompt.system, user=user), ("yes", "no"))["yes"]
+        return self.generator.choose(Prompt(system=self.prompt.system, user=user), ("yes", "no"))
 
     def _translated(self, query: Query) -> str:
         """Retrieval text: the question, or its translation when it is not in the article's language.

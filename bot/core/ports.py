@@ -35,6 +35,16 @@ class Completion:
     tokens: tuple[tuple[str, float], ...] = ()
 
 
+@dataclass(frozen=True)
+class Choice:
+    """How likely the model's reply to a prompt starts with each option, and the state it chose from."""
+
+    probabilities: dict[str, float]  # normalised over the options
+    # The model's last hidden state at the prompt's final token, which a fitted probe reads
+    # (bot/core/probe.py); empty when the generator cannot expose it (a model server).
+    state: tuple[float, ...] = ()
+
+
 class Generator(Protocol):
     name: str
 
@@ -51,8 +61,8 @@ class Generator(Protocol):
         """Return the model's reply to `prompt`, constrained by the GBNF `grammar`."""
         ...
 
-    def choice_probabilities(self, prompt: Prompt, options: tuple[str, ...]) -> dict[str, float]:
-        """How likely the reply to `prompt` starts with each option ("yes", "no"), normalised over the options."""
+    def choose(self, prompt: Prompt, options: tuple[str, ...]) -> Choice:
+        """How likely the reply to `prompt` starts with each option ("yes", "no"), and the model's state there."""
         ...
 
     def warm(self, system: str) -> None:

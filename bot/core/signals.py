@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class Support:
     coverage: float | None = None  # None: the question is not in the article's language, so words can't match
     unsupported: str | None = None
     supported: bool = False
+    # The model's hidden state at the verification turn (bot/core/ports.Choice): what a probe reads. Not in
+    # `to_dict`: 1,536 numbers per reply; the eval keeps them beside its records.
+    state: tuple[float, ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict:
         return {

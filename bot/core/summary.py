@@ -280,7 +280,7 @@ class Summariser:
     def verdict(self, bullet: str, sentence: Sentence) -> float:
         """P("yes"): the model, asked plainly, finds that `sentence` says what `bullet` says."""
         user = render("check_bullet", sentence=sentence.text, bullet=bullet)
-        return self.generator.choice_probabilities(Prompt(system=self.prompt.system, user=user), ("yes", "no"))["yes"]
+        return self.generator.choose(Prompt(system=self.prompt.system, user=user), ("yes", "no")).probabilities["yes"]
 
     def claim_holds(self, text: str, sentence: Sentence) -> bool:
         """The answer's claim check, for a bullet in another language: a whole sentence within the length

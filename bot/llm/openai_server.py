@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from base.errors import GenerationCancelled, ModelError, ModelUnavailable
-from bot.core.ports import Completion, Prompt
+from bot.core.ports import Choice, Completion, Prompt
 
 logger = logging.getLogger(__name__)
 
@@ -288,8 +288,12 @@ class OpenAIServerGenerator:
         tokens = tuple((str(t["token"]), float(t["logprob"])) for t in scored if "token" in t and "logprob" in t)
         return Completion(text=text, tokens=tokens)
 
-    def choice_probabilities(self, prompt: Prompt, options: tuple[str, ...]) -> dict[str, float]:
-        """From the first token's top log-probabilities; without them, a hard verdict (1.0 or 0.0)."""
+    def choose(self, prompt: Prompt, options: tuple[str, ...]) -> Choice:
+        """From the first token's top log-probabilities; without them, a hard verdict (1.0 or 0.0). A server
+        does not expose the model's hidden state, so no probe can read it."""
+        return Choice(probabilities=self._probabilities(prompt, options))
+
+    def _probabilities(self, prompt: Prompt, options: tuple[str, ...]) -> dict[str, float]:
         if self._logprobs:
             choice = self._chat(prompt, 1, top_logprobs=TOP_LOGPROBS)
             scored = (choice.get("logprobs") or {}).get("content") or []

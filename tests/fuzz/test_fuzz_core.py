@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from base.errors import KutipError
 from bot.adapters import terminal
 from bot.adapters.telegram import render
-from bot.core.ports import Completion
+from bot.core.ports import Choice, Completion
 from bot.core.turn import Turn
 from bot.wiring.factory import assemble_core, core_config
 from bot.wiring.settings import Settings
@@ -48,9 +48,9 @@ class ScriptedGenerator:
     def complete(self, prompt, grammar: str, max_tokens: int) -> Completion:
         return Completion(self.next_reply)
 
-    def choice_probabilities(self, prompt, options: tuple[str, ...]) -> dict[str, float]:
+    def choose(self, prompt, options: tuple[str, ...]) -> Choice:
         # A verifier that agrees, so whatever the drawn reply passes is judged by the checks in code.
-        return {o: 1.0 if o == "yes" else 0.0 for o in options}
+        return Choice({o: 1.0 if o == "yes" else 0.0 for o in options})
 
 
 GENERATOR = ScriptedGenerator()

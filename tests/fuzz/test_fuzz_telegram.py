@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.ports import Completion
+from bot.core.ports import Choice, Completion
 from bot.wiring.factory import assemble_core, core_config
 from bot.wiring.settings import Settings
 from index.build import build_index
@@ -42,9 +42,9 @@ class SteadyGenerator:
     def complete(self, prompt, grammar: str, max_tokens: int) -> Completion:
         return Completion(copied_reply("pada tahun 2019"))
 
-    def choice_probabilities(self, prompt, options: tuple[str, ...]) -> dict[str, float]:
+    def choose(self, prompt, options: tuple[str, ...]) -> Choice:
         # A verifier that agrees, so an answer the cheap checks pass is sent like a real one.
-        return {o: 1.0 if o == "yes" else 0.0 for o in options}
+        return Choice({o: 1.0 if o == "yes" else 0.0 for o in options})
 
 
 class Errors(logging.Handler):
