@@ -111,3 +111,14 @@ def test_each_fault_is_one_clear_line_in_both_languages(error: KutipError) -> No
     english, indonesian = message_for(error, "en"), message_for(error, "id")
     assert "again" in english and "lagi" in indonesian
     assert "x" not in english.split() and english != indonesian
+
+
+def test_a_strike_off_refused_by_the_lock_is_done_with_the_next_one(path: Path) -> None:
+    journal = JobJournal(open_database(path, busy_timeout_s=QUICK))
+    first, second = journal.add(job(1)), journal.add(job(2))
+    assert first is not None and second is not None
+    with locked_by_another_process(path), pytest.raises(StorageLocked):
+        journal.done(first.id)
+    assert [j.id for j in journal.pending()] == [first.id, second.id]  # still there: a restart would redo it
+    journal.done(second.id)
+    assert journal.pending() == []
