@@ -5,7 +5,7 @@ PIP    := $(VENV)/bin/pip
 KUTIP  := $(VENV)/bin/kutip
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast fuzz lint format index bench eval clean llama-server
+.PHONY: install run test test-fast fuzz lint format index bench eval clean llama-server emulator
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -23,8 +23,18 @@ run: $(STAMP)
 	$(KUTIP) run
 
 ## Unit tests with fakes, then end-to-end tests with the real embedded models.
-test: $(STAMP)
+test: $(STAMP) emulator
 	$(PY) -m pytest -q
+
+## telegram-test-api, the third-party Bot API emulator tests/test_telegram_emulator.py drives `kutip run` with,
+## installed from tests/emulator/package-lock.json (npm ci, once); without npm its tests are skipped.
+EMULATOR_DIR := tests/emulator
+emulator:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "npm not found: the telegram-test-api tests (tests/test_telegram_emulator.py) will be skipped"; \
+	elif [ ! $(EMULATOR_DIR)/node_modules/.package-lock.json -nt $(EMULATOR_DIR)/package-lock.json ]; then \
+		npm ci --prefix $(EMULATOR_DIR) --no-audit --no-fund; \
+	fi
 
 ## ruff: the linter and the formatter's check (line length 120; see pyproject.toml).
 lint: $(STAMP)

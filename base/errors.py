@@ -62,6 +62,18 @@ class GenerationCancelled(KutipError):
     """Kutip is stopping: the model call was interrupted, and its job stays in the journal for the restart."""
 
 
+class StorageError(KutipError):
+    """Kutip could not write to (or read) its data folder; nothing was half-written, and a later try may succeed."""
+
+
+class StorageLocked(StorageError):
+    """Another process holds the database's lock past the busy timeout (KUTIP_DB_BUSY_TIMEOUT_S)."""
+
+
+class StorageFull(StorageError):
+    """The disk (or the database's size limit) is full: what was to be written was not."""
+
+
 class QuestionError(KutipError):
     """The question is empty or too long."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,15 +30,19 @@ Progress = Callable[[ReadStage], None]
 @dataclass(frozen=True)
 class ArticleLimits:
     """What counts as an article, for files and URLs alike; Settings carries the same defaults
-    (KUTIP_FETCH_MAX_BYTES, KUTIP_ARTICLE_MAX_SENTENCES, KUTIP_ARTICLE_MIN_SENTENCES, KUTIP_ARTICLE_MIN_WORDS).
+    (KUTIP_FETCH_MAX_BYTES, KUTIP_ARTICLE_MAX_SENTENCES, KUTIP_ARTICLE_MAX_HTML_ELEMENTS,
+    KUTIP_ARTICLE_MIN_SENTENCES, KUTIP_ARTICLE_MIN_WORDS).
 
     The minimums were measured: the seed article has 13 sentences and 277 words, the smallest of the
     209 bench documents 3 sentences and 76 words; a navigation bar or a paywall stub has far fewer words.
-    The maximums keep embedding bounded (about 2000 sentences is a few minutes on 2 cores).
+    The maximums keep embedding bounded (about 2000 sentences is a few minutes on 2 cores), and HTML parsing:
+    trafilatura takes about 0.07 ms per element here, so 100,000 tiny paragraphs (1.3 MB) cost 7–21 s
+    before the sentence bound could refuse them, and 20,000 elements about 1.4 s.
     """
 
     max_bytes: int = 5_000_000
     max_sentences: int = 2000
+    max_html_elements: int = 20_000
     min_sentences: int = 3
     min_words: int = 40
 
@@ -53,8 +58,24 @@ def _looks_like_html(text: str, name: str = "", content_type: str = "") -> bool:
     return head.startswith(("<!doctype html", "<html")) or "<body" in head
 
 
-def _extract_html(html: str, url: str = "") -> tuple[str, str]:
-    """Return (text, title) using trafilatura, which keeps the main article and drops page furniture."""
+# An opening tag: "<" and a letter. Counted in comments and scripts too, which only errs towards refusing.
+_OPENING_TAG = re.compile(r"<[A-Za-z]")
+
+
+def _check_elements(html: str, origin: str, limit: int) -> None:
+    """Refuse a page with more than `limit` elements before trafilatura parses it: its work grows with the
+    element count, not the bytes, so a page of tiny paragraphs under the byte limit could hold a read for
+    seconds. Counting stops at the bound plus one; the error's size is the whole count (one regex pass)."""
+    for seen, _ in enumerate(_OPENING_TAG.finditer(html), start=1):
+        if seen > limit:
+            raise ArticleTooLarge(origin, len(_OPENING_TAG.findall(html)), limit, "HTML elements")
+
+
+def _extract_html(html: str, url: str = "", origin: str = "", max_elements: int | None = None) -> tuple[str, str]:
+    """Return (text, title) using trafilatura, which keeps the main article and drops page furniture; a page
+    over `max_elements` elements is refused (ArticleTooLarge) before it is parsed."""
+    if max_elements is not None:
+        _check_elements(html, origin or url, max_elements)
     import trafilatura
 
     document = trafilatura.bare_extraction(
@@ -119,7 +140,7 @@ def read_document(name: str, data: bytes, limits: ArticleLimits | None = None) -
         raise ArticleError(f"{name} is not a .txt or .html document")
     raw = _decode(data, name)
     if _looks_like_html(raw, name):
-        text, title = _extract_html(raw)
+        text, title = _extract_html(raw, origin=name, max_elements=limits.max_html_elements)
         return text, title, name
     return raw, "", name
 
@@ -133,7 +154,7 @@ def read_source(spec: str, policy: FetchPolicy | None, limits: ArticleLimits | N
         fetched = fetch(spec, policy)
         _refuse_binary(fetched.body, fetched.url)
         if _looks_like_html(fetched.body, fetched.url, fetched.content_type):
-            text, title = _extract_html(fetched.body, fetched.url)
+            text, title = _extract_html(fetched.body, fetched.url, max_elements=limits.max_html_elements)
             return text, title, fetched.url
         return fetched.body, "", fetched.url
     path = Path(spec).expanduser()
@@ -141,7 +162,7 @@ def read_source(spec: str, policy: FetchPolicy | None, limits: ArticleLimits | N
         raise ArticleError(f"article not found: {path}")
     raw = _read_file(path, limits.max_bytes)
     if _looks_like_html(raw, path.name):
-        text, title = _extract_html(raw)
+        text, title = _extract_html(raw, origin=str(path), max_elements=limits.max_html_elements)
         return text, title, str(path)
     return raw, "", str(path)
 

@@ -392,6 +392,17 @@ class FakeLibrary:
         self.cores[entry.id].warm()
         return entry
 
+    def evict(self, article_id: str) -> None:
+        """Drop an article as the real library's eviction does (a test's stand-in for "another chat's read
+        went past KUTIP_LIBRARY_MAX_ARTICLES"): its core goes, and chats whose current it was have the default."""
+        with self._lock:
+            del self._entries[article_id]
+            del self.cores[article_id]
+            for chosen in self._chats.values():
+                if article_id in chosen:
+                    chosen.remove(article_id)
+            self._current = {chat: i for chat, i in self._current.items() if i != article_id}
+
     def core(self, article_id: str) -> AnswerCore:
         """The FakeCore of that article (`cores[article_id]`, for a test to script or inspect)."""
         try:

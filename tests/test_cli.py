@@ -297,3 +297,21 @@ def test_the_terminal_summary_quotes_a_sentence_only_when_the_bullet_is_not_that
         Summary("en", (Bullet(whole.text, (Citation.of(whole),)), Bullet("A point.", (Citation.of(other),))))
     )
     assert text.count(whole.text[:30]) == 1 and f"“{other.text[:30]}" in text and "[1.2] paragraph 1" in text
+
+
+def test_a_database_locked_by_another_process_is_one_line_and_the_next_run_works(
+    capsys, monkeypatch, tmp_path, fake_models
+):
+    from bot.storage import DATABASE_NAME
+    from tests.storage_faults import locked_by_another_process
+
+    a = write_story(tmp_path / "a.txt", "banjir")
+    assert run(capsys, "articles")[0] == 0  # the data folder and its database exist
+    with locked_by_another_process(tmp_path / "data" / DATABASE_NAME):
+        monkeypatch.setenv("KUTIP_DB_BUSY_TIMEOUT_S", "0.2")
+        code, out, err = run(capsys, "read", a)
+        monkeypatch.delenv("KUTIP_DB_BUSY_TIMEOUT_S")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "busy in another process" in err and "move it aside" not in err
+    code, out, _ = run(capsys, "read", a)
+    assert code == 0 and out.startswith("ready in")

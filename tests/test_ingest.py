@@ -285,3 +285,50 @@ def test_a_txt_that_is_really_a_document_format_without_nul_bytes_is_refused(tmp
         load_article(str(path))
     with pytest.raises(ArticleError, match="not text"):
         load_article("report.txt", document=path.read_bytes())
+
+
+# --- an .html of 100,000 tiny paragraphs (issue 22): refused before trafilatura parses it ------------
+
+
+def _page(paragraphs: list[str]) -> bytes:
+    body = "".join(f"<p>{p}</p>\n" for p in paragraphs)
+    return f"<html><head><title>Harbour</title></head><body><article>{body}</article></body></html>".encode()
+
+
+@pytest.fixture
+def extractions(monkeypatch):
+    """Every page trafilatura is asked to parse (it parses them as usual)."""
+    import trafilatura
+
+    seen: list[int] = []
+    real = trafilatura.bare_extraction
+
+    def spy(html, *args, **kwargs):
+        seen.append(len(html))
+        return real(html, *args, **kwargs)
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", spy)
+    return seen
+
+
+def test_an_html_of_a_hundred_thousand_tiny_paragraphs_is_refused_before_it_is_parsed(tmp_path, extractions):
+    hostile = _page([f"w{i}" for i in range(100_000)])  # 1.3 MB, well under the byte limit
+    assert len(hostile) < ArticleLimits().max_bytes
+    with pytest.raises(ArticleTooLarge, match="HTML elements") as refused:
+        load_article("tiny.html", document=hostile)
+    assert refused.value.size > ArticleLimits().max_html_elements
+    path = tmp_path / "tiny.html"
+    path.write_bytes(hostile)
+    with pytest.raises(ArticleTooLarge, match="HTML elements"):
+        load_article(str(path))
+    assert extractions == []  # trafilatura spent ~21 s on it before it was refused
+
+
+def test_a_long_article_page_within_the_element_bound_still_reads(extractions):
+    paragraphs = [
+        f"On day {n % 28 + 1} the harbour held {n * 3} ships, and officials said {n} more were due."
+        for n in range(1500)
+    ]
+    article = load_article("long.html", document=_page(paragraphs))
+    assert len(article.sentences) == 1500
+    assert len(extractions) == 1

@@ -3,6 +3,7 @@ failures that keep the chat's article, progress, switching articles on one model
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -17,6 +18,7 @@ from base.errors import (
     FetchRefused,
     NoArticleText,
     ReadLimit,
+    StorageFull,
     UnknownArticle,
 )
 from bot.library.library import Library, LibraryConfig
@@ -279,3 +281,54 @@ def test_a_core_is_built_once_under_concurrent_use_and_the_cache_is_bounded(tmp_
     for t in threads:
         t.join(10)
     assert len(built) == 1
+
+
+def test_a_full_disk_while_reading_is_storage_full_the_chat_keeps_its_article_and_a_later_read_works(
+    world: World, monkeypatch
+) -> None:
+    """ENOSPC where the library writes an article's files: one domain error (the edges say "try again later"),
+    not an OSError that reads as a crash."""
+    library = world.library
+    source = world.text_file("a.txt", "gempa")
+    articles = world.root / "articles"
+    write_text = Path.write_text
+
+    def no_room(self: Path, *args, **kwargs):
+        if articles in self.parents:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", no_room)
+    with pytest.raises(StorageFull, match="disk is full"):
+        library.read(source, chat_id=5)
+    assert library.current(5) == world.default
+    monkeypatch.undo()  # room again
+    entry = library.read(source, chat_id=5)
+    assert library.current(5) == entry and library.core(entry.id).article.sentences
+
+
+def test_an_article_evicted_while_another_chat_uses_its_core_answers_from_it_and_leaves_no_files(
+    tmp_path: Path,
+) -> None:
+    """Chat 5's job took article X's core; before its work ran, chat 6's read evicted X (issue 22). The work
+    still answers about X (the core holds X in memory), and it writes nothing back into X's deleted directory
+    (its summary cache would leave an orphan there); X is gone for later jobs and chat 5 has the default."""
+    world = World(tmp_path, max_articles=2)
+    lib = world.library
+    x = lib.read(world.text_file("x.txt", "gempa"), chat_id=5)
+    in_use = lib.core(x.id)  # what a job of chat 5 holds while its work runs
+    y = lib.read(world.text_file("y.txt", "jalan tol"), chat_id=6)  # evicts X, the least recently used
+    assert {e.id for e in lib.articles()} == {world.default.id, y.id}
+    assert not lib.article_dir(x.id).exists()
+    assert in_use.system in world.generator.forgotten  # its saved model state went too
+
+    summary = in_use.summary("id")  # the article's language: no model call
+    world.generator.enqueue(copied_reply("wartawan kami"))
+    answer = in_use.ask("Apa fakta penting tentang gempa?")
+    assert summary.bullets and all("gempa" in c.text for b in summary.bullets for c in b.citations)
+    assert answer.citations and all("gempa" in c.text for c in answer.citations)
+    assert not lib.article_dir(x.id).exists()  # nothing written back for an evicted article
+
+    with pytest.raises(UnknownArticle):
+        lib.core(x.id)
+    assert lib.current(5) == world.default and lib.current(6) == y

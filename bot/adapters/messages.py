@@ -23,6 +23,9 @@ from base.errors import (
     QuestionError,
     QuestionTooLong,
     ReadLimit,
+    StorageError,
+    StorageFull,
+    StorageLocked,
     UnknownArticle,
     UnknownSentence,
 )
@@ -47,13 +50,22 @@ _WHOLE = {
         "id": "Artikel terlalu besar: {origin} berisi {size} {unit_id}, batasnya {limit}.",
         "en": "The article is too large: {origin} has {size} {unit}; the limit is {limit}.",
     },
+    StorageLocked: {
+        "id": "Kutip tidak bisa menyimpannya: basis datanya sedang dipakai proses lain. Silakan coba lagi sebentar "
+        "lagi.",
+        "en": "Kutip could not save this: its database is busy in another process. Please try again in a moment.",
+    },
+    StorageFull: {
+        "id": "Kutip tidak bisa menyimpannya: disk servernya penuh. Silakan coba lagi nanti.",
+        "en": "Kutip could not save this: its server's disk is full. Please try again later.",
+    },
     ReadLimit: {
         "id": "Sudah {limit} artikel dibaca dalam satu jam terakhir di obrolan ini; coba lagi nanti.",
         "en": "This chat has had {limit} articles read in the last hour; try again later.",
     },
 }
 
-_UNITS_ID = {"bytes": "bita", "sentences": "kalimat"}
+_UNITS_ID = {"bytes": "bita", "sentences": "kalimat", "HTML elements": "elemen HTML"}
 
 _PREFIX = {
     QuestionError: {"id": "Pertanyaan tidak dapat diproses", "en": "Cannot take that question"},
@@ -72,6 +84,10 @@ _PREFIX = {
         "en": "Kutip is restarting, send it again in a moment",
     },
     ModelError: {"id": "Model tidak dapat dimuat", "en": "Cannot load the model"},
+    StorageError: {
+        "id": "Kutip tidak bisa menyimpan datanya, coba lagi nanti",
+        "en": "Kutip could not save its data, try again later",
+    },
     IndexStale: {"id": "Indeks tidak dapat dipakai", "en": "The index cannot be used"},
 }
 

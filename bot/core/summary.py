@@ -218,10 +218,15 @@ class Summariser:
             cached = self._generate(language)
             path = self._cache_path(language)
             if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(
-                    json.dumps({"format": CACHE_FORMAT, **cached.to_dict()}, ensure_ascii=False), encoding="utf-8"
-                )
+                try:
+                    # Not `parents=True`: the cache's own folder only, so an article evicted from the library
+                    # while its summary was being made is not recreated as an orphan folder.
+                    path.parent.mkdir(exist_ok=True)
+                    path.write_text(
+                        json.dumps({"format": CACHE_FORMAT, **cached.to_dict()}, ensure_ascii=False), encoding="utf-8"
+                    )
+                except OSError as exc:  # that, or a full disk: the summary is still given, only not cached (a
+                    logger.warning("summary not cached in %s: %s", path, exc)  # cut file is ignored when read)
         self._memory[language] = cached
         return cached
 

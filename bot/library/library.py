@@ -21,12 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from base.errors import ArticleError, ReadLimit, UnknownArticle
+from base.errors import ArticleError, ReadLimit, StorageError, UnknownArticle
 from bot.core.answer import Kutip
 from bot.core.ports import AnswerCore, Generator
 from bot.library.turns import ArticleCore, ModelTurns
 from bot.storage import ArticleEntry
 from bot.storage.articles import ArticleStore
+from bot.storage.faults import storage_errors
 from index.article import Article
 from index.build import saved_build, saved_index
 from index.embedder import Embedder
@@ -114,12 +115,14 @@ class Library:
         self._count_read(chat_id)
         article = load_article(source, self._config.fetch, self._config.limits, document=document, progress=report)
         report("indexing")
-        entry, stored = self._register(article, added_by=chat_id)
-        assert stored is not None  # registered with its index
-        # The index just built or loaded makes the core: no second read of it, or of the article, from disk.
-        core = self._cached(entry.id, lambda: self._assembled(entry.id, stored))
-        if self._config.warm_on_read:
-            core.warm()  # the one step that waits for the model: evaluates and saves the prefix
+        # A full disk is StorageFull, as in the database: the chat keeps its article and may read it again later.
+        with storage_errors("the article library"):
+            entry, stored = self._register(article, added_by=chat_id)
+            assert stored is not None  # registered with its index
+            # The index just built or loaded makes the core: no second read of it, or of the article, from disk.
+            core = self._cached(entry.id, lambda: self._assembled(entry.id, stored))
+            if self._config.warm_on_read:
+                core.warm()  # the one step that waits for the model: evaluates and saves the prefix
         self._store.choose(chat_id, entry.id, self._clock())
         self._evict(protect={entry.id})
         logger.info("chat %s reads article %s (%d sentences)", chat_id, entry.short_id, entry.sentences)
@@ -141,7 +144,8 @@ class Library:
 
     def core(self, article_id: str) -> AnswerCore:
         """The article's core (an ArticleCore), built on first use and cached; UnknownArticle if not kept."""
-        return self._cached(article_id, lambda: self._build(article_id))
+        with storage_errors("the article library"):  # building may write its index
+            return self._cached(article_id, lambda: self._build(article_id))
 
     def _cached(self, article_id: str, build: Callable[[], ArticleCore]) -> ArticleCore:
         """The cached core of the article, else `build()` it (once, under the article's lock) and keep it."""
@@ -159,7 +163,10 @@ class Library:
                         self._cores[article_id] = core
                         while len(self._cores) > max(1, self._config.cached_cores):
                             self._cores.popitem(last=False)
-        self._store.touch(article_id, self._clock())
+        try:
+            self._store.touch(article_id, self._clock())
+        except StorageError as error:  # only the eviction order misses this use: answering goes on
+            logger.warning("article %s: its use not recorded: %s", article_id[:8], error)
         return core
 
     # --- beyond the protocol: the default, lookups, listing ---------------------------------
@@ -183,7 +190,8 @@ class Library:
         """Read the default article's source again and make it the default, its core warmed (/reload)."""
         if self._default_source is None:
             raise UnknownArticle("the library has no source to read its default article from")
-        entry = self.register_default(self._default_source())
+        with storage_errors("the article library"):
+            entry = self.register_default(self._default_source())
         logger.info("default article is now %s (%d sentences)", entry.short_id, entry.sentences)
         self.core(entry.id).warm()
         return entry

@@ -49,18 +49,23 @@ def discard_prefix(path: Path) -> None:
 def save_prefix(llm, path: Path, tokens: list[int]) -> None:
     import llama_cpp
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     array = (llama_cpp.llama_token * len(tokens))(*tokens)
     # The library's own session-file format: KV cache plus tokens; the tokens are checked again when
     # loaded, the payload by the checksum written beside it.
-    if llama_cpp.llama_state_save_file(llm._ctx.ctx, str(tmp).encode(), array, len(tokens)):
-        _checksum_file(path).unlink(missing_ok=True)  # never a new state with an old checksum
-        os.replace(tmp, path)
-        _checksum_file(path).write_text(_sha256(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if llama_cpp.llama_state_save_file(llm._ctx.ctx, str(tmp).encode(), array, len(tokens)):
+            _checksum_file(path).unlink(missing_ok=True)  # never a new state with an old checksum
+            os.replace(tmp, path)
+            _checksum_file(path).write_text(_sha256(path))
+            return
+    except OSError as error:  # a full disk: the prefix is evaluated in memory, only not kept for the next start
+        logger.warning("could not save the prompt prefix state to %s: %s", path, error)
+        discard_prefix(path)
     else:
-        tmp.unlink(missing_ok=True)
         logger.warning("could not save the prompt prefix state to %s", path)
+    tmp.unlink(missing_ok=True)
 
 
 def load_prefix(llm, path: Path, tokens: list[int]) -> bool:

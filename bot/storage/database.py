@@ -10,7 +10,8 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from base.errors import KutipError
+from base.errors import KutipError, StorageError
+from bot.storage.faults import Connection, storage_errors
 
 logger = logging.getLogger(__name__)
 
@@ -112,15 +113,23 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def open_database(path: Path, shared: bool = False) -> sqlite3.Connection:
+# How long a statement waits for another process's lock before StorageLocked (sqlite3's own default).
+BUSY_TIMEOUT_S = 5.0
+
+
+def open_database(path: Path, shared: bool = False, busy_timeout_s: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     """Open (creating if needed) the database at `path`, migrated to SCHEMA_VERSION.
 
     Autocommit mode: each store statement is its own transaction, written before the call returns.
     `shared`: the connection may be used from several threads (the article library is called from worker
-    threads); its store then serialises its own statements.
+    threads); its store then serialises its own statements. A statement that waits `busy_timeout_s` for
+    another process's lock raises StorageLocked; a full disk, StorageFull (bot/storage/faults.py).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=not shared)
+    with storage_errors(DATABASE_NAME):
+        connection = sqlite3.connect(
+            path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=not shared, factory=Connection
+        )
     connection.row_factory = sqlite3.Row
     connection.execute("PRAGMA foreign_keys = ON")  # chats' rows go with an evicted article
     try:
@@ -149,9 +158,11 @@ def migrate(connection: sqlite3.Connection, migrations: tuple[str, ...] = MIGRAT
     for number in range(version + 1, len(migrations) + 1):
         try:
             connection.executescript(f"BEGIN;\n{migrations[number - 1]}\nPRAGMA user_version = {number};\nCOMMIT;")
-        except sqlite3.Error as error:
+        except (sqlite3.Error, StorageError) as error:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
+            if isinstance(error, StorageError):  # locked or full: the file is fine, a later start migrates it
+                raise
             raise KutipError(f"{DATABASE_NAME}: migration {number} failed: {error}") from None
         logger.debug("database schema migrated to version %d", number)
     if 0 < version < len(migrations):  # a new database is not news; an upgraded one is, once

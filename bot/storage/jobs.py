@@ -63,6 +63,7 @@ class JobJournal:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
+        self._to_strike: set[int] = set()  # answered jobs whose strike-off the database refused (locked, full)
 
     def add(self, job: PendingJob) -> PendingJob | None:
         """Write `job` down; returns it with its id, or None when its message was accepted before (an update
@@ -92,9 +93,16 @@ class JobJournal:
         return row is not None
 
     def done(self, job_id: int | None) -> None:
-        """Strike a job off: it was answered (or given up), and must not be done again after a restart."""
+        """Strike a job off: it was answered (or given up), and must not be done again after a restart.
+
+        When the database refuses (StorageLocked, StorageFull: raised), the job is struck off with the next
+        one, so a lock held for a while costs no second answer unless Kutip restarts meanwhile."""
         if job_id is not None:
-            self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            self._to_strike.add(job_id)
+        if self._to_strike:
+            ids = sorted(self._to_strike)
+            self._db.execute(f"DELETE FROM jobs WHERE id IN ({', '.join('?' * len(ids))})", ids)
+            self._to_strike.difference_update(ids)
 
     def pending(self) -> list[PendingJob]:
         rows = self._db.execute(f"SELECT id, {', '.join(_COLUMNS)} FROM jobs ORDER BY id").fetchall()

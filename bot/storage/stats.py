@@ -3,8 +3,10 @@ keeps them."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 
+from base.errors import StorageError
 from base.measure import percentile
 from bot.storage.database import migrate
 from bot.storage.jobs import JobKind
@@ -12,6 +14,8 @@ from bot.storage.transaction import transaction
 
 # Counted events. "questions", "refusals", "summaries" come from finished jobs; the others from the desk.
 COUNTERS = ("questions", "refusals", "errors", "summaries", "busy", "rate_limited", "reads", "read_failures")
+
+logger = logging.getLogger(__name__)
 
 # Recent questions only, so the percentiles follow the current load.
 LATENCIES_KEPT = 1000
@@ -23,9 +27,16 @@ class StatsStore:
         self.latencies_kept = latencies_kept
 
     def count(self, name: str, by: int = 1) -> None:
-        """Add `by` to the counter `name` (one of COUNTERS)."""
+        """Add `by` to the counter `name` (one of COUNTERS); dropped, with one log line, when the database is
+        locked or full: a counter is not worth refusing a question or a read for."""
         if name not in COUNTERS:
             raise ValueError(f"unknown counter {name!r}")
+        try:
+            self._count(name, by)
+        except StorageError as error:
+            logger.warning("counter %s not counted: %s", name, error)
+
+    def _count(self, name: str, by: int) -> None:
         self._db.execute(
             "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + ?",
             (name, by, by),
@@ -40,10 +51,16 @@ class StatsStore:
             self.count("summaries")
         if kind != JobKind.ASK:
             return
+        try:
+            self._record(waited_s, model_s, refused)
+        except StorageError as error:
+            logger.warning("question's latency not recorded: %s", error)
+
+    def _record(self, waited_s: float, model_s: float, refused: bool) -> None:
         with transaction(self._db):
-            self.count("questions")
+            self._count("questions", 1)
             if refused:
-                self.count("refusals")
+                self._count("refusals", 1)
             self._db.execute("INSERT INTO latencies (total_s, model_s) VALUES (?, ?)", (waited_s, model_s))
             self._db.execute(
                 "DELETE FROM latencies WHERE id <= (SELECT id FROM latencies ORDER BY id DESC LIMIT 1 OFFSET ?)",

@@ -48,6 +48,7 @@ def article_limits(settings: Settings) -> ArticleLimits:
     return ArticleLimits(
         max_bytes=settings.fetch_max_bytes,
         max_sentences=settings.article_max_sentences,
+        max_html_elements=settings.article_max_html_elements,
         min_sentences=settings.article_min_sentences,
         min_words=settings.article_min_words,
     )
@@ -229,7 +230,9 @@ def build_library(
 
     return Library(
         settings.data_dir / "articles",
-        ArticleStore(open_database(settings.data_dir / DATABASE_NAME, shared=True)),
+        ArticleStore(
+            open_database(settings.data_dir / DATABASE_NAME, shared=True, busy_timeout_s=settings.db_busy_timeout_s)
+        ),
         embedder_of,
         generator_of,
         assemble,

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
         REPO_ROOT / "data",
         description="Where the article library, the database, saved model states and the model cache are kept.",
     )
+    db_busy_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        description="How long a database write waits for another process's lock (a `kutip` command beside the bot) "
+        "before the question is refused with 'send it again'.",
+    )
     embedding_model: str = Field(
         "embedded:multilingual-e5-small",
         description="Sentence-transformers model: 'embedded:multilingual-e5-small' (converted once from the pinned "
@@ -45,6 +51,11 @@ class Settings(BaseSettings):
     )
     article_max_sentences: int = Field(
         2000, description="Articles with more sentences are refused before embedding (2000 takes minutes to index)."
+    )
+    article_max_html_elements: int = Field(
+        20_000,
+        description="HTML pages with more elements (tags) are refused before they are parsed (20,000 take "
+        "about 1.4 s to parse on 2 cores; 100,000 tiny paragraphs took up to 21 s).",
     )
     article_min_sentences: int = Field(
         3, description="Fewer sentences than this is not an article (a navigation bar, a paywall stub): refused."

@@ -190,7 +190,7 @@ def build_application(
         builder = builder.base_url(settings.telegram_base_url).base_file_url(file_url(settings.telegram_base_url))
     application = builder.build()
     # One database for the journal, follow-ups and /stats (the same file the article library uses).
-    database = open_database(settings.data_dir / DATABASE_NAME)
+    database = open_database(settings.data_dir / DATABASE_NAME, busy_timeout_s=settings.db_busy_timeout_s)
     stats = StatsStore(database)
     desk = Desk(
         settings.queue_size,

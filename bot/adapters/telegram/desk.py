@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from base.errors import GenerationCancelled, KutipError
+from base.errors import GenerationCancelled, KutipError, StorageError
 from bot.adapters.telegram.chat_action import Typing
 from bot.adapters.telegram.ratelimit import SlidingWindow
 from bot.storage import JobKind, StatsStore
@@ -209,5 +209,7 @@ class Desk:
         if job.settle is not None:
             try:
                 job.settle()
+            except StorageError as error:  # struck off with the next job (JobJournal.done)
+                logger.warning("could not strike off a delivered job in chat %s yet: %s", job.chat_id, error)
             except Exception:
                 logger.exception("could not strike off a delivered job in chat %s", job.chat_id)

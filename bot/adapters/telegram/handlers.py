@@ -362,13 +362,29 @@ async def on_error(update: object, context: Context) -> None:
         # the same way, or arrive as a second, contradictory message later.
         logger.warning("could not deliver a reply for %s: %s", where, context.error)
         return
-    logger.error("unexpected error %s", where, exc_info=context.error)
+    error = context.error
+    if isinstance(error, KutipError):
+        # Expected, though no handler caught it: the database locked by another process or the disk full
+        # while a message was taken (it was not accepted: the asker is told to send it again). One line.
+        logger.warning("%s: %s", where, error)
+    else:
+        logger.error("unexpected error %s", where, exc_info=error)
+
+    def notice(lang: str) -> str:
+        return texts.error_text(error, lang) if isinstance(error, KutipError) else texts.t("internal_error", lang)
+
     try:
         if isinstance(update, PendingJob):
-            notice = texts.t("internal_error", update.language)
-            await send_html(context.bot, update.chat_id, [notice], update.message_id, update.thread_id, REPLY_RETRY_S)
+            await send_html(
+                context.bot,
+                update.chat_id,
+                [notice(update.language)],
+                update.message_id,
+                update.thread_id,
+                REPLY_RETRY_S,
+            )
         elif isinstance(update, Update) and update.effective_message is not None:
-            await reply(update, context, texts.t("internal_error", language(update)))
+            await reply(update, context, notice(language(update)))
     except Exception as error:  # telling the user failed too; the log above is what matters
         logger.warning("could not report the error (%s): %s", where, error)
 

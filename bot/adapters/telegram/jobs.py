@@ -12,7 +12,7 @@ from typing import Any
 
 from telegram import Bot, Message
 
-from base.errors import KutipError
+from base.errors import KutipError, StorageError, UnknownArticle
 from bot.adapters.telegram import render, texts
 from bot.adapters.telegram.desk import Job
 from bot.adapters.telegram.send import send_html
@@ -106,7 +106,12 @@ async def reply_to_job(bot: Bot, state: State, job: PendingJob, messages: list[s
 
 async def _explain(bot: Bot, state: State, job: PendingJob, error: KutipError) -> None:
     """A domain error (a refused question...) as one line in the asker's language."""
-    await reply_to_job(bot, state, job, render.to_messages([render.Block(raw=texts.error_text(error, job.language))]))
+    if isinstance(error, UnknownArticle):  # evicted (another chat's read) while the job waited
+        logger.info("%s job %s in chat %s: its article is gone: %s", job.kind, job.id, job.chat_id, error)
+        line = texts.t("article_gone", job.language)
+    else:
+        line = texts.error_text(error, job.language)
+    await reply_to_job(bot, state, job, render.to_messages([render.Block(raw=line)]))
 
 
 async def _deliver_answer(bot: Bot, state: State, job: PendingJob, result: Answer | KutipError) -> None:
@@ -117,13 +122,16 @@ async def _deliver_answer(bot: Bot, state: State, job: PendingJob, result: Answe
     sent = await reply_to_job(bot, state, job, parts)
     # Every part of a split answer can be replied to for a follow-up; a part whose id is unknown
     # (delivered, but the response was lost) is recognised by its text.
-    state.followups.remember(
-        job.chat_id,
-        [m.message_id for m in sent if m is not None],
-        result.as_turn(),
-        [render.plain(part) for part, m in zip(parts, sent, strict=True) if m is None],
-        article_id=job.article_id,
-    )
+    try:
+        state.followups.remember(
+            job.chat_id,
+            [m.message_id for m in sent if m is not None],
+            result.as_turn(),
+            [render.plain(part) for part, m in zip(parts, sent, strict=True) if m is None],
+            article_id=job.article_id,
+        )
+    except StorageError as error:  # the answer is out; only a reply to it loses its earlier turn
+        logger.warning("answer in chat %s sent, but not kept for follow-ups: %s", job.chat_id, error)
 
 
 async def _deliver_summary(bot: Bot, state: State, job: PendingJob, result: Summary | KutipError) -> None:

@@ -168,6 +168,12 @@ _TEXTS: dict[str, dict[str, str]] = {
         "id": "Tidak ada artikel {choice} di obrolan ini. Lihat /articles.",
         "en": "There is no article {choice} in this chat. See /articles.",
     },
+    "article_gone": {
+        "id": "Artikel yang ditanyakan sudah tidak ada di perpustakaan Kutip (yang paling lama tidak dipakai dihapus "
+        "lebih dulu). Kirim lagi tautan atau berkasnya untuk membacanya ulang, lalu tanyakan lagi.",
+        "en": "The article this was asked about is no longer in Kutip's library (the least recently used go first). "
+        "Send its link or file again to read it anew, then ask again.",
+    },
     "now_using": {
         "id": "Sekarang tentang: <b>{title}</b> ({sentences} kalimat).",
         "en": "Now about: <b>{title}</b> ({sentences} sentences).",
