@@ -18,17 +18,18 @@ import argparse
 import hashlib
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from bot.core.grounding import GroundingThresholds
-from bot.core.support_model import FEATURES, SupportModel, features
+from bot.core.support_model import SupportModel, features
 from bot.llm.packs import PACKS
 from evaluation.metrics import answer_metrics, best_f1, contains_gold
 from evaluation.tune import GRID, TRUST_KEYS, cost, decided, load_runs
@@ -77,33 +78,27 @@ def features_of(record: dict) -> list[float]:
     )
 
 
-def inputs_of(records: list[dict], with_state: bool) -> np.ndarray:
-    """The fitted model's inputs for each record: the signals, then (for a probe) the hidden state."""
-    x = np.array([features_of(r) for r in records])
-    if with_state:
-        x = np.hstack([x, np.array([r["support"]["state"] for r in records])])
-    return x
-
-
 def _auc(labels: list[bool], scores: list[float]) -> float | None:
     return roc_auc_score(labels, scores) if 0 < sum(labels) < len(labels) else None
 
 
 def out_of_fold(runs: dict[str, list[dict]], with_state: bool = False) -> dict[str, list[float]]:
     """The combiner's score for every proposal, from a model fitted on the other folds' articles."""
-    rows = [(name, i, r) for name, recs in runs.items() for i, r in enumerate(proposals(recs))]
-    x = inputs_of([r for _, _, r in rows], with_state)
-    y = np.array([is_right(r) for _, _, r in rows])
+    rows = [(name, r) for name, recs in runs.items() for r in proposals(recs)]
     # By article alone: the English questions ask about idkmrc-id's articles, the follow-ups about the seed's.
-    groups = np.array([r["doc"] for _, _, r in rows])
+    groups = np.array([r["doc"] for _, r in rows])
     scores = np.zeros(len(rows))
-    for train, test in GroupKFold(n_splits=min(FOLDS, len(set(groups)))).split(x, y, groups):
-        model = _learner(with_state).fit(x[train], y[train])
-        scores[test] = model.predict_proba(x[test])[:, 1]
+    for train, test in GroupKFold(n_splits=min(FOLDS, len(set(groups)))).split(rows, groups=groups):
+        model = fit([rows[i][1] for i in train], with_state)
+        scores[test] = [_score(model, rows[i][1]) for i in test]
     out: dict[str, list[float]] = {name: [] for name in runs}
-    for (name, _, _), score in zip(rows, scores, strict=True):
+    for (name, _), score in zip(rows, scores, strict=True):
         out[name].append(float(score))
     return out
+
+
+def _score(model: SupportModel, record: dict) -> float:
+    return model.score(features_of(record), record["support"].get("state", ()))
 
 
 def has_states(runs: dict[str, list[dict]]) -> bool:
@@ -137,31 +132,39 @@ THRESHOLDS = [round(0.05 * n, 2) for n in range(2, 20)]
 PROBE_C = 0.01
 
 
-def _learner(with_state: bool):
-    if not with_state:
-        return LogisticRegression(max_iter=1000, C=1.0)
+def _probe() -> Pipeline:
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, C=PROBE_C))
 
 
-def fit(recs: list[dict], with_state: bool = False):
-    judged = proposals(recs)
-    return _learner(with_state).fit(inputs_of(judged, with_state), np.array([is_right(r) for r in judged]))
+def fit(judged: list[dict], with_state: bool = False, llm_sha256: str = "") -> SupportModel:
+    """A logistic model over the signals of `judged` proposals (threshold 0.5: `best_model` chooses it).
 
-
-def _as_model(fitted, threshold: float, llm_sha256: str = "") -> SupportModel:
-    """The fitted learner as a SupportModel: a probe's standardisation is folded into its weights, so the
-    core scores raw inputs with one dot product."""
-    if isinstance(fitted, LogisticRegression):
-        return SupportModel(tuple(float(w) for w in fitted.coef_[0]), float(fitted.intercept_[0]), threshold)
-    scaler, lr = fitted[0], fitted[-1]
-    weights = lr.coef_[0] / scaler.scale_
-    bias = float(lr.intercept_[0] - np.dot(weights, scaler.mean_))
-    n = len(FEATURES)
+    With the state, in two stages folded into one linear model: a probe over the standardised hidden state,
+    then the signals and the probe's logit, that logit learnt out of fold (grouped by article) so the second
+    stage weighs the probe as it does on articles it has not seen. The probe's logit is linear in the state,
+    so the whole is one weight per signal, one per state number, and a bias.
+    """
+    y = np.array([is_right(r) for r in judged])
+    signals = np.array([features_of(r) for r in judged])
+    if not with_state:
+        lr = LogisticRegression(max_iter=1000, C=1.0).fit(signals, y)
+        return SupportModel(tuple(float(w) for w in lr.coef_[0]), float(lr.intercept_[0]), 0.5)
+    states = np.array([r["support"]["state"] for r in judged])
+    groups = np.array([r["doc"] for r in judged])
+    held_out_logit = np.zeros(len(judged))
+    for train, test in GroupKFold(n_splits=min(FOLDS, len(set(groups)))).split(states, y, groups):
+        held_out_logit[test] = _probe().fit(states[train], y[train]).decision_function(states[test])
+    probe = _probe().fit(states, y)
+    scaler, lr1 = probe[0], probe[-1]
+    probe_weights = lr1.coef_[0] / scaler.scale_
+    probe_bias = float(lr1.intercept_[0] - np.dot(probe_weights, scaler.mean_))
+    lr2 = LogisticRegression(max_iter=1000, C=1.0).fit(np.hstack([signals, held_out_logit[:, None]]), y)
+    *weights, probe_weight = lr2.coef_[0]
     return SupportModel(
-        tuple(float(w) for w in weights[:n]),
-        bias,
-        threshold,
-        tuple(float(f"{w:.6g}") for w in weights[n:]),
+        tuple(float(w) for w in weights),
+        float(lr2.intercept_[0] + probe_weight * probe_bias),
+        0.5,
+        tuple(float(f"{probe_weight * w:.6g}") for w in probe_weights),
         llm_sha256,
     )
 
@@ -174,14 +177,12 @@ def best_model(
     runs: dict[str, list[dict]], t: GroundingThresholds, with_state: bool = False, llm_sha256: str = ""
 ) -> SupportModel:
     """The model fitted on every proposal of `runs`, its threshold the cheapest there."""
-    fitted = fit([r for recs in runs.values() for r in recs], with_state)
-    return min((_as_model(fitted, th, llm_sha256) for th in THRESHOLDS), key=lambda m: _cost(runs, t, m))
+    fitted = fit(proposals([r for recs in runs.values() for r in recs]), with_state, llm_sha256)
+    return min((replace(fitted, threshold=th) for th in THRESHOLDS), key=lambda m: _cost(runs, t, m))
 
 
 def best_verified(runs: dict[str, list[dict]], t: GroundingThresholds) -> GroundingThresholds:
     """The threshold rule at its cheapest min_verified on `runs` (the other thresholds as given)."""
-    from dataclasses import replace
-
     return min((replace(t, min_verified=v) for v in GRID["min_verified"]), key=lambda c: _cost(runs, c, None))
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.grounding import support_score
 from bot.core.results import ReplyKind
+from bot.wiring.factory import assemble_core, core_config, load_index, load_support_model
 from bot.wiring.settings import DEFAULT_ARTICLE
 
 pytestmark = pytest.mark.e2e
@@ -91,3 +93,19 @@ def test_summary_bullets_each_cite_a_sentence(real_core):
     for bullet in summary.bullets:
         assert bullet.text and bullet.citations
         assert all(c.text in ARTICLE for c in bullet.citations)
+
+
+def test_the_shipped_probe_reads_the_real_models_hidden_state(real_settings, real_embedder, real_generator):
+    """KUTIP_SUPPORT_MODEL=probe end to end: the verification turn hands the real model's hidden state to the
+    pack's probe, whose score is the decision."""
+    settings = real_settings.model_copy(update={"support_model": "probe"})
+    probe = load_support_model(settings)
+    assert probe is not None and probe.reads_state
+    stored, _ = load_index(settings, progress=False)
+    core = assemble_core(stored, real_embedder, real_generator, core_config(settings), model=probe)
+    answer = core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
+    support = answer.support
+    assert support is not None and len(support.state) == len(probe.state_weights) == 1536
+    score = support_score(support, probe)
+    assert (answer.kind is ReplyKind.ANSWER) == (score >= probe.threshold)
+    assert answer.kind is ReplyKind.ANSWER and "2019" in answer.text

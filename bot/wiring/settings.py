@@ -137,10 +137,10 @@ class Settings(BaseSettings):
     )
     support_model: str = Field(
         "none",
-        description="How an answer's support is decided: 'probe' (the model pack's own logistic probe over the LLM's "
-        "hidden state and every signal; the thresholds above decide for another LLM or a model server), 'none' "
-        "(each signal against its threshold above), or the path of a model fitted by "
-        "`python -m evaluation.verifier --fit --write PATH` (docs/how-it-answers.md).",
+        description="How an answer's support is decided: 'none' (each signal against its threshold above), 'probe' "
+        "(the model pack's own logistic model over every signal and the LLM's hidden state; measured and not the "
+        "default, docs/measurements.md; with another LLM or a model server the thresholds decide), or the path of a "
+        "model fitted by `python -m evaluation.verifier --fit [--probe] --write PATH`.",
     )
     support_max_absent_coverage: float = Field(
         GroundingThresholds.max_absent_coverage,
