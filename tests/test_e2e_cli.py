@@ -109,3 +109,14 @@ def test_the_shipped_probe_reads_the_real_models_hidden_state(real_settings, rea
     score = support_score(support, probe)
     assert (answer.kind is ReplyKind.ANSWER) == (score >= probe.threshold)
     assert answer.kind is ReplyKind.ANSWER and "2019" in answer.text
+
+
+def test_a_question_in_a_third_language_is_not_denied(real_core):
+    """Asked in Vietnamese how much Microsoft invested in 2019, the model copies from the wrong sentence; the
+    reply must not say the article doesn't say it, and its closest sentences hold the amount (8.1)."""
+    answer = real_core.ask("Microsoft đã đầu tư bao nhiêu vào OpenAI vào năm 2019?")
+    assert answer.kind is not ReplyKind.NOT_IN_ARTICLE
+    if answer.kind is ReplyKind.CLOSEST:
+        assert "8.1" in [c.id for c in answer.citations]
+    else:
+        assert "miliar" in answer.text and answer.citations[0].id == "8.1"
