@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import itertools
+import os
 import re
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -224,3 +227,34 @@ async def ask_through_fake_server(
             await api.wait_for_messages(1, timeout=timeout)
             await asyncio.wait_for(desk_of(app).join(), timeout)  # every part of a split answer
         return api.sent()
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def kutip_run_environment(token: str, base_url: str, data_dir: Path, log_level: str = "WARNING", **extra: str) -> dict:
+    """The environment of a `kutip run` subprocess against a local Bot API: this one's, without its Kutip settings
+    and token. Run it with its cwd outside the repository, so that no developer .env is read."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("KUTIP_") and k != "TELEGRAM_BOT_TOKEN"}
+    environment.update(
+        TELEGRAM_BOT_TOKEN=token,
+        KUTIP_TELEGRAM_BASE_URL=base_url,
+        KUTIP_DATA_DIR=str(data_dir),
+        KUTIP_LOG_LEVEL=log_level,
+        PYTHONPATH=str(REPO),
+        **extra,
+    )
+    return environment
+
+
+def spawn_kutip(program: str, environment: dict, data_dir: Path) -> subprocess.Popen[str]:
+    """`program` (Python that ends in `kutip run`) in a subprocess, its output read as text; cwd outside the
+    repository, so no developer .env is read."""
+    return subprocess.Popen(
+        [sys.executable, "-c", program],
+        env=environment,
+        cwd=data_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )

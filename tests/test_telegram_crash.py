@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 from tests.fake_bot_api import FakeBotApi
-from tests.telegram_helpers import private_chat, text_update, user
+from tests.telegram_helpers import kutip_run_environment, private_chat, spawn_kutip, text_update, user
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,26 +25,8 @@ RUN_WITH_SLOW_FAKE_CORE = (
 
 
 def start_bot(api: FakeBotApi, data_dir: Path, delay_s: float) -> subprocess.Popen[str]:
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("KUTIP_") and key != "TELEGRAM_BOT_TOKEN"
-    }
-    environment.update(
-        TELEGRAM_BOT_TOKEN=api.token,
-        KUTIP_TELEGRAM_BASE_URL=api.base_url,
-        KUTIP_DATA_DIR=str(data_dir),
-        KUTIP_LOG_LEVEL="WARNING",
-        KUTIP_TEST_DELAY_S=str(delay_s),
-        PYTHONPATH=str(REPO),
-    )
-    # cwd outside the repo: no developer .env is read.
-    return subprocess.Popen(
-        [sys.executable, "-c", RUN_WITH_SLOW_FAKE_CORE],
-        env=environment,
-        cwd=data_dir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    environment = kutip_run_environment(api.token, api.base_url, data_dir, KUTIP_TEST_DELAY_S=str(delay_s))
+    return spawn_kutip(RUN_WITH_SLOW_FAKE_CORE, environment, data_dir)
 
 
 def journaled(data_dir: Path) -> int:

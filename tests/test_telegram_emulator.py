@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -36,6 +34,7 @@ import httpx
 import pytest
 
 from bot.wiring.settings import DEFAULT_ARTICLE
+from tests.telegram_helpers import kutip_run_environment, spawn_kutip
 
 REPO = Path(__file__).resolve().parent.parent
 EMULATOR = REPO / "tests" / "emulator"
@@ -197,23 +196,8 @@ RUN = "import sys; from bot.wiring.cli import main; sys.exit(main(['run']))"
 
 
 def start_kutip(base_url: str, data_dir: Path, program: str) -> subprocess.Popen[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("KUTIP_") and k != "TELEGRAM_BOT_TOKEN"}
-    environment.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        KUTIP_TELEGRAM_BASE_URL=base_url,
-        KUTIP_DATA_DIR=str(data_dir),
-        KUTIP_LOG_LEVEL="INFO",
-        PYTHONPATH=str(REPO),
-    )
-    # cwd outside the repo: no developer .env is read.
-    return subprocess.Popen(
-        [sys.executable, "-c", program],
-        env=environment,
-        cwd=data_dir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    environment = kutip_run_environment(TOKEN, base_url, data_dir, log_level="INFO")
+    return spawn_kutip(program, environment, data_dir)
 
 
 def stop(kutip: subprocess.Popen[str]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import threading
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_bot_api import FakeBotApi
-from tests.telegram_helpers import FakeCore, private_chat, settings_for, text_update
+from tests.telegram_helpers import FakeCore, kutip_run_environment, private_chat, settings_for, text_update
 from tests.test_telegram_e2e import free_port, run_until_driven, shown, stoppable  # noqa: F401 (fixture)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,17 +27,7 @@ RUN_WITH_FAKE_CORE = (
 
 
 def kutip_run(base_url: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("KUTIP_") and key != "TELEGRAM_BOT_TOKEN"
-    }
-    environment.update(
-        TELEGRAM_BOT_TOKEN=SECRET_TOKEN,
-        KUTIP_TELEGRAM_BASE_URL=base_url,
-        KUTIP_DATA_DIR=str(tmp_path),
-        KUTIP_LOG_LEVEL="WARNING",
-        PYTHONPATH=str(REPO),
-        **env,
-    )
+    environment = kutip_run_environment(SECRET_TOKEN, base_url, tmp_path, **env)
     # cwd outside the repo: no developer .env is read.
     return subprocess.run(
         [sys.executable, "-c", RUN_WITH_FAKE_CORE],
