@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bench", required=True, type=Path, help="benchmark folder, e.g. ../shared/bench/xquad-en")
     p.add_argument("--split", choices=("train", "dev", "test"), default="dev", help="train: for fitting a probe only")
     p.add_argument("--limit", type=int, help="only the first N questions (articles in order, questions in file order)")
+    p.add_argument("--skip", type=int, default=0, help="leave out the first N questions (before --limit)")
     p.add_argument("--retrieval-only", action="store_true", help="score retrieval only; the LLM is not loaded")
     p.add_argument(
         "--retrieval-config",
@@ -106,7 +107,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> None:
         title += f", one long article ({long.sentences} sentences from {len(long.docs)} articles)"
         print(_long_line(long))
     else:
-        groups = load_bench(args.bench, args.split, args.limit)
+        groups = load_bench(args.bench, args.split, args.limit, args.skip)
     embedder = load_embedder(settings)
     retrieval = args.retrieval_config or default_retrieval(embedder.multilingual)
 

@@ -74,11 +74,12 @@ def load_docs(folder: Path, split: str) -> list[Doc]:
     return [_doc(row, folder) for row in _read_jsonl(folder / "docs.jsonl") if row.get("split", split) == split]
 
 
-def load_bench(folder: Path, split: str, limit: int | None = None) -> list[Group]:
+def load_bench(folder: Path, split: str, limit: int | None = None, skip: int = 0) -> list[Group]:
     """The split's questions grouped by article.
 
     Order: articles in order of their first question, questions in file order within each article.
-    `limit` keeps the first N questions of that order. The shared benchmarks list every unanswerable
+    `skip` drops the first N questions of that order (a later slice of a large split), `limit` keeps the
+    first N of the rest. The shared benchmarks list every unanswerable
     question at the end of the file, so a plain file-order prefix would contain none of them.
     """
     docs = {row["id"]: _doc(row, folder) for row in _read_jsonl(folder / "docs.jsonl")}
@@ -99,8 +100,10 @@ def load_bench(folder: Path, split: str, limit: int | None = None) -> list[Group
                 extra={k: v for k, v in row.items() if k not in _QUESTION_KEYS},
             )
         )
-    groups, left = [], limit
+    groups, left, skipping = [], limit, skip
     for doc_id, questions in grouped.items():
+        dropped = min(skipping, len(questions))
+        questions, skipping = questions[dropped:], skipping - dropped
         if left is not None:
             questions = questions[:left]
             left -= len(questions)

@@ -73,6 +73,10 @@ def test_questions_are_grouped_by_article_in_file_order_and_limited(bench):
     assert [q.id for q in groups[0].questions] == ["q1", "q2", "q3"]
     assert groups[0].questions[1].extra == {"kind": "fact"}
     assert [q.id for g in load_bench(bench, "dev", limit=2) for q in g.questions] == ["q1", "q2"]
+    # A later slice, for recording a large split in parts.
+    assert [q.id for g in load_bench(bench, "dev", limit=1, skip=1) for q in g.questions] == ["q2"]
+    assert [q.id for g in load_bench(bench, "dev", skip=2) for q in g.questions] == ["q3"]
+    assert load_bench(bench, "dev", skip=3) == []
     assert [q.id for g in load_bench(bench, "test") for q in g.questions] == ["t1"]
 
 
