@@ -1,5 +1,7 @@
 import ipaddress
 import socket
+import tracemalloc
+import zlib
 from dataclasses import replace
 
 import pytest
@@ -241,3 +243,72 @@ def test_a_binary_download_is_refused():
     body = b"%PDF-1.7\n\x00\x01\x02" + b"stream " * 100
     with serve({"/a.pdf": (200, "application/pdf", body)}) as base, pytest.raises(ArticleError, match="binary"):
         load_article(f"{base}/a.pdf", LOOPBACK_OK)
+
+
+# --- a gzip bomb (issue 22, "Also to test"): the byte limit counts decompressed bytes, as they come ---
+
+
+def _compressed(data: bytes, encoding: str, repeat: int = 1) -> bytes:
+    """`data` repeated `repeat` times, compressed as HTTP's `encoding` (gzip; deflate is zlib-wrapped)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | (16 if encoding == "gzip" else 0))
+    return b"".join([packer.compress(data) for _ in range(repeat)] + [packer.flush()])
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_compression_bomb_is_refused_by_the_decompressed_size_without_inflating_it(encoding):
+    bomb = _compressed(bytes(1 << 20), encoding, repeat=200)  # 200 MiB of zeros
+    assert len(bomb) < 300_000  # about 200 KB on the wire, far under the limit
+    limit = policy().max_bytes
+    with serve({"/bomb.html": (200, "text/html", bomb)}, headers={"Content-Encoding": encoding}) as base:
+        tracemalloc.start()
+        try:
+            with pytest.raises(FetchRefused, match=f"over the {limit}-byte limit"):
+                load_article(f"{base}/bomb.html", replace(LOOPBACK_OK, timeout_s=10))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    # Decoding a whole network read at once held about 64 MB (a 64 KB read of zeros inflates 1,000-fold).
+    assert peak < 3 * limit, f"{peak / 1e6:.0f} MB held for a {limit / 1e6:.0f} MB limit"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw deflate"])
+def test_a_compressed_page_under_the_limit_is_read(encoding):
+    if encoding == "raw deflate":  # what some servers send as "deflate"
+        packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+        body, header = packer.compress(PAGE) + packer.flush(), "deflate"
+    else:
+        body, header = _compressed(PAGE, encoding), encoding
+    with serve({"/news": (200, "text/html", body)}, headers={"Content-Encoding": header}) as base:
+        article = load_article(f"{base}/news", LOOPBACK_OK)
+    assert "Petugas mengatakan 40 kapal menunggu di luar." in [s.text for s in article.sentences]
+
+
+def test_an_unknown_content_encoding_is_a_clear_failure():
+    served = serve({"/news": (200, "text/html", PAGE)}, headers={"Content-Encoding": "br"})
+    with served as base, pytest.raises(FetchFailed, match="encoding"):
+        load_article(f"{base}/news", LOOPBACK_OK)
+
+
+def test_a_gzip_body_of_several_members_is_read_whole():
+    half = len(PAGE) // 2
+    body = _compressed(PAGE[:half], "gzip") + _compressed(PAGE[half:], "gzip")
+    with serve({"/news": (200, "text/html", body)}, headers={"Content-Encoding": "gzip"}) as base:
+        article = load_article(f"{base}/news", LOOPBACK_OK)
+    assert "Petugas mengatakan 40 kapal menunggu di luar." in [s.text for s in article.sentences]
+
+
+def test_a_broken_compressed_body_is_a_clear_failure():
+    broken = _compressed(PAGE, "gzip")[:10] + b"\xff" * 40  # a gzip header, then no valid deflate block
+    served = serve({"/news": (200, "text/html", broken)}, headers={"Content-Encoding": "gzip"})
+    with served as base, pytest.raises(FetchFailed, match="compressed body is broken"):
+        load_article(f"{base}/news", LOOPBACK_OK)
+
+
+def test_a_compressed_page_inflated_in_many_pieces_is_read_whole():
+    paragraphs = [f"<p>Kalimat nomor {i} tentang pelabuhan yang dibuka kembali hari ini.</p>" for i in range(1500)]
+    page = f"<html><body><article>{''.join(paragraphs)}</article></body></html>".encode()
+    assert len(page) > 100_000  # several of the inflater's 64 KiB pieces
+    with serve({"/news": (200, "text/html", _compressed(page, "gzip"))}, headers={"Content-Encoding": "gzip"}) as base:
+        article = load_article(f"{base}/news", replace(LOOPBACK_OK, timeout_s=20))
+    assert len(article.sentences) == len(paragraphs)
+    assert article.sentences[-1].text == "Kalimat nomor 1499 tentang pelabuhan yang dibuka kembali hari ini."
