@@ -22,7 +22,7 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 
 import httpx
 
-from base.errors import FetchFailed, FetchRefused
+from base.errors import FetchFailed, FetchRefused, FetchTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class _Inflater:
     def _count(self, piece: bytes) -> bytes:
         self._total += len(piece)
         if self._total > self._limit:
-            raise FetchRefused(f"{self._url} is over the {self._limit}-byte limit")
+            raise FetchTooLarge(self._url, self._total, self._limit, complete=False)
         return piece
 
     def feed(self, raw: bytes) -> Iterator[bytes]:
@@ -215,7 +215,7 @@ async def _get(client: httpx.AsyncClient, url: str, policy: FetchPolicy) -> tupl
                 raise FetchFailed(f"{url} answered HTTP {response.status_code}")
             declared = int(response.headers.get("content-length") or 0)
             if declared > policy.max_bytes:
-                raise FetchRefused(f"{url} is {declared} bytes, over the {policy.max_bytes}-byte limit")
+                raise FetchTooLarge(url, declared, policy.max_bytes, complete=True)
             # Raw bytes, decoded here: httpx's own decoding inflates each read whole before it can be counted.
             inflater = _Inflater(url, response.headers.get("content-encoding", ""), policy.max_bytes)
             body = bytearray()

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from base.errors import ArticleError, FetchFailed, FetchRefused
+from base.errors import ArticleError, ArticleTooLarge, FetchFailed, FetchRefused, FetchTooLarge
 from bot.wiring.factory import fetch_policy
 from bot.wiring.settings import Settings
 from index.fetch import FetchPolicy, check_url
@@ -312,3 +312,25 @@ def test_a_compressed_page_inflated_in_many_pieces_is_read_whole():
         article = load_article(f"{base}/news", replace(LOOPBACK_OK, timeout_s=20))
     assert len(article.sentences) == len(paragraphs)
     assert article.sentences[-1].text == "Kalimat nomor 1499 tentang pelabuhan yang dibuka kembali hari ini."
+
+
+# --- a 10 MB .html (issue 22, "Also to test"): refused with a size error, before it is parsed ----------
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "text/plain", "application/octet-stream"])
+def test_a_ten_megabyte_page_is_refused_with_the_size_error_before_it_is_parsed(monkeypatch, content_type):
+    import trafilatura
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", lambda *a, **k: pytest.fail("parsed a page over the limit"))
+    page = b"<html><body><article>" + b"<p>The harbour held 40 ships on Monday.</p>\n" * 230_000 + b"</article>"
+    assert len(page) > 2 * policy().max_bytes  # 10 MB, twice the default KUTIP_FETCH_MAX_BYTES
+    with serve({"/big.html": (200, content_type, page)}) as base:
+        with pytest.raises(FetchTooLarge, match=f"is {len(page)} bytes, over the 5000000-byte limit") as refused:
+            load_article(f"{base}/big.html", LOOPBACK_OK)  # by its Content-Length
+        # Counted as it arrives when the length is not declared: a gzip body (Content-Length is the wire's).
+        served = serve(
+            {"/big.html": (200, content_type, _compressed(page, "gzip"))}, headers={"Content-Encoding": "gzip"}
+        )
+        with served as gzipped, pytest.raises(FetchTooLarge, match="is over the 5000000-byte limit"):
+            load_article(f"{gzipped}/big.html", LOOPBACK_OK)
+    assert isinstance(refused.value, ArticleTooLarge) and refused.value.limit == 5_000_000
