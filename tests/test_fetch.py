@@ -334,3 +334,29 @@ def test_a_ten_megabyte_page_is_refused_with_the_size_error_before_it_is_parsed(
         with served as gzipped, pytest.raises(FetchTooLarge, match="is over the 5000000-byte limit"):
             load_article(f"{gzipped}/big.html", LOOPBACK_OK)
     assert isinstance(refused.value, ArticleTooLarge) and refused.value.limit == 5_000_000
+
+
+# --- a misleading MIME type (issue 22, "Also to test"): the body decides, not the Content-Type --------
+
+
+@pytest.mark.parametrize(
+    "body, match",
+    [
+        (b"%PDF-1.4\n(The harbour held 40 ships.) Tj\n" * 20, "is a PDF, not text"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"Kalimat. " * 50, "binary"),
+    ],
+    ids=["an ASCII-only PDF", "a PNG"],
+)
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "text/plain"])
+def test_a_document_served_as_text_or_html_is_refused_by_what_it_is(body, match, content_type):
+    with serve({"/a.html": (200, content_type, body)}) as base, pytest.raises(ArticleError, match=match):
+        load_article(f"{base}/a.html", LOOPBACK_OK)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream", ""])
+def test_an_html_page_served_as_another_type_is_still_read_as_html(content_type):
+    with serve({"/news": (200, content_type, PAGE)}) as base:
+        article = load_article(f"{base}/news", LOOPBACK_OK)
+    texts = [s.text for s in article.sentences]
+    assert "Petugas mengatakan 40 kapal menunggu di luar." in texts
+    assert not any("<p>" in t or "Beranda" in t or "Hak cipta" in t for t in texts)  # markup and page chrome gone
