@@ -38,6 +38,17 @@ class FetchRefused(ArticleError):
     """A URL was refused before fetching: bad scheme, private address, too large."""
 
 
+class FetchTooLarge(FetchRefused, ArticleTooLarge):
+    """A page over the byte limit (KUTIP_FETCH_MAX_BYTES): by its Content-Length, or counted as it arrived,
+    after decompression, when `size` is only how much had arrived (`complete` False)."""
+
+    def __init__(self, url: str, size: int, limit: int, complete: bool) -> None:
+        ArticleTooLarge.__init__(self, url, size, limit, "bytes")
+        self.complete = complete
+        stated = f"is {size} bytes, over" if complete else "is over"
+        self.args = (f"{url} {stated} the {limit}-byte limit",)
+
+
 class FetchFailed(ArticleError):
     """A URL could not be fetched: unreachable, timed out, HTTP error."""
 

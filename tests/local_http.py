@@ -17,9 +17,10 @@ def serve(
     delay_s: float = 0.0,
     requests: list[str] | None = None,
     tls: ssl.SSLContext | None = None,
+    headers: dict[str, str] | None = None,
 ):
     """Serve {path: (status, content type, body)}; yields the base URL. Each request's path and Host
-    header go to `requests`; with `tls` the server speaks https."""
+    header go to `requests`; with `tls` the server speaks https; `headers` go with every response."""
     requests = requests if requests is not None else []
 
     class Handler(BaseHTTPRequestHandler):
@@ -34,6 +35,8 @@ def serve(
                 body = b""
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
 

@@ -1,10 +1,12 @@
 import ipaddress
 import socket
+import tracemalloc
+import zlib
 from dataclasses import replace
 
 import pytest
 
-from base.errors import ArticleError, FetchFailed, FetchRefused
+from base.errors import ArticleError, ArticleTooLarge, FetchFailed, FetchRefused, FetchTooLarge
 from bot.wiring.factory import fetch_policy
 from bot.wiring.settings import Settings
 from index.fetch import FetchPolicy, check_url
@@ -241,3 +243,120 @@ def test_a_binary_download_is_refused():
     body = b"%PDF-1.7\n\x00\x01\x02" + b"stream " * 100
     with serve({"/a.pdf": (200, "application/pdf", body)}) as base, pytest.raises(ArticleError, match="binary"):
         load_article(f"{base}/a.pdf", LOOPBACK_OK)
+
+
+# --- a gzip bomb (issue 22, "Also to test"): the byte limit counts decompressed bytes, as they come ---
+
+
+def _compressed(data: bytes, encoding: str, repeat: int = 1) -> bytes:
+    """`data` repeated `repeat` times, compressed as HTTP's `encoding` (gzip; deflate is zlib-wrapped)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | (16 if encoding == "gzip" else 0))
+    return b"".join([packer.compress(data) for _ in range(repeat)] + [packer.flush()])
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_compression_bomb_is_refused_by_the_decompressed_size_without_inflating_it(encoding):
+    bomb = _compressed(bytes(1 << 20), encoding, repeat=200)  # 200 MiB of zeros
+    assert len(bomb) < 300_000  # about 200 KB on the wire, far under the limit
+    limit = policy().max_bytes
+    with serve({"/bomb.html": (200, "text/html", bomb)}, headers={"Content-Encoding": encoding}) as base:
+        tracemalloc.start()
+        try:
+            with pytest.raises(FetchRefused, match=f"over the {limit}-byte limit"):
+                load_article(f"{base}/bomb.html", replace(LOOPBACK_OK, timeout_s=10))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    # Decoding a whole network read at once held about 64 MB (a 64 KB read of zeros inflates 1,000-fold).
+    assert peak < 3 * limit, f"{peak / 1e6:.0f} MB held for a {limit / 1e6:.0f} MB limit"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "raw deflate"])
+def test_a_compressed_page_under_the_limit_is_read(encoding):
+    if encoding == "raw deflate":  # what some servers send as "deflate"
+        packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+        body, header = packer.compress(PAGE) + packer.flush(), "deflate"
+    else:
+        body, header = _compressed(PAGE, encoding), encoding
+    with serve({"/news": (200, "text/html", body)}, headers={"Content-Encoding": header}) as base:
+        article = load_article(f"{base}/news", LOOPBACK_OK)
+    assert "Petugas mengatakan 40 kapal menunggu di luar." in [s.text for s in article.sentences]
+
+
+def test_an_unknown_content_encoding_is_a_clear_failure():
+    served = serve({"/news": (200, "text/html", PAGE)}, headers={"Content-Encoding": "br"})
+    with served as base, pytest.raises(FetchFailed, match="encoding"):
+        load_article(f"{base}/news", LOOPBACK_OK)
+
+
+def test_a_gzip_body_of_several_members_is_read_whole():
+    half = len(PAGE) // 2
+    body = _compressed(PAGE[:half], "gzip") + _compressed(PAGE[half:], "gzip")
+    with serve({"/news": (200, "text/html", body)}, headers={"Content-Encoding": "gzip"}) as base:
+        article = load_article(f"{base}/news", LOOPBACK_OK)
+    assert "Petugas mengatakan 40 kapal menunggu di luar." in [s.text for s in article.sentences]
+
+
+def test_a_broken_compressed_body_is_a_clear_failure():
+    broken = _compressed(PAGE, "gzip")[:10] + b"\xff" * 40  # a gzip header, then no valid deflate block
+    served = serve({"/news": (200, "text/html", broken)}, headers={"Content-Encoding": "gzip"})
+    with served as base, pytest.raises(FetchFailed, match="compressed body is broken"):
+        load_article(f"{base}/news", LOOPBACK_OK)
+
+
+def test_a_compressed_page_inflated_in_many_pieces_is_read_whole():
+    paragraphs = [f"<p>Kalimat nomor {i} tentang pelabuhan yang dibuka kembali hari ini.</p>" for i in range(1500)]
+    page = f"<html><body><article>{''.join(paragraphs)}</article></body></html>".encode()
+    assert len(page) > 100_000  # several of the inflater's 64 KiB pieces
+    with serve({"/news": (200, "text/html", _compressed(page, "gzip"))}, headers={"Content-Encoding": "gzip"}) as base:
+        article = load_article(f"{base}/news", replace(LOOPBACK_OK, timeout_s=20))
+    assert len(article.sentences) == len(paragraphs)
+    assert article.sentences[-1].text == "Kalimat nomor 1499 tentang pelabuhan yang dibuka kembali hari ini."
+
+
+# --- a 10 MB .html (issue 22, "Also to test"): refused with a size error, before it is parsed ----------
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "text/plain", "application/octet-stream"])
+def test_a_ten_megabyte_page_is_refused_with_the_size_error_before_it_is_parsed(monkeypatch, content_type):
+    import trafilatura
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", lambda *a, **k: pytest.fail("parsed a page over the limit"))
+    page = b"<html><body><article>" + b"<p>The harbour held 40 ships on Monday.</p>\n" * 230_000 + b"</article>"
+    assert len(page) > 2 * policy().max_bytes  # 10 MB, twice the default KUTIP_FETCH_MAX_BYTES
+    with serve({"/big.html": (200, content_type, page)}) as base:
+        with pytest.raises(FetchTooLarge, match=f"is {len(page)} bytes, over the 5000000-byte limit") as refused:
+            load_article(f"{base}/big.html", LOOPBACK_OK)  # by its Content-Length
+        # Counted as it arrives when the length is not declared: a gzip body (Content-Length is the wire's).
+        served = serve(
+            {"/big.html": (200, content_type, _compressed(page, "gzip"))}, headers={"Content-Encoding": "gzip"}
+        )
+        with served as gzipped, pytest.raises(FetchTooLarge, match="is over the 5000000-byte limit"):
+            load_article(f"{gzipped}/big.html", LOOPBACK_OK)
+    assert isinstance(refused.value, ArticleTooLarge) and refused.value.limit == 5_000_000
+
+
+# --- a misleading MIME type (issue 22, "Also to test"): the body decides, not the Content-Type --------
+
+
+@pytest.mark.parametrize(
+    "body, match",
+    [
+        (b"%PDF-1.4\n(The harbour held 40 ships.) Tj\n" * 20, "is a PDF, not text"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"Kalimat. " * 50, "binary"),
+    ],
+    ids=["an ASCII-only PDF", "a PNG"],
+)
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "text/plain"])
+def test_a_document_served_as_text_or_html_is_refused_by_what_it_is(body, match, content_type):
+    with serve({"/a.html": (200, content_type, body)}) as base, pytest.raises(ArticleError, match=match):
+        load_article(f"{base}/a.html", LOOPBACK_OK)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream", ""])
+def test_an_html_page_served_as_another_type_is_still_read_as_html(content_type):
+    with serve({"/news": (200, content_type, PAGE)}) as base:
+        article = load_article(f"{base}/news", LOOPBACK_OK)
+    texts = [s.text for s in article.sentences]
+    assert "Petugas mengatakan 40 kapal menunggu di luar." in texts
+    assert not any("<p>" in t or "Beranda" in t or "Hak cipta" in t for t in texts)  # markup and page chrome gone

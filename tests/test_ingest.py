@@ -332,3 +332,23 @@ def test_a_long_article_page_within_the_element_bound_still_reads(extractions):
     article = load_article("long.html", document=_page(paragraphs))
     assert len(article.sentences) == 1500
     assert len(extractions) == 1
+
+
+# --- a 10 MB .html (issue 22, "Also to test"): refused by its size, before it is read or parsed -------
+
+
+def test_a_ten_megabyte_html_file_or_document_is_refused_by_its_size_before_it_is_parsed(
+    tmp_path, monkeypatch, extractions
+):
+    paragraph = "<p>The harbour held 40 ships on Monday, officials said, and 12 more were due.</p>\n"
+    page = _page([paragraph] * (10_000_000 // len(paragraph)))
+    assert len(page) > 2 * ArticleLimits().max_bytes  # 10 MB, twice the default KUTIP_FETCH_MAX_BYTES
+    path = tmp_path / "big.html"
+    path.write_bytes(page)
+    monkeypatch.setattr("index.ingest.segment", lambda text: pytest.fail("segmented a file over the limit"))
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"read {self} whole"))
+    with pytest.raises(ArticleTooLarge, match=f"has {len(page)} bytes, over the 5000000-bytes limit"):
+        load_article(str(path))
+    with pytest.raises(ArticleTooLarge, match=f"has {len(page)} bytes, over the 5000000-bytes limit"):
+        load_article("big.html", document=page)  # a document sent to the bot
+    assert extractions == []

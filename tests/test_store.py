@@ -98,3 +98,20 @@ def test_an_index_from_another_tokenizer_version_is_stale(seed_article, tmp_path
     monkeypatch.setattr("index.store.TOKENIZER_VERSION", TOKENIZER_VERSION + 1)
     with pytest.raises(IndexStale, match="tokenizer"):
         load(tmp_path, embedding_model="fake-embedder")
+
+
+def test_garbage_inside_the_faiss_vectors_is_caught_and_the_index_rebuilt(seed_article, tmp_path, caplog):
+    embedder = FakeEmbedder()
+    built = ensure_index(seed_article, embedder, tmp_path, progress=False)
+    path = tmp_path / "sentences.faiss"
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = b"\xff" * 64  # inside the vectors: the file still parses, the numbers are wrong
+    path.write_bytes(bytes(data))
+    calls = len(embedder.calls)
+    with caplog.at_level(logging.INFO, logger="index.build"):
+        rebuilt = ensure_index(seed_article, embedder, tmp_path, progress=False)
+    assert "sentences.faiss does not match its checksum" in caplog.text
+    assert len(embedder.calls) > calls  # embedded again, not loaded
+    assert (rebuilt.sentence_index.reconstruct(3) == built.sentence_index.reconstruct(3)).all()
+    assert load(tmp_path, embedding_model="fake-embedder", article_sha=article_sha256(seed_article))

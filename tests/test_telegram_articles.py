@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram import Document, Update
 
-from base.errors import FetchRefused, NoArticleText
+from base.errors import FetchRefused, FetchTooLarge, NoArticleText
 from bot.adapters.telegram import progress
 from bot.core.turn import Turn
 from tests.fake_bot_api import FakeBotApi, telegram_html_text
@@ -139,6 +139,27 @@ def test_reading_never_holds_up_other_chats() -> None:
             await settle(app)
             assert library.current(111).title == "Banjir di Kota Hujan"
             assert [source for source, _ in library.read_calls] == [FLOOD]
+
+    run_async(scenario())
+
+
+def test_a_page_over_the_byte_limit_is_refused_with_the_size_in_the_askers_language() -> None:
+    """It was "That link is refused: only public http(s) addresses can be read", as for a private address."""
+    library = make_library()
+    big = "https://news.example/besar.html"
+    library.pages[big] = FetchTooLarge(big, 10_000_000, 5_000_000, complete=True)
+
+    async def scenario() -> None:
+        async with bot_session(library.cores[library.default.id], library=library) as (api, app, default):
+            lines = []
+            for chat_id, sender in ((111, user(111, "en")), (222, user(222, "id"))):
+                await feed(app, text_update(big, private_chat(chat_id), sender))
+                await settle(app)
+                lines.append((edits(api, chat_id) or [shown(p) for p in api.sent(chat_id)])[-1])
+            assert lines == [
+                "That page is too large to read: over the 5000000-byte limit.",
+                "Halaman itu terlalu besar untuk dibaca: lebih dari batas 5000000 bita.",
+            ]
 
     run_async(scenario())
 

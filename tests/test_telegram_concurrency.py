@@ -10,9 +10,11 @@ import logging
 import threading
 from typing import Any
 
+import pytest
 from telegram import Update
 
 from bot.adapters.telegram import texts
+from bot.wiring.settings import Settings
 from tests.fake_bot_api import FakeBotApi, telegram_html_text
 from tests.fakes import FakeCore, FakeLibrary
 from tests.telegram_helpers import bot_session, desk_of, private_chat, run_async, state_of, text_update, user
@@ -157,3 +159,56 @@ def test_a_question_queued_for_an_article_evicted_meanwhile_gets_a_clear_reply_i
             assert asked(default) == ["Apa tujuan OpenAI?", "Apa tujuan OpenAI sekarang?"]
 
     run_async(scenario())
+
+
+# --- load (issue 22, "Also to test"): 50 questions from 10 chats in one burst --------------------------
+
+LOAD_CHATS = tuple(range(501, 511))
+LOAD_QUESTIONS = 5
+
+
+BUSY = "Sedang banyak pertanyaan. Coba lagi sebentar lagi."
+
+
+@pytest.mark.parametrize(
+    "queue_size", [64, Settings.model_fields["queue_size"].default], ids=["a queue of 64", "default"]
+)
+def test_fifty_questions_from_ten_chats_in_one_burst_each_get_one_reply_in_each_chats_order(queue_size) -> None:
+    """The burst is pushed before the bot's first getUpdates, interleaved across chats, with a model that
+    takes a moment per answer. Every question gets one reply, to it: its answer, in the order its chat asked,
+    or, past KUTIP_QUEUE_SIZE, the "busy" line at once; with a queue the burst fits in, every one is answered."""
+    core = FakeCore(delay_s=0.02)
+    total = len(LOAD_CHATS) * LOAD_QUESTIONS
+
+    async def scenario() -> None:
+        # user_rate_per_minute at its default (10): five questions a chat stay under it.
+        async with bot_session(core, polling=True, queue_size=queue_size, user_rate_per_minute=10) as (
+            api,
+            app,
+            default,
+        ):
+            asked_ids: dict[int, list[int]] = {chat: [] for chat in LOAD_CHATS}
+            question: dict[tuple[int, int], str] = {}
+            for n in range(1, LOAD_QUESTIONS + 1):
+                for chat in LOAD_CHATS:
+                    text = f"Pertanyaan {n} dari obrolan {chat}?"
+                    update = text_update(text, private_chat(chat), user(chat, "id"))
+                    asked_ids[chat].append(update.message.message_id)
+                    question[chat, update.message.message_id] = text
+                    api.push(update)
+            await api.wait_for(lambda a: len(a.sent()) >= total, timeout=30, what=f"{total} replies")
+            await desk_of(app).join()
+            assert len(api.sent()) == total  # one reply each: none lost, none answered twice
+            answered: list[str] = []
+            for chat in LOAD_CHATS:
+                replies = api.sent(chat)
+                assert sorted(p["reply_parameters"]["message_id"] for p in replies) == asked_ids[chat]
+                to = [p["reply_parameters"]["message_id"] for p in replies if shown(p) != BUSY]
+                assert to == sorted(to)  # answered in the order asked
+                answers = [shown(p).split("\n")[0] for p in replies if shown(p) != BUSY]
+                assert answers == [f"Jawaban: {question[chat, i]}" for i in to]
+                answered += [question[chat, i] for i in to]
+            assert sorted(asked(default)) == sorted(answered)  # the model was asked only what was answered
+            assert len(answered) == total if queue_size >= total else queue_size <= len(answered) < total
+
+    run_async(scenario(), timeout=60)

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import html
 
-from base.errors import ArticleError, ArticleTooLarge, FetchFailed, FetchRefused, KutipError, NoArticleText
+from base.errors import (
+    ArticleError,
+    ArticleTooLarge,
+    FetchFailed,
+    FetchRefused,
+    FetchTooLarge,
+    KutipError,
+    NoArticleText,
+)
 from bot.adapters.messages import message_for
 
 LANGUAGES = ("id", "en")
@@ -142,6 +150,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "id": "Tautan itu ditolak: hanya alamat http(s) publik yang bisa dibaca.",
         "en": "That link is refused: only public http(s) addresses can be read.",
     },
+    "fetch_too_large": {
+        "id": "Halaman itu terlalu besar untuk dibaca: lebih dari batas {limit} bita.",
+        "en": "That page is too large to read: over the {limit}-byte limit.",
+    },
     "fetch_failed": {
         "id": "Tautan itu tidak dapat diambil: tidak terjangkau, terlalu lama, atau galat HTTP.",
         "en": "Could not fetch that link: unreachable, too slow, or an HTTP error.",
@@ -250,6 +262,8 @@ def read_error_text(error: KutipError, language: str) -> str:
     line of its own; errors carrying their facts (no article text, too large, the hourly limit) are worded
     from them by messages.py.
     """
+    if isinstance(error, FetchTooLarge):
+        return t("fetch_too_large", language, limit=error.limit)
     if isinstance(error, FetchRefused):
         return t("fetch_refused", language)
     if isinstance(error, FetchFailed):
