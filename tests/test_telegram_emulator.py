@@ -210,17 +210,27 @@ def stop(kutip: subprocess.Popen[str]) -> str:
     return output
 
 
-def test_kutip_run_answers_through_telegram_test_api(emulator: str, tmp_path: Path) -> None:
+def converse(
+    emulator: str, data_dir: Path, program: str, messages: list[str], timeout: float
+) -> tuple[list[dict[str, Any]], str, list[str]]:
+    """`kutip run` (`program`) behind the shim: each message sent and its one reply awaited, then a stop. The
+    replies, the program's output, and the Bot API methods it called."""
+    got: list[dict[str, Any]] = []
     with Shim(emulator) as shim:
-        kutip = start_kutip(shim.base_url, tmp_path, RUN_WITH_FAKE_CORE)
-        output = ""
+        kutip = start_kutip(shim.base_url, data_dir, program)
         try:
-            say(emulator, "/start")
-            [help_text] = replies(emulator, 1, timeout=60)
-            say(emulator, "Apa tujuan OpenAI?")
-            [answer] = replies(emulator, 1, timeout=60)
+            for text in messages:
+                say(emulator, text)
+                got += replies(emulator, 1, timeout=timeout)
         finally:
             output = stop(kutip)
+    return got, output, shim.calls
+
+
+def test_kutip_run_answers_through_telegram_test_api(emulator: str, tmp_path: Path) -> None:
+    [help_text, answer], output, calls = converse(
+        emulator, tmp_path, RUN_WITH_FAKE_CORE, ["/start", "Apa tujuan OpenAI?"], timeout=60
+    )
     assert "Traceback" not in output, output
     assert "/ask" in help_text["text"]
     assert answer["parse_mode"] == "HTML" and answer["text"].startswith("Jawaban: Apa tujuan OpenAI?")
@@ -228,7 +238,7 @@ def test_kutip_run_answers_through_telegram_test_api(emulator: str, tmp_path: Pa
     # messages in one sequence: /start 1, help 2, the question 3).
     assert "<blockquote" in answer["text"]
     assert json.loads(answer["reply_parameters"])["message_id"] == 3
-    assert {"getMe", "setMyCommands", "getUpdates", "sendMessage"} <= set(shim.calls)
+    assert {"getMe", "setMyCommands", "getUpdates", "sendMessage"} <= set(calls)
 
 
 @pytest.mark.e2e
@@ -237,17 +247,10 @@ def test_kutip_run_with_the_real_models_answers_a_question_through_telegram_test
 ) -> None:
     """The real `kutip run` (the seed article, llama.cpp, e5) through the third-party emulator: one question."""
     (tmp_path / "models").symlink_to(REPO / "data" / "models", target_is_directory=True)
-    with Shim(emulator) as shim:
-        kutip = start_kutip(shim.base_url, tmp_path, RUN)
-        output = ""
-        try:
-            say(emulator, "Kapan Microsoft dan OpenAI mulai bekerja sama?")
-            [answer] = replies(emulator, 1, timeout=600)
-        finally:
-            output = stop(kutip)
+    [answer], output, calls = converse(emulator, tmp_path, RUN, ["Kapan Microsoft dan OpenAI mulai bekerja sama?"], 600)
     assert "Traceback" not in output, output
     assert answer["parse_mode"] == "HTML" and "2019" in answer["text"]
     quote = answer["text"].split("<blockquote", 1)[1].split(">", 1)[1].split("</blockquote>", 1)[0]
     quoted = html.unescape(quote.split("\n", 1)[0])  # the sentence, then its position
     assert "2019" in quoted and quoted in DEFAULT_ARTICLE.read_text(encoding="utf-8")
-    assert "sendChatAction" in shim.calls  # "typing…" while the model answered
+    assert "sendChatAction" in calls  # "typing…" while the model answered
