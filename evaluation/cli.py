@@ -126,7 +126,10 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> None:
             )
         return
 
-    generator = None if args.retrieval_only else load_generator(settings)
+    # A run that writes its records keeps the verification turn's hidden states beside them (RECORDS.states.npy),
+    # whatever support model decides, so a probe can be fitted on them; otherwise, as the product would.
+    keep_state = True if args.json else None
+    generator = None if args.retrieval_only else load_generator(settings, keep_state=keep_state)
     run = evaluate(
         groups,
         embedder,

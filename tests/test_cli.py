@@ -101,7 +101,7 @@ def fake_models(monkeypatch, tmp_path):
     monkeypatch.setenv("KUTIP_DATA_DIR", str(tmp_path / "data"))
     embedder, generator = FakeEmbedder(), FakeGenerator()
     monkeypatch.setattr("bot.wiring.factory.load_embedder", lambda settings: embedder)
-    monkeypatch.setattr("bot.wiring.factory.load_generator", lambda settings, stop=None: generator)
+    monkeypatch.setattr("bot.wiring.factory.load_generator", lambda settings, stop=None, keep_state=None: generator)
     return embedder, generator
 
 
@@ -221,7 +221,7 @@ def test_article_numbers_stay_fixed_across_reads_and_use_in_the_local_chat(tmp_p
 
 
 def test_listing_and_source_load_no_language_model(capsys, monkeypatch, fake_models):
-    def no_model(settings, stop=None):
+    def no_model(settings, stop=None, keep_state=None):
         raise AssertionError("the LLM was loaded")
 
     monkeypatch.setattr("bot.wiring.factory.load_generator", no_model)

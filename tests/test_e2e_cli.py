@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.core.grounding import support_score
+from bot.core.ports import Prompt
 from bot.core.results import ReplyKind
-from bot.wiring.factory import assemble_core, core_config, load_index, load_support_model
+from bot.wiring.factory import assemble_core, core_config, load_generator, load_index, load_support_model
 from bot.wiring.settings import DEFAULT_ARTICLE
 
 pytestmark = pytest.mark.e2e
@@ -96,19 +97,26 @@ def test_summary_bullets_each_cite_a_sentence(real_core):
 
 
 def test_the_shipped_probe_reads_the_real_models_hidden_state(real_settings, real_embedder, real_generator):
-    """KUTIP_SUPPORT_MODEL=probe end to end: the verification turn hands the real model's hidden state to the
-    pack's probe, whose score is the decision."""
+    """KUTIP_SUPPORT_MODEL=probe end to end: the generator its settings load hands the real model's hidden state
+    at the verification turn to the pack's probe, whose score is the decision. The default generator (no probe)
+    skips reading the state, and its verdict is the same."""
     settings = real_settings.model_copy(update={"support_model": "probe"})
     probe = load_support_model(settings)
     assert probe is not None and probe.reads_state
     stored, _ = load_index(settings, progress=False)
-    core = assemble_core(stored, real_embedder, real_generator, core_config(settings), model=probe)
+    stateful = load_generator(settings)
+    core = assemble_core(stored, real_embedder, stateful, core_config(settings), model=probe)
     answer = core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?")
     support = answer.support
     assert support is not None and len(support.state) == len(probe.state_weights) == 1536
     score = support_score(support, probe)
     assert (answer.kind is ReplyKind.ANSWER) == (score >= probe.threshold)
     assert answer.kind is ReplyKind.ANSWER and "2019" in answer.text
+
+    prompt = Prompt(system=core.prompt.system, user="Is the sky green? Answer yes or no.")
+    kept, skipped = stateful.choose(prompt, ("yes", "no")), real_generator.choose(prompt, ("yes", "no"))
+    assert len(kept.state) == 1536 and skipped.state == ()
+    assert skipped.probabilities["yes"] == pytest.approx(kept.probabilities["yes"], abs=0.01)
 
 
 def test_a_question_in_a_third_language_is_not_denied(real_core):

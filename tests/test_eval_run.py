@@ -268,9 +268,16 @@ def test_a_probe_re_decides_recorded_states_exactly_as_the_core_would(bench, tmp
         return fake.enqueue_yes(0.9, 0.4, 0.95)
 
     monkeypatch.setattr("bot.wiring.factory.load_embedder", lambda settings: FakeEmbedder())
-    monkeypatch.setattr("bot.wiring.factory.load_generator", lambda settings: generator())
+    asked_for_states = []
+
+    def load_generator(settings, keep_state=None):
+        asked_for_states.append(keep_state)
+        return generator()
+
+    monkeypatch.setattr("bot.wiring.factory.load_generator", load_generator)
     out = tmp_path / "permissive.json"
     assert eval_main(["--bench", str(bench), "--thresholds", "permissive", "--json", str(out)]) == 0
+    assert asked_for_states == [True]  # a recording run keeps the states though no probe decides
     assert out.with_suffix(".states.npy").exists()
     recorded = load_runs([out])["permissive"]
     assert [r["support"]["state"] for r in recorded] == [(1.0, 0.0), (1.0, 3.0), (-1.0, 0.0)]

@@ -52,3 +52,56 @@ def test_a_probe_given_by_path_must_read_the_llm_in_use(tmp_path):
     assert load_support_model(settings(support_model=str(path))).reads_state
     with pytest.raises(ModelError, match="hidden states"):
         load_support_model(settings(support_model=str(path), llm_model="/models/other.gguf"))
+
+
+class _Recorded:
+    """Stands in for LlamaGenerator: notes what the wiring asked of it, loads nothing."""
+
+    def __init__(self, path, name, **options) -> None:
+        self.name = name
+        self.options = options
+
+
+@pytest.fixture
+def built(monkeypatch, tmp_path):
+    """load_generator over a recording LlamaGenerator and a model path that needs no file."""
+    monkeypatch.setattr("bot.llm.llama.LlamaGenerator", _Recorded)
+    monkeypatch.setattr("bot.llm.source.resolve_model", lambda spec, cache, sha: (tmp_path / "m.gguf", "m"))
+
+
+def test_the_hidden_state_is_read_only_for_a_support_model_that_reads_it(built, tmp_path):
+    from bot.wiring.factory import load_generator
+
+    def keeps(**values) -> bool:
+        return load_generator(settings(data_dir=tmp_path, **values)).options["keep_state"]
+
+    assert keeps() is False  # the default decision (per-signal thresholds) never reads it
+    assert keeps(support_model="probe") is True
+    assert keeps(support_model="probe", llm_model="pack:qwen2.5-coder-0.5b") is False  # no probe for that LLM
+    assert keeps(support_model=str(_probe_file(tmp_path, llm=PACK.sha256))) is True
+    # A fitted model over the signals alone reads no state either.
+    signals_only = tmp_path / "signals.json"
+    signals_only.write_text(SupportModel((0.0,) * len(FEATURES), 0.0, 0.5).to_json({}), encoding="utf-8")
+    assert keeps(support_model=str(signals_only)) is False
+    # The eval's recording runs ask for it whatever decides.
+    assert load_generator(settings(data_dir=tmp_path), keep_state=True).options["keep_state"] is True
+
+
+@pytest.mark.parametrize(("support", "kept"), [("none", False), ("probe", True)])
+def test_the_library_loads_its_generator_keeping_states_only_for_a_probe(monkeypatch, tmp_path, support, kept):
+    from bot.wiring.factory import build_library
+    from tests.fakes import FakeEmbedder, FakeGenerator
+
+    asked = []
+
+    def load_generator(settings, stop=None, keep_state=None):
+        asked.append(keep_state)
+        return FakeGenerator()
+
+    monkeypatch.setattr("bot.wiring.factory.load_embedder", lambda settings: FakeEmbedder(name="embedded:fake"))
+    monkeypatch.setattr("bot.wiring.factory.load_generator", load_generator)
+    library = build_library(
+        settings(data_dir=tmp_path / "data", embedding_model="embedded:fake", support_model=support)
+    )
+    library.core(library.default.id)
+    assert asked == [kept]

@@ -41,7 +41,7 @@ def test_the_models_are_loaded_by_the_calls_that_need_them_once(tmp_path: Path, 
     embedder, generator = FakeEmbedder(name="embedded:fake"), FakeGenerator()
 
     def load(name, model):
-        def loader(settings, *_):
+        def loader(settings, *_, **__):
             loads.append(name)
             return model
 

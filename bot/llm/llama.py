@@ -95,13 +95,18 @@ class LlamaGenerator:
         n_threads: int = 2,
         state_dir: Path | None = None,
         stop: threading.Event | None = None,
+        keep_state: bool = False,
     ) -> None:
+        """`keep_state`: `choose` returns the model's hidden state at the prompt's last token (Choice.state), for
+        a support model that reads it (and the eval, which records it); off, the state is not read and costs
+        nothing."""
         import llama_cpp
         from llama_cpp import Llama
 
         self.name = name
         self._model_path = model_path
         self._state_dir = state_dir
+        self._keep_state = keep_state
         # Set when Kutip stops: the model call in progress ends at its next token (GenerationCancelled).
         self._stop = stop or threading.Event()
         try:
@@ -268,22 +273,14 @@ class LlamaGenerator:
             common = common_prefix(self._llm.input_ids[: self._llm.n_tokens], tokens)
             self._llm.n_tokens = min(common, len(tokens) - 1)
             evaluated = len(tokens) - self._llm.n_tokens
-            # The last token goes alone, with embeddings on: llama.cpp then keeps the last layer's output there, the
-            # hidden state a fitted probe reads. With embeddings on it outputs every token of a batch (logits over
-            # the whole vocabulary for each): 18 % slower for a 150-token question read in one batch.
-            if len(tokens) - 1 > self._llm.n_tokens:
-                self._llm.eval(tokens[self._llm.n_tokens : -1])
-            llama_cpp.llama_set_embeddings(self._llm.ctx, True)
-            try:
-                self._llm.eval(tokens[-1:])
-            finally:
-                llama_cpp.llama_set_embeddings(self._llm.ctx, False)
+            state: tuple[float, ...] = ()
+            if self._keep_state:
+                state = self._eval_keeping_state(tokens)
+            else:
+                self._llm.eval(tokens[self._llm.n_tokens :])
             logits = np.ctypeslib.as_array(
                 llama_cpp.llama_get_logits_ith(self._llm.ctx, -1), shape=(self._llm.n_vocab(),)
             ).copy()
-            state = np.ctypeslib.as_array(
-                llama_cpp.llama_get_embeddings_ith(self._llm.ctx, -1), shape=(self._n_embd,)
-            ).tolist()
             self.recent_calls.append(
                 CallStats("choice", len(tokens), common, evaluated, 0, 0, 0, 0, time.perf_counter() - started)
             )
@@ -298,4 +295,23 @@ class LlamaGenerator:
             mass[option] = float(sum(probabilities[t] for t in firsts))
         total = sum(mass.values())
         normalised = {o: (m / total if total > 0 else 1 / len(options)) for o, m in mass.items()}
-        return Choice(probabilities=normalised, state=tuple(state))
+        return Choice(probabilities=normalised, state=state)
+
+    def _eval_keeping_state(self, tokens: list[int]) -> tuple[float, ...]:
+        """Evaluate what the context lacks of `tokens` and return the last layer's output at the last token.
+
+        The last token goes alone, with embeddings on: llama.cpp then keeps the last layer's output there, the
+        hidden state a fitted probe reads. With embeddings on it outputs every token of a batch (logits over
+        the whole vocabulary for each): 18 % slower for a 150-token question read in one batch.
+        """
+        import llama_cpp
+
+        if len(tokens) - 1 > self._llm.n_tokens:
+            self._llm.eval(tokens[self._llm.n_tokens : -1])
+        llama_cpp.llama_set_embeddings(self._llm.ctx, True)
+        try:
+            self._llm.eval(tokens[-1:])
+        finally:
+            llama_cpp.llama_set_embeddings(self._llm.ctx, False)
+        state = np.ctypeslib.as_array(llama_cpp.llama_get_embeddings_ith(self._llm.ctx, -1), shape=(self._n_embd,))
+        return tuple(state.tolist())

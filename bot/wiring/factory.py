@@ -151,9 +151,18 @@ def server_generator(settings: Settings, stop: threading.Event | None = None) ->
     )
 
 
-def load_generator(settings: Settings, stop: threading.Event | None = None) -> Generator:
+def reads_states(model: SupportModel | None) -> bool:
+    """Whether the verification turn must hand over the LLM's hidden state: only a support model that reads it
+    uses it, and reading it costs a decode of its own."""
+    return model is not None and model.reads_state
+
+
+def load_generator(
+    settings: Settings, stop: threading.Event | None = None, keep_state: bool | None = None
+) -> Generator:
     """An OpenAI-compatible server when KUTIP_LLM_URL is set (no GGUF is loaded), else the in-process model.
-    `stop`, once set, interrupts the model call in progress (GenerationCancelled)."""
+    `stop`, once set, interrupts the model call in progress (GenerationCancelled). `keep_state`: the verification
+    turn returns the model's hidden state; by default exactly when KUTIP_SUPPORT_MODEL reads it."""
     if settings.llm_url:
         return server_generator(settings, stop)
     from bot.llm.llama import LlamaGenerator
@@ -161,6 +170,8 @@ def load_generator(settings: Settings, stop: threading.Event | None = None) -> G
 
     settings.apply_offline()
     path, name = resolve_model(settings.llm_model, settings.data_dir / "models", settings.llm_sha256)
+    if keep_state is None:
+        keep_state = reads_states(load_support_model(settings))
     return LlamaGenerator(
         path,
         name,
@@ -168,6 +179,7 @@ def load_generator(settings: Settings, stop: threading.Event | None = None) -> G
         n_threads=settings.llm_threads,
         state_dir=settings.data_dir / "kv",
         stop=stop,
+        keep_state=keep_state,
     )
 
 
@@ -217,11 +229,11 @@ def build_library(
     the default article uses (the bot's /reload picks up an edited .env); by default, `settings`.
     `stop` goes to the generator loaded here.
     """
+    model = load_support_model(settings)
     embedder_of = once(lambda: embedder or load_embedder(settings))
-    generator_of = once(lambda: generator or load_generator(settings, stop))
+    generator_of = once(lambda: generator or load_generator(settings, stop, keep_state=reads_states(model)))
     config = core_config(settings)
     thresholds = grounding_thresholds(settings)
-    model = load_support_model(settings)
 
     def assemble(stored: StoredIndex, summaries: Path) -> Kutip:
         return assemble_core(
@@ -249,7 +261,8 @@ def default_article(settings: Settings) -> Article:
 
 def build_core(settings: Settings, progress: bool = True) -> Kutip:
     stored, embedder = load_index(settings, progress=progress)
-    generator = load_generator(settings)
+    model = load_support_model(settings)
+    generator = load_generator(settings, keep_state=reads_states(model))
     return assemble_core(
         stored,
         embedder,
@@ -257,5 +270,5 @@ def build_core(settings: Settings, progress: bool = True) -> Kutip:
         core_config(settings),
         settings.data_dir / "summaries",
         thresholds=grounding_thresholds(settings),
-        model=load_support_model(settings),
+        model=model,
     )
