@@ -116,6 +116,11 @@ class LlamaGenerator:
                 n_threads=n_threads,
                 n_threads_batch=n_threads,
                 n_batch=512,
+                # Read into memory, not mapped: llama.cpp repacks most weights for the CPU's vector units into
+                # a buffer of their own (597 MiB for the default model), and the mapped file pages it read them
+                # from stayed resident beside them. Measured: 1,937 MB mapped against 1,352 MB read, the same
+                # weights and speed, 0.4 s longer to load.
+                use_mmap=False,
                 seed=0,
                 verbose=False,
             )
