@@ -47,6 +47,24 @@ def test_a_copied_answer_is_the_same_as_under_the_full_grammar(real_generator):
 
 
 @pytest.mark.e2e
+def test_a_reply_stopped_at_its_closing_brace_is_the_whole_reply(real_generator):
+    """complete() stops decoding at the token that closes the JSON (ReplyEnd): its text is what decoding on to
+    the end of the turn under llama-cpp-python's own `grammar=` gives, and every token, the last too, is scored."""
+    sentences = [
+        "Kerja sama Microsoft dan OpenAI dimulai pada tahun 2019.",
+        "Saat itu Microsoft menanamkan modal sebesar 1 miliar dolar.",
+    ]
+    system = "Artikel:\n" + "\n".join(f"[1.{n}] {text}" for n, text in enumerate(sentences, 1))
+    prompt = Prompt(system=system, user='Berapa modal yang ditanam? Jawab dengan JSON {"answer": "..."}.')
+    masked, _, _ = _both_ways(real_generator, prompt, span_answer_grammar(sentences))
+    completion = real_generator.complete(prompt, span_answer_grammar(sentences), 48)
+    assert completion.text == masked and masked.endswith('"}')
+    assert "".join(piece for piece, _ in completion.tokens) == masked
+    assert all(logprob <= 0 for _, logprob in completion.tokens)
+    assert real_generator.recent_calls[-1].generated_tokens == len(completion.tokens)
+
+
+@pytest.mark.e2e
 def test_when_the_model_wants_a_token_the_grammar_forbids_the_vocabulary_is_masked(real_generator):
     # The model wants to write a word; the grammar allows only digits, so steps must fall back to masking.
     gbnf = 'root ::= "\\"" [0-9] [0-9] [0-9] "\\""'
