@@ -133,15 +133,20 @@ def answer_speed(core, recorder: RecordingGenerator, bare: BareLlama, questions)
 
 def summary_speed(core, recorder: RecordingGenerator) -> dict:
     """The seed's summary in its own language, then in English, each made afresh from the warm prefix (the
-    bench's core keeps summaries in memory only), with the model calls each made."""
+    bench's core keeps summaries in memory only), with the model calls each made and their seconds:
+    completions (translations there and back) and yes/no checks apart."""
     out = {}
     for language in (core.article.language, "en"):
-        before = len(recorder.calls) + len(recorder.choices)
+        calls, choices = len(recorder.calls), len(recorder.choices)
         summary, seconds = _timed(core.summary, language)
+        completions = recorder.calls[calls:]
+        checks = recorder.choice_seconds[choices:]
         out[language] = {
             "s": round(seconds, 3),
             "bullets": len(summary.bullets),
-            "llm_calls": len(recorder.calls) + len(recorder.choices) - before,  # completions and yes/no checks
+            "llm_calls": len(completions) + len(checks),  # completions and yes/no checks
+            "completion_s": [round(c.seconds, 3) for c in completions],
+            "check_s": [round(c, 3) for c in checks],
         }
     return out
 
@@ -259,13 +264,17 @@ def table(r: dict) -> str:
 
 
 def summary_lines(summary: dict) -> list[tuple[str, str]]:
-    return [
-        (
-            f"summary, seed, {language} (s)",
-            f"{row['s']:.2f} ({row['bullets']} bullets, {row['llm_calls']} LLM calls, warm prefix)",
-        )
-        for language, row in summary.items()
-    ]
+    lines = []
+    for language, row in summary.items():
+        value = f"{row['s']:.2f} ({row['bullets']} bullets, {row['llm_calls']} LLM calls, warm prefix)"
+        if row.get("completion_s") or row.get("check_s"):
+            completions, checks = row.get("completion_s", []), row.get("check_s", [])
+            value += (
+                f"; completions {' + '.join(f'{c:.1f}' for c in completions) or '0'} s,"
+                f" {len(checks)} checks {sum(checks):.1f} s"
+            )
+        lines.append((f"summary, seed, {language} (s)", value))
+    return lines
 
 
 def save(result: dict, directory: Path) -> Path:
