@@ -151,6 +151,21 @@ def summary_speed(core, recorder: RecordingGenerator) -> dict:
     return out
 
 
+def summary_run() -> dict:
+    """`--summary-only`: the summary rows alone, on the seed's saved index, with the prefix warm."""
+    from bot.wiring.factory import assemble_core, core_config, load_generator, load_index
+
+    settings = Settings()
+    settings.apply_offline()
+    start = [round(x, 2) for x in os.getloadavg()]
+    stored, embedder = load_index(settings, False)
+    recorder = RecordingGenerator(load_generator(settings))
+    core = assemble_core(stored, embedder, recorder, core_config(settings))
+    core.warm()
+    summary = summary_speed(core, recorder)
+    return {"summary": summary, "load": f"{start} / {[round(x, 2) for x in os.getloadavg()]}"}
+
+
 def run(cold_runs: int, large_bench: Path, server: bool = True, new_questions: int = NEW_ARTICLE_QUESTIONS) -> dict:
     from bot.wiring.factory import assemble_core, core_config, load_generator, load_index
 
@@ -295,6 +310,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--no-server", action="store_true", help="skip the pass through llama-cpp-python's server")
     parser.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="only the seed's summary rows (both languages, each model call timed); writes no results file",
+    )
+    parser.add_argument(
         "--new-questions",
         type=int,
         default=NEW_ARTICLE_QUESTIONS,
@@ -302,6 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if args.summary_only:
+        result = summary_run()
+        print("Kutip bench, the seed's summary")
+        for name, value in [*summary_lines(result["summary"]), ("load average start / end", result["load"])]:
+            print(f"  {name}  {value}")
+        return 0
     result = run(args.cold_runs, args.large_bench, server=not args.no_server, new_questions=args.new_questions)
     print("Kutip bench (seed article)")
     print(table(result))

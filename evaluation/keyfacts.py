@@ -286,7 +286,8 @@ def evaluate(
         if generator is None or embedder is None:
             continue
         core = assemble_core(build_index(article, embedder), embedder, generator, core_config(settings))
-        core.warm()
+        if doc.id in english:  # a summary in the article's language makes no model call: no prefix to warm
+            core.warm()
         started = time.perf_counter()
         summary = core.summary(article.language)
         seconds = time.perf_counter() - started

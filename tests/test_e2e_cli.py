@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,6 +94,22 @@ def test_summary_bullets_each_cite_a_sentence(real_core):
     for bullet in summary.bullets:
         assert bullet.text and bullet.citations
         assert all(c.text in ARTICLE for c in bullet.citations)
+
+
+def test_the_english_summary_does_not_turn_who_controls_what_around(real_core):
+    """Sentence 3.1 says OpenAI wants to loosen Microsoft's control over its AI products and compute. The model
+    translates it as OpenAI taking control of Microsoft's, and agrees with itself when asked; the round trip
+    (translated back, "mengambil" where the clause says "melonggarkan") keeps that bullet out."""
+    summary = real_core.summary("en")
+    reversal = re.compile(
+        r"\b(?:take|takes|taking|gain|seize|acquire|extend|expand|increase)\w*\b[^.]*\bcontrol\b"
+        r"|\bcontrol (?:of|over) Microsoft",
+        re.IGNORECASE,
+    )
+    for bullet in summary.bullets:
+        assert not reversal.search(bullet.text), bullet
+        if bullet.citations[0].id == "3.1":
+            assert re.search(r"\b(?:loosen|reduce|lessen|weaken|ease|relax)\w*\b", bullet.text, re.IGNORECASE), bullet
 
 
 def test_the_shipped_probe_reads_the_real_models_hidden_state(real_settings, real_embedder, real_generator):
