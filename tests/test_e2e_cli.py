@@ -90,7 +90,8 @@ def test_every_answer_quotes_the_article_verbatim(real_core, question):
 
 def test_summary_bullets_each_cite_a_sentence(real_core):
     summary = real_core.summary("en")
-    assert 3 <= len(summary.bullets) <= 5
+    # Fewer than three when translations fail their round trip: a bullet that fails is left out, never shown.
+    assert 1 <= len(summary.bullets) <= 5
     for bullet in summary.bullets:
         assert bullet.text and bullet.citations
         assert all(c.text in ARTICLE for c in bullet.citations)
