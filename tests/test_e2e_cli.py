@@ -90,11 +90,14 @@ def test_every_answer_quotes_the_article_verbatim(real_core, question):
 
 def test_summary_bullets_each_cite_a_sentence(real_core):
     summary = real_core.summary("en")
-    # Fewer than three when translations fail their round trip: a bullet that fails is left out, never shown.
-    assert 1 <= len(summary.bullets) <= 5
+    # A bullet whose translation fails its round trip is shown in the article's words, marked, never translated.
+    assert 3 <= len(summary.bullets) <= 5
     for bullet in summary.bullets:
         assert bullet.text and bullet.citations
         assert all(c.text in ARTICLE for c in bullet.citations)
+        if bullet.text.startswith("(untranslated) "):
+            words = set(re.findall(r"\w+", bullet.text.removeprefix("(untranslated) ")))
+            assert words <= set(re.findall(r"\w+", bullet.citations[0].text)), bullet
 
 
 def test_the_english_summary_does_not_turn_who_controls_what_around(real_core):
@@ -109,7 +112,7 @@ def test_the_english_summary_does_not_turn_who_controls_what_around(real_core):
     )
     for bullet in summary.bullets:
         assert not reversal.search(bullet.text), bullet
-        if bullet.citations[0].id == "3.1":
+        if bullet.citations[0].id == "3.1" and not bullet.text.startswith("(untranslated) "):
             assert re.search(r"\b(?:loosen|reduce|lessen|weaken|ease|relax)\w*\b", bullet.text, re.IGNORECASE), bullet
 
 

@@ -177,7 +177,9 @@ def test_a_clause_with_no_verb_to_compare_is_put_to_the_model_and_dropped_when_i
     assert len(generator.asked) == 3  # each came back whole, but the round trip had no verb to compare
     doubted = generator.asked[0][0].user.split("Summary point: ")[1].splitlines()[0]
     assert doubted in texts and doubted not in [b.text for b in summary.bullets]
-    assert len(summary.bullets) == 2
+    # Its place is taken by its own clause, in the article's words and marked: true by construction.
+    assert [b.text for b in summary.bullets][0] == f"(untranslated) {article.sentences[0].text}"
+    assert [b.text for b in summary.bullets][1:] == texts[1:]
 
 
 def test_a_reversed_translation_the_model_agrees_with_is_replaced_by_a_spare_never_shown(fake_core, fake_generator):
@@ -199,8 +201,10 @@ def test_a_reversed_translation_the_model_agrees_with_is_replaced_by_a_spare_nev
     summary = fake_core.summary("en")
     shown = [b.text for b in summary.bullets]
     assert not {REVERSED, made_up_number, cut} & set(shown)
-    assert sorted(shown) == sorted([first[3], *spares])  # three failed, two spares: one short, never a failed one
-    assert len(summary.bullets) == count - 1
+    # Three failed, two spares: one short, filled by the best-chosen failed clause in the article's words,
+    # marked; never a failed translation.
+    assert sorted(shown) == sorted([first[3], *spares, f"(untranslated) {clauses[order[0]]}"])
+    assert len(summary.bullets) == count
     # The spares' round: only the spares were translated, and the reversal was never put to the model.
     assert all(clauses[i] in fake_generator.history[2][0].user for i in order[count:])
     assert not any(f"Summary point: {REVERSED}" in prompt.user for prompt, _ in fake_generator.asked)

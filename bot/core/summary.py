@@ -34,7 +34,7 @@ from index.store import article_sha256
 logger = logging.getLogger(__name__)
 
 # Bump when the cached JSON changes shape or meaning; older files are regenerated, not misread.
-CACHE_FORMAT = "kutip-summary v6"  # v6: translated bullets also pass the round trip (v5's may be reversed)
+CACHE_FORMAT = "kutip-summary v7"  # v6: translated bullets pass the round trip (v5's may be reversed); v7: marked untranslated ones
 
 MAX_BULLET_CHARS = 220
 MIN_BULLET_WORDS = 5  # fewer words rarely state a fact ("(res)", "Pelatih: Liestiadi")
@@ -50,6 +50,9 @@ NEWS_WEIGHT = 0.6
 _DIVERSITY = 0.3
 # Chosen clauses beyond the bullet count, translated only when a translation fails its checks.
 SPARES = 2
+# The mark of a bullet left in the article's words because no translation of it passed its check, by the
+# summary's language: shown as it stands, it is true by construction, where a bullet left out loses its fact.
+UNTRANSLATED = {"en": "(untranslated)", "id": "(tidak diterjemahkan)"}
 # A translated bullet is one sentence of at most this many words (a 220-character clause is about 35).
 _TRANSLATED_WORDS = 48
 # A dateline opens many news articles ("Jakarta, CNN Indonesia -- ", "Wamena (ANTARA News) - "): a few words
@@ -317,8 +320,9 @@ class Summariser:
         """The first `count` chosen clauses are translated in one model call and the translations that pass
         the checks in code translated back in another; those whose round trip holds (and, for a clause
         with no verb to compare, that the model agrees with) are kept. For each one that fails, a spare (the
-        next chosen) goes the same way, so the spares cost nothing when every bullet passes. One that fails
-        is never shown."""
+        next chosen) goes the same way, so the spares cost nothing when every bullet passes. A translation that
+        fails is never shown; while bullets are still short, the best-chosen clauses whose translations failed
+        are shown in the article's own words, marked as untranslated."""
         kept: dict[int, str] = {}
         waiting = list(order)
         while len(kept) < count and waiting:
@@ -347,6 +351,13 @@ class Summariser:
                     kept[i] = text
                 else:
                     logger.debug("summary bullet %s left out: %s (translated back: %r)", sentence.id, reason, back)
+        # Still short: the best-chosen clauses whose translations failed, in the article's words and marked.
+        mark = UNTRANSLATED.get(language, UNTRANSLATED["en"])
+        for i in order:
+            if len(kept) >= count:
+                break
+            if i not in kept and clauses[i]:
+                kept[i] = f"{mark} {clauses[i]}"
         return kept
 
     def _translate(self, order: list[int], clauses: list[str | None], language: str) -> dict[int, str]:
