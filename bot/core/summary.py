@@ -34,7 +34,8 @@ from index.store import article_sha256
 logger = logging.getLogger(__name__)
 
 # Bump when the cached JSON changes shape or meaning; older files are regenerated, not misread.
-CACHE_FORMAT = "kutip-summary v7"  # v6: translated bullets pass the round trip (v5's may be reversed); v7: marked untranslated ones
+# v6: translated bullets pass the round trip (v5's may be reversed); v7: failed ones shown untranslated, marked.
+CACHE_FORMAT = "kutip-summary v7"
 
 MAX_BULLET_CHARS = 220
 MIN_BULLET_WORDS = 5  # fewer words rarely state a fact ("(res)", "Pelatih: Liestiadi")
