@@ -133,17 +133,37 @@ def answer_speed(core, recorder: RecordingGenerator, bare: BareLlama, questions)
 
 def summary_speed(core, recorder: RecordingGenerator) -> dict:
     """The seed's summary in its own language, then in English, each made afresh from the warm prefix (the
-    bench's core keeps summaries in memory only), with the model calls each made."""
+    bench's core keeps summaries in memory only), with the model calls each made and their seconds:
+    completions (translations there and back) and yes/no checks apart."""
     out = {}
     for language in (core.article.language, "en"):
-        before = len(recorder.calls) + len(recorder.choices)
+        calls, choices = len(recorder.calls), len(recorder.choices)
         summary, seconds = _timed(core.summary, language)
+        completions = recorder.calls[calls:]
+        checks = recorder.choice_seconds[choices:]
         out[language] = {
             "s": round(seconds, 3),
             "bullets": len(summary.bullets),
-            "llm_calls": len(recorder.calls) + len(recorder.choices) - before,  # completions and yes/no checks
+            "llm_calls": len(completions) + len(checks),  # completions and yes/no checks
+            "completion_s": [round(c.seconds, 3) for c in completions],
+            "check_s": [round(c, 3) for c in checks],
         }
     return out
+
+
+def summary_run() -> dict:
+    """`--summary-only`: the summary rows alone, on the seed's saved index, with the prefix warm."""
+    from bot.wiring.factory import assemble_core, core_config, load_generator, load_index
+
+    settings = Settings()
+    settings.apply_offline()
+    start = [round(x, 2) for x in os.getloadavg()]
+    stored, embedder = load_index(settings, False)
+    recorder = RecordingGenerator(load_generator(settings))
+    core = assemble_core(stored, embedder, recorder, core_config(settings))
+    core.warm()
+    summary = summary_speed(core, recorder)
+    return {"summary": summary, "load": f"{start} / {[round(x, 2) for x in os.getloadavg()]}"}
 
 
 def run(cold_runs: int, large_bench: Path, server: bool = True, new_questions: int = NEW_ARTICLE_QUESTIONS) -> dict:
@@ -259,13 +279,17 @@ def table(r: dict) -> str:
 
 
 def summary_lines(summary: dict) -> list[tuple[str, str]]:
-    return [
-        (
-            f"summary, seed, {language} (s)",
-            f"{row['s']:.2f} ({row['bullets']} bullets, {row['llm_calls']} LLM calls, warm prefix)",
-        )
-        for language, row in summary.items()
-    ]
+    lines = []
+    for language, row in summary.items():
+        value = f"{row['s']:.2f} ({row['bullets']} bullets, {row['llm_calls']} LLM calls, warm prefix)"
+        if row.get("completion_s") or row.get("check_s"):
+            completions, checks = row.get("completion_s", []), row.get("check_s", [])
+            value += (
+                f"; completions {' + '.join(f'{c:.1f}' for c in completions) or '0'} s,"
+                f" {len(checks)} checks {sum(checks):.1f} s"
+            )
+        lines.append((f"summary, seed, {language} (s)", value))
+    return lines
 
 
 def save(result: dict, directory: Path) -> Path:
@@ -286,6 +310,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     parser.add_argument("--no-server", action="store_true", help="skip the pass through llama-cpp-python's server")
     parser.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="only the seed's summary rows (both languages, each model call timed); writes no results file",
+    )
+    parser.add_argument(
         "--new-questions",
         type=int,
         default=NEW_ARTICLE_QUESTIONS,
@@ -293,6 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if args.summary_only:
+        result = summary_run()
+        print("Kutip bench, the seed's summary")
+        for name, value in [*summary_lines(result["summary"]), ("load average start / end", result["load"])]:
+            print(f"  {name}  {value}")
+        return 0
     result = run(args.cold_runs, args.large_bench, server=not args.no_server, new_questions=args.new_questions)
     print("Kutip bench (seed article)")
     print(table(result))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class Call:
     grammar: str
     max_tokens: int
     reply: Completion = Completion("")
+    seconds: float = 0.0
 
 
 class RecordingGenerator:
@@ -45,6 +47,7 @@ class RecordingGenerator:
         self.name = inner.name
         self.calls: list[Call] = []
         self.choices: list[dict[str, float]] = []
+        self.choice_seconds: list[float] = []  # one per entry of `choices`
 
     @property
     def context_size(self) -> int:
@@ -62,11 +65,15 @@ class RecordingGenerator:
     def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> Completion:
         call = Call(prompt, grammar, max_tokens)
         self.calls.append(call)
+        started = time.perf_counter()
         call.reply = self.inner.complete(prompt, grammar, max_tokens)
+        call.seconds = time.perf_counter() - started
         return call.reply
 
     def choose(self, prompt: Prompt, options: tuple[str, ...]) -> Choice:
+        started = time.perf_counter()
         choice = self.inner.choose(prompt, options)
+        self.choice_seconds.append(time.perf_counter() - started)
         self.choices.append(choice.probabilities)
         return choice
 

@@ -8,9 +8,9 @@ import pytest
 from bot.core.answer import parse_copied, tidy_span
 from bot.core.grammar import (
     answer_grammar,
+    numbered_grammar,
     span_answer_grammar,
     span_rules,
-    summary_grammar,
     text_grammar,
 )
 from index.article import Sentence
@@ -33,7 +33,7 @@ def test_every_grammar_kutip_sends_is_valid_gbnf():
     assert parses(span_answer_grammar([SENTENCE, "Tahun 2019 OpenAI"]))
     assert span_answer_grammar(["a b"]).startswith('root ::= "{\\"answer\\": \\"" body')
     assert parses(answer_grammar(["1.1", "2.3"])) and parses(text_grammar("translation"))
-    assert parses(summary_grammar(["1.1", "2.3"])) and parses(summary_grammar(["1.1"], max_words=48))
+    assert parses(numbered_grammar(2)) and parses(numbered_grammar(1, max_words=48))
     assert not parses('root ::= s_0\ns_0 ::= "a"'), "the check must catch what llama.cpp rejects"
 
 

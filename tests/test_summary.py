@@ -8,22 +8,25 @@ from bot.core.prompts import ArticlePrompt
 from bot.core.summary import (
     CACHE_FORMAT,
     MAX_BULLET_CHARS,
+    SPARES,
     Summariser,
     bullet_count,
     choose,
     clause_bullet,
     is_prose,
     is_whole_sentence,
-    parse_bullets,
+    key_words,
+    parse_lines,
+    round_trip_reason,
     scaled_amounts,
-    swapped_names,
 )
 from evaluation.keyfacts import Shown, cut_reason, lead3, load_keyfacts, recall
 from tests.fakes import FakeGenerator, make_article
 
 
-def bullets(pairs):
-    return json.dumps([{"id": i, "text": t} for i, t in pairs], ensure_ascii=False)
+def lines(texts) -> str:
+    """A numbered reply, as the grammar makes the model write it."""
+    return "\n".join(f"{n}. {t}" for n, t in enumerate(texts, 1))
 
 
 LONG = (
@@ -114,44 +117,123 @@ def test_a_summary_in_the_articles_language_needs_no_model_and_reaches_past_the_
 
 
 WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+# The seed's sentence 3.1 says OpenAI wants to loosen Microsoft's control; the 1.5B model translates it as the
+# reverse, and translated back, its reverse says "mengambil" (take) where the clause says "melonggarkan".
+REVERSED = "OpenAI, the startup behind ChatGPT, wants to take control of Microsoft's AI products and technology."
+REVERSED_BACK = "OpenAI, startup di balik ChatGPT, ingin mengambil kontrol atas produk AI dan teknologi Microsoft."
 
 
-def _translating(fake_core, fake_generator, texts: dict[str, str], *yes: float):
-    fake_generator.enqueue(bullets(list(texts.items()))).enqueue_yes(*yes)
-    return fake_core.summary("en")
-
-
-def test_in_another_language_each_chosen_clause_is_translated_and_checked(fake_core, fake_generator):
-    clauses = fake_core.summariser.clauses()
-    order = choose(clauses, fake_core.summariser.vectors, bullet_count(len(clauses)) + 2)
-    ids = [fake_core.article.sentences[i].id for i in order]
-    texts = {i: f"The article says something {WORDS[n]}." for n, i in enumerate(ids)}
-    summary = _translating(fake_core, fake_generator, texts, *[0.9] * len(ids))
-    prompt, grammar, _ = fake_generator.history[0]
-    assert "English" in prompt.user
-    assert all(f"[{fake_core.article.sentences[i].id}] {clauses[i]}" in prompt.user for i in order)
-    kept = [b.citations[0].id for b in summary.bullets]
-    assert len(kept) == bullet_count(len(clauses)) and set(kept) == set(ids[: len(kept)])  # the spares unused
-    assert len(fake_generator.asked) == len(kept)  # each shown bullet was checked
-
-
-def test_a_translation_that_fails_the_claim_check_is_replaced_by_a_spare_never_shown(fake_core, fake_generator):
+def _chosen(fake_core) -> tuple[list[str | None], int, list[int], list[str]]:
     clauses = fake_core.summariser.clauses()
     count = bullet_count(len(clauses))
-    order = choose(clauses, fake_core.summariser.vectors, count + 2)
-    ids = [fake_core.article.sentences[i].id for i in order]
-    reversed_ = "OpenAI wants to take control of Microsoft's AI and computing resources."
+    order = choose(clauses, fake_core.summariser.vectors, count + SPARES)
+    return clauses, count, order, [fake_core.article.sentences[i].id for i in order]
+
+
+def _back(texts: list[str]) -> str:
+    """A reply of the round trip: each text translated back, numbered in the order they were sent."""
+    return lines(texts)
+
+
+def test_in_another_language_each_chosen_clause_is_translated_there_and_back_and_checked(fake_core, fake_generator):
+    clauses, count, order, ids = _chosen(fake_core)
+    texts = {i: f"The article says something {WORDS[n]}." for n, i in enumerate(ids[:count])}
+    # Translated back, each gives its clause again: the round trip holds.
+    fake_generator.enqueue(lines(texts.values()), _back([clauses[i] for i in order[:count]]))
+    summary = fake_core.summary("en")
+    (there, _, _), (back, _, _) = fake_generator.history
+    assert "English" in there.user and "Indonesian" in back.user
+    assert all(f"{n}. {clauses[i]}" in there.user for n, i in enumerate(order[:count], 1))
+    assert not any(clauses[i] in there.user for i in order[count:])  # the spares are not translated at all
+    # Translated back numbered, not under their ids, so the model reads the text rather than looking it up.
+    assert all(f"{n}. {t}" in back.user for n, t in enumerate(texts.values(), 1)) and "[3.1]" not in back.user
+    # Translated back without the article (with it, the model gives back the article's sentence, not the
+    # translation's), and the article's prefix warmed again for the next question.
+    assert there.system == fake_core.prompt.system and clauses[order[1]] not in back.system
+    assert fake_generator.warmed[-1] == fake_core.prompt.system
+    assert [b.citations[0].id for b in summary.bullets] == sorted(texts, key=ids.index)
+    # The model is asked only of a clause the round trip had no verb to compare in.
+    assert len(fake_generator.asked) == len([i for i in order[:count] if not key_words(clauses[i], "id")])
+
+
+def test_a_clause_with_no_verb_to_compare_is_put_to_the_model_and_dropped_when_it_doubts():
+    article = make_article(
+        (
+            ("Harga emas Antam naik Rp 5.000 menjadi Rp 600.000 per gram pada Senin pagi.",),
+            ("Pedagang di Pasar Baru berharap harga emas segera turun lagi minggu ini.",),
+            ("Permintaan emas tetap tinggi pada akhir tahun di banyak kota besar.",),
+        )
+    )
+    assert not any(key_words(s.text, "id") for s in article.sentences)  # "naik", "berharap": no me-/di- verb
+    generator = FakeGenerator(default_yes=0.9)
+    texts = [
+        "Antam gold rose by Rp 5.000 to Rp 600.000 per gram in the morning.",
+        "Traders at Pasar Baru hope that gold prices fall again this week.",
+        "Demand for gold stays high at the end of the year in many big cities.",
+    ]
+    generator.enqueue(lines(texts), lines([s.text for s in article.sentences])).enqueue_yes(0.3)  # the first doubted
+    vectors = np.eye(len(article.sentences), dtype=np.float32)
+    summary = Summariser(article, vectors, generator, ArticlePrompt(system="s", inlined=True)).summary("en")
+    assert len(generator.asked) == 3  # each came back whole, but the round trip had no verb to compare
+    doubted = generator.asked[0][0].user.split("Summary point: ")[1].splitlines()[0]
+    assert doubted in texts and doubted not in [b.text for b in summary.bullets]
+    # Its place is taken by its own clause, in the article's words and marked: true by construction.
+    assert [b.text for b in summary.bullets][0] == f"(untranslated) {article.sentences[0].text}"
+    assert [b.text for b in summary.bullets][1:] == texts[1:]
+
+
+def test_a_reversed_translation_the_model_agrees_with_is_replaced_by_a_spare_never_shown(fake_core, fake_generator):
+    clauses, count, order, ids = _chosen(fake_core)
+    assert ids[1] == "3.1" and "melonggarkan kendali Microsoft" in clauses[order[1]]
     made_up_number = "Microsoft invested $7 billion in OpenAI."
     cut = "The partnership between the two companies is"
-    texts = {i: f"The article says something {WORDS[n]}." for n, i in enumerate(ids)}
-    texts[ids[0]], texts[ids[1]], texts[ids[2]] = made_up_number, reversed_, cut
-    # The reversed bullet is doubted (0.6 is below the answer's 0.65); the number and the cut never reach the model.
-    summary = _translating(fake_core, fake_generator, texts, 0.6, *[0.9] * len(ids))
+    first = [made_up_number, REVERSED, cut, "The article says something fourth."]
+    spares = ["The article says something fifth.", "The article says something sixth."]
+    fake_generator.enqueue(
+        lines(first),
+        # Only the two that pass the checks in code go round: the reversal, and the fourth.
+        _back([REVERSED_BACK, clauses[order[3]]]),
+        lines(spares),
+        _back([clauses[i] for i in order[count:]]),
+    )
+    # The model agrees with every bullet, the reversal too (P(yes) 0.9, as the real one does).
+    fake_generator.default_yes = 0.9
+    summary = fake_core.summary("en")
     shown = [b.text for b in summary.bullets]
-    assert not {reversed_, made_up_number, cut} & set(shown)
-    assert len(shown) == count - 1  # three failed, two spares: one short, never filled with a failed one
-    check, _ = fake_generator.asked[0]
-    assert f"Summary point: {reversed_}" in check.user
+    assert not {REVERSED, made_up_number, cut} & set(shown)
+    # Three failed, two spares: one short, filled by the best-chosen failed clause in the article's words,
+    # marked; never a failed translation.
+    assert sorted(shown) == sorted([first[3], *spares, f"(untranslated) {clauses[order[0]]}"])
+    assert len(summary.bullets) == count
+    # The spares' round: only the spares were translated, and the reversal was never put to the model.
+    assert all(clauses[i] in fake_generator.history[2][0].user for i in order[count:])
+    assert not any(f"Summary point: {REVERSED}" in prompt.user for prompt, _ in fake_generator.asked)
+
+
+def test_the_round_trip_finds_a_turned_verb_a_gained_negation_and_keeps_a_faithful_one(seed_article):
+    clause = seed_article.sentence("3.1").text
+    assert key_words(clause, "id") == ["melonggarkan"]
+    assert "melonggarkan" in round_trip_reason(REVERSED_BACK, clause, "id")
+    faithful = "OpenAI ingin melonggarkan kontrol Microsoft atas produk AI dan sumber daya komputasinya."
+    assert round_trip_reason(faithful, clause, "id") is None
+    assert "negations" in round_trip_reason(faithful.replace("ingin", "tidak ingin"), clause, "id")
+    started = seed_article.sentence("8.1").text  # "memulai ... menginvestasikan": a stem comes back as well
+    faithful = "Microsoft dan OpenAI mulai bekerja sama pada 2019, saat raksasa itu menginvestasikan $1 miliar."
+    assert round_trip_reason(faithful, started, "id") is None
+    # The model's "when the startup invested $1 billion in Microsoft" (seen once), translated back: one
+    # Microsoft more than the sentence has, where the investor became the one invested in.
+    turned = (
+        "Microsoft dan OpenAI memulai kolaborasi pada 2019, ketika startup itu menginvestasikan $1 miliar di Microsoft."
+    )
+    assert "names in another order" in round_trip_reason(turned, started, "id")
+    assert round_trip_reason(faithful.replace("mulai", "tak mulai"), started, "id").startswith("negations")
+    # An article in English: its words, not its verbs, must come back (its verbs carry no mark).
+    english = "Microsoft has the exclusive right to sell OpenAI's software through Azure."
+    assert (
+        round_trip_reason("Microsoft has the exclusive right to sell OpenAI software via Azure.", english, "en") is None
+    )
+    assert "lost" in round_trip_reason("Microsoft lost its privilege of buying OpenAI's code.", english, "en")
+    assert "negations" in round_trip_reason("Microsoft doesn't have the right to sell it.", english, "en")
 
 
 def test_a_translated_bullet_must_end_as_a_sentence():
@@ -160,14 +242,14 @@ def test_a_translated_bullet_must_end_as_a_sentence():
 
 
 def test_summary_is_cached_per_language_in_memory_and_on_disk(fake_core, fake_generator, tmp_path):
-    fake_generator.enqueue("[]")
+    fake_generator.enqueue("", "")  # nothing translated: the chosen, then the spares
     first = fake_core.summary("id")
     assert fake_core.summary("id") == first
     fake_core.summary("en")
-    assert len(fake_generator.history) == 1 and "English" in fake_generator.history[0][0].user
+    assert len(fake_generator.history) == 2 and "English" in fake_generator.history[0][0].user
     restarted = _summariser(fake_core, fake_generator, tmp_path)  # a new process: nothing in memory
     assert restarted.summary("en") == fake_core.summary("en")  # from disk, no model call
-    assert len(fake_generator.history) == 1
+    assert len(fake_generator.history) == 2
 
 
 def _summariser(core, generator, tmp_path) -> Summariser:
@@ -176,30 +258,29 @@ def _summariser(core, generator, tmp_path) -> Summariser:
 
 
 def test_a_summary_cache_of_another_format_is_regenerated(fake_core, fake_generator, tmp_path, caplog):
-    fake_generator.enqueue("[]", "[]")
+    fake_generator.enqueue("", "", "", "")
     fake_core.summary("en")
     (cached,) = (tmp_path / "summaries").iterdir()
     data = json.loads(cached.read_text(encoding="utf-8"))
     assert data["format"] == CACHE_FORMAT
-    cached.write_text(json.dumps({**data, "format": "kutip-summary v4"}), encoding="utf-8")
+    cached.write_text(json.dumps({**data, "format": "kutip-summary v5"}), encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="bot.core.summary"):
         _summariser(fake_core, fake_generator, tmp_path).summary("en")
-    assert len(fake_generator.history) == 2  # made again, not misread
+    assert len(fake_generator.history) == 4  # made again, not misread
     assert "regenerating summary" in caplog.text
 
 
-def test_a_summary_reply_cut_by_the_token_limit_keeps_its_finished_bullets():
-    cut = '[{"id": "1.1", "text": "Kemitraan di ambang titik kritis."}, {"id": "3.2", "text": "OpenAI ingin IPO dan'
-    assert parse_bullets(cut) == {"1.1": "Kemitraan di ambang titik kritis."}
-    assert parse_bullets("garbage") == {}
-    quoted = '"Tim ahli dari Makassar tiga orang," kata Alpius'
-    assert parse_bullets(bullets([("2.3", quoted)])) == {"2.3": quoted}
+def test_a_summary_reply_cut_by_the_token_limit_keeps_its_finished_lines():
+    cut = "1. Kemitraan di ambang titik kritis.\n2. OpenAI ingin IPO dan"
+    assert parse_lines(cut) == {1: "Kemitraan di ambang titik kritis.", 2: "OpenAI ingin IPO dan"}
+    assert not is_whole_sentence(parse_lines(cut)[2])  # so the check leaves it out
+    assert parse_lines("garbage") == {}
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
 def test_a_summary_of_an_article_with_no_prose_is_empty_not_an_error(language):
     article = make_article((("(res)",), ("HASIL: 2 - 0",)))
-    generator = FakeGenerator(["[]"])
+    generator = FakeGenerator(["", ""])
     vectors = np.eye(len(article.sentences), dtype=np.float32)
     summary = Summariser(article, vectors, generator, ArticlePrompt(system="s", inlined=True)).summary(language)
     assert summary.bullets == ()
@@ -211,24 +292,23 @@ def test_an_amount_at_another_scale_is_not_the_sentences():
     assert not scaled_amounts("$1 million") <= scaled_amounts("$1 miliar")
 
 
-def test_the_two_main_names_swap(seed_article):
-    text = "OpenAI wants to take control of Microsoft's AI, says the WSJ."
-    assert swapped_names(text, seed_article) == "Microsoft wants to take control of OpenAI's AI, says the WSJ."
-    assert swapped_names("The startup wants to go public.", seed_article) is None
-
-
 def test_a_translation_that_swaps_who_does_what_or_scales_a_number_is_not_shown(fake_core, fake_generator):
-    clauses = fake_core.summariser.clauses()
-    count = bullet_count(len(clauses))
-    order = choose(clauses, fake_core.summariser.vectors, count + 2)
-    ids = [fake_core.article.sentences[i].id for i in order]  # 1.1, 3.1, 8.1, ...
-    reversed_ = "OpenAI wants to take control of Microsoft's AI and computing resources."
+    clauses, count, order, ids = _chosen(fake_core)  # 1.1, 3.1, 8.1, ...
+    swapped = "Microsoft, the startup behind ChatGPT, wants to loosen OpenAI's control over its AI products."
+    swapped_back = "Microsoft, perusahaan rintisan di balik ChatGPT, ingin melonggarkan kendali OpenAI atas produk AI."
     million = "Microsoft and OpenAI began in 2019, when Microsoft invested $1 million in the startup."
     texts = {i: f"The article says something {WORDS[n]}." for n, i in enumerate(ids)}
-    texts[ids[1]], texts[ids[2]] = reversed_, million
-    # 1.1 passes (one verdict); the reversal: 0.9 as written, 0.95 with the names swapped; $1 million never asked.
-    summary = _translating(fake_core, fake_generator, texts, 0.9, 0.9, 0.95, *[0.9] * len(ids))
+    texts[ids[1]], texts[ids[2]] = swapped, million
+    fake_generator.enqueue(
+        lines(texts[i] for i in ids[:count]),
+        # $1 million never goes round; the swap comes back with its verb, but its names turned round.
+        _back([clauses[order[0]], swapped_back, clauses[order[3]]]),
+        lines(texts[i] for i in ids[count:]),
+        _back([clauses[i] for i in order[count:]]),
+    )
+    fake_generator.default_yes = 0.9  # the model agrees with both, as the real one does
+    summary = fake_core.summary("en")
     shown = [b.text for b in summary.bullets]
-    assert reversed_ not in shown and million not in shown and len(shown) == count
-    swapped, _ = fake_generator.asked[2]
-    assert "Summary point: Microsoft wants to take control of OpenAI's AI" in swapped.user
+    assert swapped not in shown and million not in shown and len(shown) == count
+    assert not any(swapped in prompt.user or million in prompt.user for prompt, _ in fake_generator.asked)
+    assert "names in another order" in round_trip_reason(swapped_back, clauses[order[1]], "id")

@@ -34,13 +34,12 @@ def answer_grammar(candidate_ids: list[str], max_citations: int = 3, max_words: 
     )
 
 
-def summary_grammar(bullet_ids: list[str], max_words: int = BULLET_WORDS) -> str:
-    """A JSON list with exactly one {"id", "text"} object per chosen sentence, in order."""
-    bullets = ' "," ws '.join(f"b{n}" for n in range(len(bullet_ids)))
-    rules = [f'root ::= "[" {bullets} "]"']
-    for n, sentence_id in enumerate(bullet_ids):
-        rules.append(f'b{n} ::= "{{\\"id\\": " {_literal(sentence_id)} ", \\"text\\": \\"" text "\\"}}"')
-    return "\n".join(rules) + "\n" + _text_rules(max_words)
+def numbered_grammar(count: int, max_words: int = BULLET_WORDS) -> str:
+    """Exactly `count` numbered lines, "1. ...", "2. ...": a list with the fewest tokens around its texts.
+    Every token is a step of the model, forced or not; JSON's {"id": "3.1", "text": "..."} costs about 16
+    steps a bullet, a number and a full stop about 2."""
+    lines = ' "\\n" '.join(f'"{n}. " text' for n in range(1, count + 1))
+    return f"root ::= {lines}\n" + _text_rules(max_words)
 
 
 def gbnf_literal(text: str) -> str:
