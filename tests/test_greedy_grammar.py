@@ -33,13 +33,17 @@ def _both_ways(generator, prompt: Prompt, gbnf: str, max_tokens: int = 48) -> tu
     return masked["choices"][0]["text"], lazy["choices"][0]["text"], constraint
 
 
+SENTENCES = (
+    "Kerja sama Microsoft dan OpenAI dimulai pada tahun 2019.",
+    "Saat itu Microsoft menanamkan modal sebesar 1 miliar dolar.",
+)
+ARTICLE = "Artikel:\n" + "\n".join(f"[1.{n}] {text}" for n, text in enumerate(SENTENCES, 1))
+
+
 @pytest.mark.e2e
 def test_a_copied_answer_is_the_same_as_under_the_full_grammar(real_generator):
-    sentences = [
-        "Kerja sama Microsoft dan OpenAI dimulai pada tahun 2019.",
-        "Saat itu Microsoft menanamkan modal sebesar 1 miliar dolar.",
-    ]
-    system = "Artikel:\n" + "\n".join(f"[1.{n}] {text}" for n, text in enumerate(sentences, 1))
+    sentences = list(SENTENCES)
+    system = ARTICLE
     prompt = Prompt(system=system, user='Kapan kerja sama dimulai? Jawab dengan JSON {"answer": "..."}.')
     masked, lazy, _ = _both_ways(real_generator, prompt, span_answer_grammar(sentences))
     assert lazy == masked
@@ -50,11 +54,8 @@ def test_a_copied_answer_is_the_same_as_under_the_full_grammar(real_generator):
 def test_a_reply_stopped_at_its_closing_brace_is_the_whole_reply(real_generator):
     """complete() stops decoding at the token that closes the JSON (ReplyEnd): its text is what decoding on to
     the end of the turn under llama-cpp-python's own `grammar=` gives, and every token, the last too, is scored."""
-    sentences = [
-        "Kerja sama Microsoft dan OpenAI dimulai pada tahun 2019.",
-        "Saat itu Microsoft menanamkan modal sebesar 1 miliar dolar.",
-    ]
-    system = "Artikel:\n" + "\n".join(f"[1.{n}] {text}" for n, text in enumerate(sentences, 1))
+    sentences = list(SENTENCES)
+    system = ARTICLE
     prompt = Prompt(system=system, user='Berapa modal yang ditanam? Jawab dengan JSON {"answer": "..."}.')
     masked, _, _ = _both_ways(real_generator, prompt, span_answer_grammar(sentences))
     completion = real_generator.complete(prompt, span_answer_grammar(sentences), 48)
