@@ -120,6 +120,8 @@ def test_cut_bullets_are_caught(bullet, cited, reason):
         ("Microsoft dan OpenAI memulai kolaborasi mereka pada tahun 2019.", (S9,)),  # a full stop added
         ("Microsoft and OpenAI began working together in 2019.", ()),  # restated, whole
         ("OpenAI wants to go public.", ()),
+        # Shown in the article's words in an English summary: judged without its mark.
+        (f"(untranslated) {S9}", (S9,)),
         # A lede copied after its dateline begins where the sentence does.
         ("Seorang pelajar nekat mencuri sepeda motor.", ("Rimanews - Seorang pelajar nekat mencuri sepeda motor.",)),
         ("vibrator ini terbuat lapisan emas.", ("Jakarta, CNN Indonesia -- vibrator ini terbuat lapisan emas.",)),
