@@ -8,7 +8,8 @@ model, asked plainly, agrees that the sentence says it) and a round trip: transl
 article's language, it gives back the clause's verbs and its negations. The model's yes/no cannot be the
 only guard: a 1.5B model that misreads a word ("melonggarkan kendali", loosen control, read as "take
 control") agrees with its own misreading, in either language. Translated back, the misreading shows as
-another verb ("mengambil kontrol"), which code can see.
+another verb ("mengambil kontrol"), which code can see. While a summary is still short of bullets, clauses
+whose translations failed are shown in the article's own words, marked as untranslated (UNTRANSLATED).
 """
 
 from __future__ import annotations
