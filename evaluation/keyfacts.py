@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from base.words import DANGLING_WORDS
-from bot.core.summary import UNTRANSLATED
+from bot.core.summary import unmarked
 
 logger = logging.getLogger(__name__)
 
@@ -148,17 +148,10 @@ def _ends_clause(sentence: str, end: int) -> bool:
     return not after.strip(".!?\"”’')… ") or after.startswith(_CLOSING_MARKS)
 
 
-def _unmarked(bullet: str) -> str:
-    for mark in UNTRANSLATED.values():
-        if bullet.startswith(f"{mark} "):
-            return bullet.removeprefix(f"{mark} ")
-    return bullet
-
-
 def cut_reason(bullet: str, cited: Sequence[str] = ()) -> str | None:
     """Why `bullet` begins or ends mid-phrase, or None (the rule is in this module's docstring). A bullet shown in
     the article's words is judged without its "(untranslated)" mark."""
-    text = _squash(_unmarked(bullet))
+    text = _squash(unmarked(bullet))
     words = _WORD.findall(text)
     if not words:
         return "no words"

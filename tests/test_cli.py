@@ -297,6 +297,9 @@ def test_the_terminal_summary_quotes_a_sentence_only_when_the_bullet_is_not_that
         Summary("en", (Bullet(whole.text, (Citation.of(whole),)), Bullet("A point.", (Citation.of(other),))))
     )
     assert text.count(whole.text[:30]) == 1 and f"“{other.text[:30]}" in text and "[1.2] paragraph 1" in text
+    # Left untranslated in an English summary, it is still its sentence: shown once, with its mark.
+    marked = summary_text(Summary("en", (Bullet(f"(untranslated) {whole.text}", (Citation.of(whole),)),)))
+    assert marked.count(whole.text[:30]) == 1 and "(untranslated)" in marked
 
 
 def test_a_database_locked_by_another_process_is_one_line_and_the_next_run_works(

@@ -131,6 +131,16 @@ def test_a_bullet_that_is_its_sentence_shows_where_it_stands_not_the_same_words_
     assert "— Artikel 2 · ¶2 · kalimat 1 [2.1]" in shown
 
 
+def test_an_untranslated_bullet_shows_its_mark_and_where_it_stands_not_the_same_words_twice() -> None:
+    sentence = make_article().sentence("2.1")
+    summary = Summary("en", (Bullet(f"(untranslated) {sentence.text}", (Citation.of(sentence),)),))
+    [message] = render.to_messages(render.summary_blocks(summary))
+    shown = telegram_html_text(message)
+    assert f"• (untranslated) {sentence.text}" in shown
+    assert shown.count(sentence.text) == 1 and "<blockquote" not in message
+    assert "[2.1]" in shown
+
+
 def _long_summary(sentence_chars: int, bullets: int = 5) -> Summary:
     return Summary(
         "en",

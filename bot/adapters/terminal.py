@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from bot.core.results import Answer, Citation, Summary
+from bot.core.summary import is_its_sentence
 from index.article import Sentence
 
 _WIDTH = 100
@@ -29,7 +30,7 @@ def summary_text(summary: Summary) -> str:
     for bullet in summary.bullets:
         ids = ", ".join(c.id for c in bullet.citations)
         lines.append(textwrap.fill(f"• {bullet.text} [{ids}]", _WIDTH, subsequent_indent="  "))
-        lines.extend(quote(c) for c in bullet.citations if " ".join(c.text.split()) != " ".join(bullet.text.split()))
+        lines.extend(quote(c) for c in bullet.citations if not is_its_sentence(bullet, c))
     return "\n".join(lines)
 
 

@@ -55,6 +55,22 @@ SPARES = 2
 # The mark of a bullet left in the article's words because no translation of it passed its check, by the
 # summary's language: shown as it stands, it is true by construction, where a bullet left out loses its fact.
 UNTRANSLATED = {"en": "(untranslated)", "id": "(tidak diterjemahkan)"}
+
+
+def unmarked(text: str) -> str:
+    """A bullet's text without its untranslated mark: the article's own words."""
+    for mark in UNTRANSLATED.values():
+        if text.startswith(f"{mark} "):
+            return text.removeprefix(f"{mark} ")
+    return text
+
+
+def is_its_sentence(bullet: Bullet, citation: Citation) -> bool:
+    """The bullet says its cited sentence word for word (after an untranslated mark, if any): an adapter shows
+    where the sentence stands rather than the same words twice."""
+    return " ".join(citation.text.split()) == " ".join(unmarked(bullet.text).split())
+
+
 # A translated bullet is one sentence of at most this many words (a 220-character clause is about 35).
 _TRANSLATED_WORDS = 48
 # A dateline opens many news articles ("Jakarta, CNN Indonesia -- ", "Wamena (ANTARA News) - "): a few words

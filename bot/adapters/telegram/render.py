@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.adapters.telegram import texts
 from bot.core.results import Answer, Bullet, Citation, Summary
+from bot.core.summary import is_its_sentence
 from index.article import Article, Sentence
 
 # Telegram refuses longer messages. It counts UTF-16 code units of the parsed
@@ -91,7 +92,7 @@ def summary_blocks(summary: Summary, label: str | None = None) -> list[Block]:
 
 
 def _bullet_blocks(bullet: Bullet, language: str, label: str | None) -> list[Block]:
-    whole = [c for c in bullet.citations if " ".join(c.text.split()) == " ".join(bullet.text.split())]
+    whole = [c for c in bullet.citations if is_its_sentence(bullet, c)]
     quoted = [c for c in bullet.citations if c not in whole]
     wheres = [f"{label} · {position(c, language)}" if label else position(c, language) for c in whole]
     head = "• " + html.escape(bullet.text) + "".join(f"\n<i>— {html.escape(w)}</i>" for w in wheres)
