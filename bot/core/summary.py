@@ -148,6 +148,11 @@ def choose(
 _LINE = re.compile(r"^(\d+)\. (.+)$", re.MULTILINE)
 
 
+def numbered_lines(texts: list[str]) -> str:
+    """ "1. first\n2. second": the lines a numbered reply answers one for one."""
+    return "\n".join(f"{n}. {text}" for n, text in enumerate(texts, 1))
+
+
 def parse_lines(reply: str) -> dict[int, str]:
     """Line number -> its text, for every line the reply holds; a reply cut off by the token limit keeps
     its finished lines (its last one is then not a whole sentence, and is left out by the check)."""
@@ -225,11 +230,13 @@ def round_trip_reason(back: str, clause: str, language: str) -> str | None:
     in another order (who does what to whom: "Microsoft ... OpenAI" for "OpenAI ... Microsoft"), or the
     clause's verbs not given back. In Indonesian every verb must come back (by stem: "mulai" for "memulai");
     in another language MIN_ROUND_TRIP_SHARE of the content words (by their first five letters)."""
-    if negations(back, language) != negations(clause, language):
-        return f"negations: {negations(clause, language)} in the clause, {negations(back, language)} back"
+    said, back_said = negations(clause, language), negations(back, language)
+    if back_said != said:
+        return f"negations: {said} in the clause, {back_said} back"
     shared = set(_NAME.findall(clause)) & set(_NAME.findall(back))
-    if name_order(back, shared) != name_order(clause, shared):
-        return f"names in another order: {name_order(clause, shared)} -> {name_order(back, shared)}"
+    order, back_order = name_order(clause, shared), name_order(back, shared)
+    if back_order != order:
+        return f"names in another order: {order} -> {back_order}"
     keys = key_words(clause, language)
     if language == "id":
         back_stems = stems(back)
@@ -383,15 +390,9 @@ class Summariser:
             "summary",
             count=len(order),
             language=LANGUAGE_NAMES[language],
-            points="\n".join(f"{n}. {clauses[i]}" for n, i in enumerate(order, 1)),
+            points=numbered_lines([clauses[i] or "" for i in order]),
         )
-        reply = self.generator.complete(
-            Prompt(system=self.prompt.system, user=user),
-            numbered_grammar(len(order), max_words=_TRANSLATED_WORDS),
-            max_tokens=70 * len(order),
-        )
-        lines = parse_lines(reply.text)
-        return {i: lines[n] for n, i in enumerate(order, 1) if n in lines}
+        return self._numbered_reply(Prompt(system=self.prompt.system, user=user), order, max_tokens=70 * len(order))
 
     def _translate_back(self, texts: dict[int, str]) -> dict[int, str]:
         """Each text translated back into the article's language, in one call, without the article: with the
@@ -402,18 +403,23 @@ class Summariser:
             "summary_back",
             count=len(texts),
             language=LANGUAGE_NAMES.get(self.article.language, self.article.language),
-            points="\n".join(f"{n}. {t}" for n, t in enumerate(texts.values(), 1)),
+            points=numbered_lines(list(texts.values())),
         )
         try:
-            reply = self.generator.complete(
-                Prompt(system=render("translator"), user=user),
-                numbered_grammar(len(texts), max_words=_TRANSLATED_WORDS),
-                max_tokens=90 * len(texts),
+            return self._numbered_reply(
+                Prompt(system=render("translator"), user=user), list(texts), max_tokens=90 * len(texts)
             )
         finally:
             self.generator.warm(self.prompt.system)
+
+    def _numbered_reply(self, prompt: Prompt, keys: list[int], max_tokens: int) -> dict[int, str]:
+        """One model call that writes a numbered line per key, and each line by its key (a line the token
+        limit cut off is missing)."""
+        reply = self.generator.complete(
+            prompt, numbered_grammar(len(keys), max_words=_TRANSLATED_WORDS), max_tokens=max_tokens
+        )
         lines = parse_lines(reply.text)
-        return {i: lines[n] for n, i in enumerate(texts, 1) if n in lines}
+        return {key: lines[n] for n, key in enumerate(keys, 1) if n in lines}
 
     def verdict(self, bullet: str, sentence: Sentence) -> float:
         """P("yes"): the model, asked plainly, finds that `sentence` says what `bullet` says."""
