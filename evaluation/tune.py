@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from bot.core import support_model
-from bot.core.answer import closest_ids
-from bot.core.grounding import GroundingThresholds, reply_kind
+from bot.core.answer import closest_ids, parse_copied, parse_reply
+from bot.core.grounding import GroundingThresholds, answer_token_logprobs, reply_kind
 from bot.core.results import ReplyKind
 from bot.core.signals import Relevance, Support
 from bot.core.support_model import SupportModel
@@ -59,8 +59,24 @@ def load_runs(paths: list[Path]) -> dict[str, list[dict]]:
             for r in records:
                 if "state_row" in r:
                     r["support"]["state"] = tuple(float(x) for x in states[r["state_row"]])
+        for r in records:
+            if r.get("support") and "first_logprob" not in r["support"]:
+                r["support"]["first_logprob"] = first_logprob_of(r)
         runs[path.stem] = records
     return runs
+
+
+def first_logprob_of(record: dict) -> float | None:
+    """The judged answer's first token's log-probability, for a record made before the support kept it: read
+    from the last answer turn's reply (a copy made again around an echo replaces the first), as the core
+    reads it (`answer_token_logprobs`)."""
+    for reply in reversed(record.get("llm_replies") or []):
+        text = reply["text"]
+        if text.startswith(('{"answer"', '{"ids"')):
+            parsed = parse_copied(text, []) if text.startswith('{"answer"') else parse_reply(text)
+            scores = answer_token_logprobs(tuple(map(tuple, reply["tokens"])), parsed.answer_start)
+            return scores[0] if scores else None
+    return None
 
 
 def support_of(record: dict) -> Support | None:

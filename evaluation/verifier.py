@@ -59,6 +59,7 @@ def proposals(records: list[dict]) -> list[dict]:
 SIGNALS = {
     "P(yes)": lambda r: r["support"]["verified"],
     "answer log-prob": lambda r: r["support"]["answer_logprob"] if r["support"]["answer_logprob"] is not None else -5.0,
+    "first token log-prob": lambda r: r["support"].get("first_logprob") if r["support"].get("first_logprob") is not None else -8.0,
     "coverage": lambda r: r["support"]["coverage"] if r["support"]["coverage"] is not None else 0.5,
     "rank": lambda r: -r["support"]["rank"],
     "missing specifics": lambda r: -len(r["support"]["missing_specifics"]),
@@ -75,6 +76,7 @@ def features_of(record: dict) -> list[float]:
         support["coverage"],
         support["rank"],
         len(support["missing_specifics"]),
+        support.get("first_logprob"),
     )
 
 

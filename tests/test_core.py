@@ -4,6 +4,7 @@ from dataclasses import replace
 import pytest
 
 from base.errors import QuestionError, UnknownSentence
+from bot.core.ports import Completion
 from bot.core.query import Query
 from bot.core.refusals import CLOSEST, REFUSAL
 from bot.core.results import ReplyKind
@@ -29,6 +30,18 @@ def test_supported_answer_cites_the_stored_sentence(fake_core, fake_generator, s
     assert answer.citations[0].text in seed_article.text
     assert set(answer.timings_ms) == {"retrieve", "generate", "verify", "total"}
     assert answer.support.supported and answer.support.verified == 1.0
+
+
+def test_the_answers_log_probabilities_are_read_from_its_own_tokens(fake_core, fake_generator):
+    # The JSON around the answer is the grammar's, not the model's choice: only the answer's tokens count, the
+    # first of them on its own (where the model chose between answering and "NONE").
+    tokens = (('{"', -0.6), ("answer", 0.0), ('":', 0.0), (' "', -0.1), ("pada", -2.5), (" tahun", -0.5))
+    tokens += ((" 2019", -0.0), ('"}', -0.2))
+    fake_generator.enqueue(Completion(copied_reply("pada tahun 2019"), tokens))
+    support = fake_core.ask("Kapan Microsoft dan OpenAI memulai kolaborasi mereka?").support
+    assert support.first_logprob == pytest.approx(-2.5)
+    assert support.answer_logprob == pytest.approx(-1.0)
+    assert support.to_dict()["first_logprob"] == pytest.approx(-2.5)
 
 
 def test_a_copied_answer_may_come_from_the_best_ranked_sentences_only(fake_core, fake_generator, seed_article):

@@ -43,7 +43,9 @@ def test_ask_json_answers_2019_citing_the_sentence(real_settings, real_core):
         *("question", "answer", "kind", "refused", "language", "citations", "model", "timings_ms", "support"),
         "relevance",
     }
-    assert answer["support"]["supported"] and answer["support"]["verified"] >= 0.65
+    # Decided by the pack's fitted model (the default), which reads the real model's score of the answer's first token.
+    assert answer["support"]["supported"] and answer["support"]["verified"] >= 0.5
+    assert answer["support"]["first_logprob"] is not None and answer["support"]["first_logprob"] <= 0
     assert answer["kind"] == "answer" and answer["refused"] is False and answer["language"] == "id"
     assert "2019" in answer["answer"]
     assert any("2019" in c["text"] for c in answer["citations"])

@@ -39,12 +39,24 @@ def test_the_shipped_probe_loads_for_its_own_model_only():
     assert load_support_model(settings(support_model="probe", llm_url="http://127.0.0.1:8080/v1")) is None
 
 
-def test_the_shipped_probe_is_refused_when_its_file_differs_from_the_pinned_checksum(tmp_path, monkeypatch):
-    edited = tmp_path / PACK.probe
-    edited.write_text(PACK.probe_path.read_text(encoding="utf-8").replace('"threshold": ', '"threshold": 0'))
+def test_the_default_decision_is_the_packs_signal_model_for_its_own_llm_only():
+    model = load_support_model(settings(llm_model="pack:qwen2.5-coder-1.5b"))
+    assert model is not None and not model.reads_state
+    # A P(yes) or a log-probability means what it does for the model that gave it: the thresholds decide for others.
+    assert load_support_model(settings(llm_model="pack:qwen2.5-coder-0.5b")) is None
+    assert load_support_model(settings(llm_url="http://127.0.0.1:8080/v1")) is None
+    assert load_support_model(settings(support_model="none")) is None
+
+
+@pytest.mark.parametrize("kind", ["signals", "probe"])
+def test_a_shipped_support_model_is_refused_when_its_file_differs_from_the_pinned_checksum(
+    tmp_path, monkeypatch, kind
+):
+    path, _ = PACK.support_file(kind)
+    (tmp_path / path.name).write_text(path.read_text(encoding="utf-8").replace('"threshold": ', '"threshold": 0'))
     monkeypatch.setattr("bot.llm.packs.__file__", str(tmp_path / "packs.py"))
     with pytest.raises(ModelError, match="SHA-256"):
-        load_support_model(settings(support_model="probe", llm_model="pack:qwen2.5-coder-1.5b"))
+        load_support_model(settings(support_model=kind, llm_model="pack:qwen2.5-coder-1.5b"))
 
 
 def test_a_probe_given_by_path_must_read_the_llm_in_use(tmp_path):

@@ -14,7 +14,7 @@ from bot.core.signals import Support
 from bot.core.support_model import FEATURES, FORMAT, SupportModel, features, load
 
 # Weights that trust P(yes) and lower the bar for a question in another language than the article's.
-MODEL = SupportModel(weights=(1.0, 0.0, 1.0, 0.0, 0.0, 0.0, -3.0), bias=0.0, threshold=0.5)
+MODEL = SupportModel(weights=(1.0, 0.0, 1.0, 0.0, 0.0, 0.0, -3.0, 0.0), bias=0.0, threshold=0.5)
 
 
 def _write(tmp_path, model: SupportModel, **changes) -> tuple:
@@ -61,7 +61,19 @@ def test_features_are_in_the_declared_order():
     inputs = features(0.5, None, None, 1, 2)
     assert len(inputs) == len(FEATURES) and inputs[FEATURES.index("cross_lingual")] == 1.0
     assert inputs[FEATURES.index("missing_specifics")] == 2.0 and inputs[FEATURES.index("log_rank")] == 0.0
-    assert FORMAT.endswith("v2")
+    assert inputs[FEATURES.index("first_logprob")] == -8.0  # no score from the generator counts as a low one
+    assert features(0.5, None, None, 1, 2, first_logprob=-0.25)[FEATURES.index("first_logprob")] == -0.25
+    assert FORMAT.endswith("v3")
+
+
+def test_the_first_tokens_log_probability_moves_the_score():
+    # Weighted on the first token alone: the same P(yes) passes when the model chose its answer's first token
+    # readily, and not when it wrote it against its own first pick.
+    weights = tuple(1.0 if f == "first_logprob" else 0.0 for f in FEATURES)
+    model = SupportModel(weights=weights, bias=2.0, threshold=0.5)
+    t = GroundingThresholds()
+    assert decide(replace(_support(0.7, coverage=0.8), first_logprob=-0.1), t, model)
+    assert not decide(replace(_support(0.7, coverage=0.8), first_logprob=-4.0), t, model)
 
 
 # A probe over a three-number "hidden state": the first number is what it has learnt to trust.

@@ -15,7 +15,7 @@ from base.language import detect_language
 from bot.core.amounts import complete_amount
 from bot.core.echo import around
 from bot.core.grammar import ANSWER_WORDS, answer_grammar, span_answer_grammar, text_grammar
-from bot.core.grounding import GroundingPolicy, answer_logprob, is_no_answer, repeats_question
+from bot.core.grounding import GroundingPolicy, answer_token_logprobs, is_no_answer, repeats_question
 from bot.core.passages import with_neighbours
 from bot.core.ports import Choice, Completion, Generator, Prompt, Retriever
 from bot.core.prompts import LANGUAGE_NAMES, ArticlePrompt, render
@@ -222,8 +222,8 @@ class Kutip:
         if hit is None:
             return None
         rank = next(n for n, h in enumerate(candidates.ranked, 1) if h.sentence.id == hit.sentence.id)
-        logprob = answer_logprob(proposal.completion.tokens, reply.answer_start)
-        support = self.grounding.measure(reply.answer, hit.sentence, rank, query, relevance, matchable, logprob)
+        logprobs = answer_token_logprobs(proposal.completion.tokens, reply.answer_start)
+        support = self.grounding.measure(reply.answer, hit.sentence, rank, query, relevance, matchable, logprobs)
         if self.grounding.worth_verifying(support):
             shown = [h.sentence for h in candidates.shown]
             free_answer = None if proposal.copied else reply.answer

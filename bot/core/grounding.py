@@ -5,7 +5,8 @@ the sentence to quote, gathers measurable signals about it, and decides:
 
 - `verified`: the model's own probability that the sentence states that answer (a yes/no turn
   over the cached article, so it costs only the question's tokens);
-- `answer_logprob`: how sure the model was of the answer's words as it wrote them;
+- `answer_logprob`: how sure the model was of the answer's words as it wrote them, and `first_logprob`, of
+  the first of them (where it chose between answering and "NONE", and where the answer starts);
 - `missing_specifics`: names, numbers and titles of the question that the article never mentions
   (a near-miss question swaps exactly one of them);
 - `coverage`: the rarity-weighted share of the question's words the cited paragraph holds;
@@ -116,8 +117,8 @@ def _bare_words(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
-def answer_logprob(tokens: tuple[tuple[str, float], ...], answer_start: int) -> float | None:
-    """Mean log-probability of the tokens from character `answer_start` of the reply to the closing quote."""
+def answer_token_logprobs(tokens: tuple[tuple[str, float], ...], answer_start: int) -> list[float]:
+    """The log-probabilities of the tokens from character `answer_start` of the reply to the closing quote."""
     position, scores = 0, []
     for piece, logprob in tokens:
         if position >= answer_start and piece.startswith('"'):
@@ -125,6 +126,12 @@ def answer_logprob(tokens: tuple[tuple[str, float], ...], answer_start: int) -> 
         if position + len(piece) > answer_start:
             scores.append(logprob)
         position += len(piece)
+    return scores
+
+
+def answer_logprob(tokens: tuple[tuple[str, float], ...], answer_start: int) -> float | None:
+    """Mean log-probability of the answer's tokens (`answer_token_logprobs`)."""
+    scores = answer_token_logprobs(tokens, answer_start)
     return sum(scores) / len(scores) if scores else None
 
 
@@ -206,18 +213,20 @@ class GroundingPolicy:
         query: Query,
         relevance: Relevance,
         search_text: str | None,
-        logprob: float | None,
+        logprobs: list[float],
     ) -> Support:
         """Every signal but the model's verification, which costs a model call (see `worth_verifying`).
 
         The checks read the asker's own words (with the earlier question of a follow-up): a model-made
-        translation may carry names the article never had.
+        translation may carry names the article never had. `logprobs` are the answer's tokens' (none from a
+        model server that gives no scores).
         """
         return Support(
             answer=answer,
             sentence_id=sentence.id,
             rank=rank,
-            answer_logprob=logprob,
+            answer_logprob=sum(logprobs) / len(logprobs) if logprobs else None,
+            first_logprob=logprobs[0] if logprobs else None,
             missing_specifics=relevance.missing_specifics,
             coverage=None if search_text is None else self.coverage(search_text, sentence),
             unsupported=unsupported_reason(answer, [sentence], query),
@@ -248,7 +257,12 @@ def passes_cheap_checks(support: Support, t: GroundingThresholds, model: Support
 
 def support_score(support: Support, model: SupportModel) -> float | None:
     inputs = features(
-        support.verified, support.answer_logprob, support.coverage, support.rank, len(support.missing_specifics)
+        support.verified,
+        support.answer_logprob,
+        support.coverage,
+        support.rank,
+        len(support.missing_specifics),
+        support.first_logprob,
     )
     return model.score(inputs, support.state)
 

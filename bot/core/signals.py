@@ -39,6 +39,9 @@ class Support:
     coverage: float | None = None  # None: the question is not in the article's language, so words can't match
     unsupported: str | None = None
     supported: bool = False
+    # The answer's first token's log-probability: the model's raw choice between answering and "NONE" (before the grammar's
+    # mask), and where the answer starts. Low for an answer it wrote against its own first pick.
+    first_logprob: float | None = None
     # The model's hidden state at the verification turn (bot/core/ports.Choice): what a probe reads. Not in
     # `to_dict`: 1,536 numbers per reply; the eval keeps them beside its records.
     state: tuple[float, ...] = field(default=(), repr=False)
@@ -50,6 +53,7 @@ class Support:
             "rank": self.rank,
             "verified": None if self.verified is None else round(self.verified, 4),
             "answer_logprob": None if self.answer_logprob is None else round(self.answer_logprob, 4),
+            "first_logprob": None if self.first_logprob is None else round(self.first_logprob, 4),
             "missing_specifics": list(self.missing_specifics),
             "coverage": None if self.coverage is None else round(self.coverage, 4),
             "unsupported": self.unsupported,

@@ -22,7 +22,7 @@ import numpy as np
 
 from base.errors import ModelError
 
-FORMAT = "kutip-support-model v2"
+FORMAT = "kutip-support-model v3"
 FEATURES = (
     "logit_verified",
     "logit_verified_cross_lingual",
@@ -31,6 +31,7 @@ FEATURES = (
     "coverage",
     "log_rank",
     "missing_specifics",
+    "first_logprob",
 )
 
 
@@ -45,9 +46,11 @@ def features(
     coverage: float | None,
     rank: int,
     missing_specifics: int,
+    first_logprob: float | None = None,
 ) -> list[float]:
     """The inputs, in FEATURES order. A question in another language has no word coverage: that absence is
-    itself an input (`cross_lingual`), and it changes how much P(yes) says."""
+    itself an input (`cross_lingual`), and it changes how much P(yes) says. A log-probability the generator
+    did not give (a model server without scores) counts as a low one."""
     cross = float(coverage is None)
     logit = _logit(verified)
     return [
@@ -58,6 +61,7 @@ def features(
         0.0 if coverage is None else coverage,
         math.log(rank),
         float(missing_specifics),
+        -8.0 if first_logprob is None else max(first_logprob, -8.0),
     ]
 
 

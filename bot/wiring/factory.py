@@ -90,18 +90,20 @@ def llm_sha256(settings: Settings) -> str:
 def load_support_model(settings: Settings) -> SupportModel | None:
     """The fitted support model KUTIP_SUPPORT_MODEL names, or None for the per-signal thresholds.
 
-    'probe' is the model pack's own probe, pinned by its SHA-256; with another LLM (or a model server, which
-    exposes no hidden state) there is none, and the thresholds decide. A probe given by path must name the
-    LLM in use: a hidden state means nothing to a probe fitted on another model's.
+    'signals' and 'probe' are the model pack's own, pinned by SHA-256 and fitted on that LLM's signals (a
+    P(yes) or a log-probability means what it does for the model that gave it); with another LLM, or a model
+    server, there is none and the thresholds decide. A probe given by path must name the LLM in use: a
+    hidden state means nothing to a probe fitted on another model's.
     """
     if settings.support_model == "none":
         return None
-    if settings.support_model == "probe":
-        pack = next((p for p in PACKS.values() if p.sha256 == llm_sha256(settings) and p.probe_path), None)
-        if pack is None:
-            logger.info("no support probe for this LLM: the per-signal thresholds decide")
+    if settings.support_model in ("signals", "probe"):
+        pack = next((p for p in PACKS.values() if p.sha256 == llm_sha256(settings)), None)
+        shipped = pack.support_file(settings.support_model) if pack else None
+        if shipped is None:
+            logger.info("no %s support model for this LLM: the per-signal thresholds decide", settings.support_model)
             return None
-        return support_model.load(pack.probe_path, sha256=pack.probe_sha256)
+        return support_model.load(*shipped)
     model = support_model.load(Path(settings.support_model))
     if model.reads_state and model.llm_sha256 != llm_sha256(settings):
         raise ModelError(

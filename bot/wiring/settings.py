@@ -136,11 +136,13 @@ class Settings(BaseSettings):
         "the question related to the article (only for a question in the article's language).",
     )
     support_model: str = Field(
-        "none",
-        description="How an answer's support is decided: 'none' (each signal against its threshold above), 'probe' "
-        "(the model pack's own logistic model over every signal and the LLM's hidden state; measured and not the "
-        "default, docs/measurements.md; with another LLM or a model server the thresholds decide), or the path of a "
-        "model fitted by `python -m evaluation.verifier --fit [--probe] --write PATH`.",
+        "signals",
+        description="How an answer's support is decided: 'signals' (the model pack's own logistic model over every "
+        "signal: P(yes), the answer's and its first token's log-probabilities, coverage, rank, missing specifics, the "
+        "question's language; fitted on the dev sets, docs/measurements.md), 'probe' (the same with the LLM's hidden "
+        "state; measured and not the default), 'none' (each signal against its threshold above), or the path of a "
+        "model fitted by `python -m evaluation.verifier --fit [--probe] --write PATH`. With an LLM the pack has no "
+        "such model for, or a model server, the thresholds decide.",
     )
     support_max_absent_coverage: float = Field(
         GroundingThresholds.max_absent_coverage,
