@@ -29,7 +29,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from bot.core.grounding import GroundingThresholds
-from bot.core.support_model import SupportModel, features
+from bot.core.support_model import FEATURES, SupportModel, features
 from bot.llm.packs import PACKS
 from evaluation.metrics import answer_metrics, best_f1, contains_gold
 from evaluation.tune import GRID, TRUST_KEYS, cost, decided, load_runs
@@ -59,7 +59,7 @@ def proposals(records: list[dict]) -> list[dict]:
 SIGNALS = {
     "P(yes)": lambda r: r["support"]["verified"],
     "answer log-prob": lambda r: r["support"]["answer_logprob"] if r["support"]["answer_logprob"] is not None else -5.0,
-    "first token log-prob": lambda r: r["support"].get("first_logprob") if r["support"].get("first_logprob") is not None else -8.0,
+    "first token log-prob": lambda r: features_of(r)[FEATURES.index("first_logprob")],
     "coverage": lambda r: r["support"]["coverage"] if r["support"]["coverage"] is not None else 0.5,
     "rank": lambda r: -r["support"]["rank"],
     "missing specifics": lambda r: -len(r["support"]["missing_specifics"]),

@@ -49,9 +49,7 @@ def test_the_default_decision_is_the_packs_signal_model_for_its_own_llm_only():
 
 
 @pytest.mark.parametrize("kind", ["signals", "probe"])
-def test_a_shipped_support_model_is_refused_when_its_file_differs_from_the_pinned_checksum(
-    tmp_path, monkeypatch, kind
-):
+def test_a_shipped_support_model_is_refused_when_its_file_differs_from_the_pinned_checksum(tmp_path, monkeypatch, kind):
     path, _ = PACK.support_file(kind)
     (tmp_path / path.name).write_text(path.read_text(encoding="utf-8").replace('"threshold": ', '"threshold": 0'))
     monkeypatch.setattr("bot.llm.packs.__file__", str(tmp_path / "packs.py"))

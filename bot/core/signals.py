@@ -39,8 +39,8 @@ class Support:
     coverage: float | None = None  # None: the question is not in the article's language, so words can't match
     unsupported: str | None = None
     supported: bool = False
-    # The answer's first token's log-probability: the model's raw choice between answering and "NONE" (before the grammar's
-    # mask), and where the answer starts. Low for an answer it wrote against its own first pick.
+    # The answer's first token's log-probability: the model's raw choice between answering and "NONE" (before the
+    # grammar's mask), and where the answer starts. Low for an answer it wrote against its own first pick.
     first_logprob: float | None = None
     # The model's hidden state at the verification turn (bot/core/ports.Choice): what a probe reads. Not in
     # `to_dict`: 1,536 numbers per reply; the eval keeps them beside its records.
