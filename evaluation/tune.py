@@ -215,14 +215,22 @@ def _line(name: str, m: dict) -> str:
     return f"  {name:<28} " + "  ".join(f"{k}={'—' if m[k] is None else f'{m[k]:.3f}'}" for k in TRUST_KEYS)
 
 
-def curve(runs: dict[str, list[dict]], best: GroundingThresholds, wrong_answer_cost: float) -> list[dict]:
-    """The cost and the trust measures of each set at every min_verified, the other thresholds at `best`."""
+# The fitted model's least score for an answer, as the curve moves it (SupportModel.threshold).
+MODEL_THRESHOLDS = [round(0.05 * n, 2) for n in range(6, 19)]
+
+
+def curve(
+    runs: dict[str, list[dict]], best: GroundingThresholds, wrong_answer_cost: float, model: SupportModel | None = None
+) -> list[dict]:
+    """The cost and the trust measures of each set at every min_verified, the other thresholds at `best`; with a
+    fitted `model`, at every threshold on its score instead."""
     rows = []
-    for v in GRID["min_verified"]:
-        t = replace(best, min_verified=v)
-        row: dict = {"min_verified": v, "cost": 0.0}
+    steps = MODEL_THRESHOLDS if model is not None else GRID["min_verified"]
+    for v in steps:
+        t, m = (best, replace(model, threshold=v)) if model is not None else (replace(best, min_verified=v), None)
+        row: dict = {"threshold" if model is not None else "min_verified": v, "cost": 0.0}
         for name, recs in runs.items():
-            again = [decided(r, t) for r in recs]
+            again = [decided(r, t, model=m) for r in recs]
             row["cost"] += cost(again, wrong_answer_cost) / len(recs)
             row[name] = {k: answer_metrics(again)[k] for k in TRUST_KEYS}
         rows.append(row)
@@ -259,20 +267,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"best (cost {best_cost:.3f}): {best}")
     for name, recs in runs.items():
         print(_line(name, answer_metrics([decided(r, best, args.two_kinds, model) for r in recs])))
-    if args.two_kinds or model is not None:
+    if args.two_kinds:
         return 0
-    rows = curve(runs, best, args.wrong_answer_cost)
-    print(
-        "cost curve over min_verified (per set: accuracy / false answers / false 'not in the article' / holds answer):"
-    )
+    rows = curve(runs, best, args.wrong_answer_cost, model)
+    moved = "the model's threshold" if model is not None else "min_verified"
+    print(f"cost curve over {moved} (per set: accuracy / false answers / false 'not in the article' / holds answer):")
     for row in rows:
         cells = [
             f"{name} " + "/".join("—" if row[name][k] is None else f"{row[name][k]:.2f}" for k in TRUST_KEYS[:4])
             for name in runs
         ]
-        print(f"  {row['min_verified']:>5} cost {row['cost']:.3f}  " + "  ".join(cells))
+        print(f"  {row.get('threshold', row.get('min_verified')):>5} cost {row['cost']:.3f}  " + "  ".join(cells))
     if args.json:
-        per_set = {name: answer_metrics([decided(r, best) for r in recs]) for name, recs in runs.items()}
+        per_set = {name: answer_metrics([decided(r, best, model=model) for r in recs]) for name, recs in runs.items()}
         args.json.write_text(
             json.dumps({"thresholds": best.__dict__, "cost": best_cost, "sets": per_set, "curve": rows}, indent=1),
             encoding="utf-8",
