@@ -129,12 +129,6 @@ def answer_token_logprobs(tokens: tuple[tuple[str, float], ...], answer_start: i
     return scores
 
 
-def answer_logprob(tokens: tuple[tuple[str, float], ...], answer_start: int) -> float | None:
-    """Mean log-probability of the answer's tokens (`answer_token_logprobs`)."""
-    scores = answer_token_logprobs(tokens, answer_start)
-    return sum(scores) / len(scores) if scores else None
-
-
 class GroundingPolicy:
     """The support decisions for one article's index."""
 
