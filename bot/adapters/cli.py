@@ -53,8 +53,8 @@ def _print_json(obj: dict) -> None:
     print(json.dumps(obj, ensure_ascii=False))
 
 
-# The stages that take seconds, said in words a newcomer reads at the first `make run`.
-STAGE_TEXTS = {"evaluating": "reading the article into the model, once (about 10 s on 2 cores)"}
+# A stage that takes seconds, said in words a newcomer reads at the first `make run`.
+STAGE_TEXTS = {"evaluating": "reading the article into the model (once: it is saved for the next start)"}
 
 
 def _stage(stage: str) -> None:

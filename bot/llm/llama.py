@@ -395,8 +395,8 @@ class LlamaPrefixes:
     def __init__(self, model_path: Path, n_ctx: int, state_dir: Path) -> None:
         import llama_cpp
 
-        # llama_cpp.Llama has no vocabulary-only mode (it always creates a context); its own model wrapper does,
-        # and Llama.tokenize is that wrapper's tokenize.
+        # Not llama_cpp.Llama(vocab_only=True): it creates a context (KV cache, compute buffers) whatever the
+        # model holds. Its own model wrapper loads the vocabulary alone, and Llama.tokenize is that wrapper's.
         from llama_cpp._internals import LlamaModel
 
         params = llama_cpp.llama_model_default_params()
