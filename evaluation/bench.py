@@ -25,7 +25,7 @@ from bot.wiring.settings import REPO_ROOT, Settings
 from evaluation.articles_bench import NEW_ARTICLE_QUESTIONS, articles_speed
 from evaluation.articles_bench import lines as articles_lines
 from evaluation.barecall import BareLlama
-from evaluation.coldstart import cold_start
+from evaluation.coldstart import cold_start, kutip_index
 from evaluation.dataset import load_bench
 from evaluation.library_bench import library_speed
 from evaluation.library_bench import lines as library_lines
@@ -179,8 +179,10 @@ def run(cold_runs: int, large_bench: Path, server: bool = True, new_questions: i
         "llm_model": settings.llm_model,
         "threads": settings.llm_threads,
     }
-    # The index must already be on disk, so the cold start measures a restart rather than a first build.
     (stored, embedder), result["index_load_s"] = _timed(load_index, settings, False)
+    # As `make run`: `kutip index` first (quick when it finds the default article's index and model prefix
+    # saved), so the cold starts time `kutip run`'s start rather than a first build or evaluation.
+    result["kutip_index"] = kutip_index(REPO_ROOT)
     result["cold_start"] = [cold_start(REPO_ROOT) for _ in range(cold_runs)]
     result["index_build"] = index_speed(embedder, settings, large_bench)
 
@@ -230,10 +232,11 @@ def table(r: dict) -> str:
     colds = r["cold_start"]
     a, ib = r["answers"], r["index_build"]
     rows = [
+        ("`kutip index` before them (s)", f"{r['kutip_index']['s']:.2f}"),
         ("cold start to ready (s)", ", ".join(f"{c['ready_s']:.2f}" for c in colds)),
         (
-            "  of which imports / build_core / warm (s)",
-            ", ".join(f"{c['imports_s']:.2f}/{c['build_core_s']:.2f}/{c['warm_s']:.2f}" for c in colds),
+            "  of which imports / build / warm (s)",
+            ", ".join(f"{c['imports_s']:.2f}/{c['build_s']:.2f}/{c['warm_s']:.2f}" for c in colds),
         ),
         ("index load from disk (s)", f"{r['index_load_s']:.2f}"),
         ("index build, seed (s)", f"{ib['seed']['build_s']:.2f} ({ib['seed']['sentences']} sentences)"),

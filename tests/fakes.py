@@ -71,6 +71,10 @@ class FakeGenerator:
 
     `choose` answers from its own queue, and without one it says "yes" with
     `default_yes` (1.0: a verifier that agrees, so a test exercises the other checks).
+
+    It is its own SavedPrefixes too: `warm` evaluates (`evaluated`) a prefix not in `saved_prefixes` and saves it
+    there, as LlamaGenerator does in its state directory; fakes sharing one set stand for starts over one data
+    directory.
     """
 
     def __init__(
@@ -79,6 +83,7 @@ class FakeGenerator:
         context_size: int = 4096,
         name: str = "fake-llm",
         default_yes: float = 1.0,
+        saved_prefixes: set[str] | None = None,
     ) -> None:
         self.name = name
         self.context_size = context_size
@@ -89,6 +94,8 @@ class FakeGenerator:
         self.history: list[tuple[Prompt, str, int]] = []
         self.asked: list[tuple[Prompt, tuple[str, ...]]] = []
         self.warmed: list[str] = []
+        self.evaluated: list[str] = []  # the warms that found nothing saved
+        self.saved_prefixes = saved_prefixes if saved_prefixes is not None else set()
         self.forgotten: list[str] = []
 
     def enqueue(self, *replies: str | Completion) -> FakeGenerator:
@@ -105,9 +112,16 @@ class FakeGenerator:
 
     def warm(self, system: str) -> None:
         self.warmed.append(system)
+        if system not in self.saved_prefixes:
+            self.evaluated.append(system)
+            self.saved_prefixes.add(system)
+
+    def saved(self, system: str) -> bool:
+        return system in self.saved_prefixes
 
     def forget(self, system: str) -> None:
         self.forgotten.append(system)
+        self.saved_prefixes.discard(system)
 
     def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> Completion:
         self.history.append((prompt, grammar, max_tokens))

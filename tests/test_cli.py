@@ -8,7 +8,8 @@ import socket
 import pytest
 
 from bot.wiring.cli import main
-from tests.fakes import copied_reply
+from bot.wiring.factory import load_prefixes as real_load_prefixes
+from tests.fakes import FakeGenerator, copied_reply
 
 
 def run(capsys, *argv):
@@ -96,12 +97,16 @@ def test_malformed_urls_are_one_line_and_exit_2(capsys, url):
 @pytest.fixture
 def fake_models(monkeypatch, tmp_path):
     """The real library in a temporary data directory, over fake models shared by every `main()` call."""
+    from bot.wiring.settings import Settings
     from tests.fakes import FakeEmbedder, FakeGenerator
 
     monkeypatch.setenv("KUTIP_DATA_DIR", str(tmp_path / "data"))
-    embedder, generator = FakeEmbedder(), FakeGenerator()
+    # Named as the configured model, as the real embedder is: a saved index is then found saved, not rebuilt.
+    embedder, generator = FakeEmbedder(name=Settings(_env_file=None).embedding_model), FakeGenerator()
     monkeypatch.setattr("bot.wiring.factory.load_embedder", lambda settings: embedder)
     monkeypatch.setattr("bot.wiring.factory.load_generator", lambda settings, stop=None, keep_state=None: generator)
+    # The fake generator keeps its saved prefixes in memory: one object stands for the data directory's state.
+    monkeypatch.setattr("bot.wiring.factory.load_prefixes", lambda settings: generator)
     return embedder, generator
 
 
@@ -318,3 +323,69 @@ def test_a_database_locked_by_another_process_is_one_line_and_the_next_run_works
     assert "busy in another process" in err and "move it aside" not in err
     code, out, _ = run(capsys, "read", a)
     assert code == 0 and out.startswith("ready in")
+
+
+def test_kutip_index_saves_the_prefix_and_kutip_runs_first_start_restores_it(capsys, monkeypatch, fake_models):
+    """`make run`: `kutip index`, then `kutip run`, whose first start must not evaluate the article's prefix."""
+    _, generator = fake_models
+    code, out, _ = run(capsys, "index")
+    assert code == 0 and out.startswith("ready in") and "(id, default)" in out
+    assert "model prefix evaluated and saved: `kutip run` restores them" in out
+    assert len(generator.evaluated) == 1 and generator.saved(generator.evaluated[0])
+    # `kutip run` without a token: the local chat, in a new process (a new model over the same data directory).
+    started = FakeGenerator(saved_prefixes=generator.saved_prefixes)
+    monkeypatch.setattr("bot.wiring.factory.load_generator", lambda settings, stop=None, keep_state=None: started)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.setattr("builtins.input", lambda prompt="": "/quit")
+    assert main(["run"]) == 0
+    assert started.warmed == generator.evaluated and started.evaluated == []
+
+
+def test_a_second_kutip_index_loads_no_model(capsys, monkeypatch, fake_models):
+    assert run(capsys, "index")[0] == 0
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("a model was loaded")
+
+    monkeypatch.setattr("bot.wiring.factory.load_generator", no_model)
+    monkeypatch.setattr("bot.wiring.factory.load_embedder", no_model)
+    code, out, err = run(capsys, "index")
+    assert code == 0 and err == "" and "index and model prefix already saved: nothing to do" in out
+
+
+def test_kutip_index_prepares_the_current_article_and_the_default_the_bot_opens(capsys, tmp_path, fake_models):
+    _, generator = fake_models
+    story = write_story(tmp_path / "a.txt", "banjir")
+    assert run(capsys, "read", story)[0] == 0  # read, indexed and its prefix saved; now the current article
+    generator.evaluated.clear()
+    code, out, _ = run(capsys, "index")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 4 and "banjir" in lines[0] and "(id, default)" in lines[2]
+    assert "nothing to do" in lines[1] and "model prefix evaluated and saved" in lines[3]
+    assert len(generator.evaluated) == 1 and "OpenAI" in generator.evaluated[0]
+
+
+def test_kutip_index_without_the_model_pack_is_one_line_and_keeps_the_index(capsys, monkeypatch, tmp_path):
+    import importlib.metadata
+
+    from tests.fakes import FakeEmbedder
+
+    monkeypatch.setenv("KUTIP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr("bot.wiring.factory.load_embedder", lambda settings: FakeEmbedder())
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", missing)
+    code, out, err = run(capsys, "index")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("kutip: ") and "needs the package" in err and "make install" in err
+    assert list((tmp_path / "data" / "articles").glob("*/index/manifest.json"))  # the index is kept
+
+
+def test_kutip_index_behind_a_model_server_loads_no_model(capsys, monkeypatch, fake_models):
+    monkeypatch.setattr("bot.wiring.factory.load_prefixes", real_load_prefixes)
+    monkeypatch.setenv("KUTIP_LLM_URL", "http://127.0.0.1:9/v1")
+    code, out, _ = run(capsys, "index")
+    assert code == 0 and "(a model server keeps its own cache)" in out
+    assert fake_models[1].warmed == []

@@ -97,3 +97,18 @@ def test_garbage_in_the_real_saved_state_is_discarded_and_saved_again(real_setti
     assert state.with_name(state.name + ".sha256").read_text() == hashlib.sha256(fresh).hexdigest()
     answer = real_core.ask("Kapan Microsoft dan OpenAI mulai bekerja sama?")
     assert not answer.refused and "2019" in answer.text
+
+
+@pytest.mark.e2e
+def test_the_models_vocabulary_names_the_prefix_state_the_generator_saved(real_settings, real_core, real_generator):
+    """`kutip index` trusts LlamaPrefixes, which loads no weights, to find the file LlamaGenerator.warm saves and
+    restores: the same prompt, the same tokens, the same path."""
+    from bot.core.answer import article_prompt
+    from bot.wiring.factory import core_config, load_prefixes
+
+    prefixes = load_prefixes(real_settings)
+    system = real_core.prompt.system
+    assert article_prompt(real_core.article, prefixes, core_config(real_settings)).system == system
+    assert prefixes.path(system) == real_generator.saved_prefix(system)
+    assert prefixes.saved(system)  # real_core was warmed: evaluated and saved, or restored
+    assert not prefixes.saved(system + " ")

@@ -21,7 +21,8 @@ from base.errors import (
     StorageFull,
     UnknownArticle,
 )
-from bot.library.library import Library, LibraryConfig
+from bot.core.answer import article_prompt
+from bot.library.library import Library, LibraryConfig, Prepared
 from bot.storage import DATABASE_NAME, open_database
 from bot.storage.articles import ArticleStore
 from bot.wiring.factory import assemble_core
@@ -58,6 +59,8 @@ class World:
         self.config = LibraryConfig(fetch=LOOPBACK, limits=ArticleLimits(max_bytes=20_000), **config)
         self.now = 1000.0
         self.built: list[str] = []  # titles of the cores assembled
+        self.indexed = 0  # times the embedder was asked for, to build an index
+        self.behind_server = False  # a model server: no prefix is saved here
         self.library = self._open()
         self.default = self.library.register_default(load_article(str(SEED)))
 
@@ -66,13 +69,24 @@ class World:
         return Library(
             self.root / "articles",
             self.store,
-            lambda: self.embedder,
+            self.load_embedder,
             lambda: self.generator,
             self.assemble,
             self.config,
             clock=self.tick,
             embedding_model=self.embedder.name,
+            prefix_saved=self.prefix_saved,
         )
+
+    def load_embedder(self) -> FakeEmbedder:
+        self.indexed += 1
+        return self.embedder
+
+    def prefix_saved(self, article) -> bool | None:
+        """As factory.build_library tells it: from the prompt the core would warm, without building the core."""
+        if self.behind_server:
+            return None
+        return self.generator.saved(article_prompt(article, self.generator, DEFAULT_CONFIG).system)
 
     def assemble(self, stored, summaries):
         self.built.append(stored.article.title)
@@ -332,3 +346,49 @@ def test_an_article_evicted_while_another_chat_uses_its_core_answers_from_it_and
     with pytest.raises(UnknownArticle):
         lib.core(x.id)
     assert lib.current(5) == world.default and lib.current(6) == y
+
+
+def test_prepare_does_only_what_is_missing_and_the_next_start_restores_the_saved_prefix(world: World) -> None:
+    """`kutip index` (Library.prepare) before `kutip run`: the run's first warm restores, it does not evaluate."""
+    default = world.default.id
+    system = world.library.core(default).system
+    world.generator.evaluated.clear()
+    world.generator.saved_prefixes.clear()  # building the core above saved nothing, but be explicit
+    lib, world.built, world.indexed = world.reopen(), [], 0
+    stages: list[str] = []
+    assert lib.prepare(default, progress=stages.append) == Prepared(indexed=False, evaluated=True, prefix_saved=True)
+    assert stages == ["evaluating"] and world.generator.evaluated == [system] and world.indexed == 0
+    # A second setup finds both saved: no core is built (no model loaded), nothing is evaluated.
+    lib, world.built = world.reopen(), []
+    assert lib.prepare(default, progress=stages.append) == Prepared(indexed=False, evaluated=False, prefix_saved=True)
+    assert world.built == [] and world.indexed == 0 and stages == ["evaluating"]
+    # The index gone: only the index is built again.
+    import shutil
+
+    shutil.rmtree(lib.article_dir(default) / "index")
+    assert world.reopen().prepare(default, progress=stages.append) == Prepared(True, False, True)
+    assert world.indexed == 1 and world.built == [] and stages == ["evaluating", "indexing"]
+    # The bot's first start (kutip run: the default's core, warmed) restores the prefix the setup saved.
+    world.reopen().core(default).warm()
+    assert world.generator.warmed[-1] == system and world.generator.evaluated == [system]
+
+
+def test_prepare_behind_a_model_server_saves_no_prefix_and_loads_no_model(world: World) -> None:
+    world.behind_server = True
+    lib, world.built = world.reopen(), []
+    assert lib.prepare(world.default.id) == Prepared(indexed=False, evaluated=False, prefix_saved=None)
+    assert world.built == [] and world.generator.warmed == []
+
+
+def test_prepare_says_when_the_evaluated_prefix_could_not_be_saved(world: World) -> None:
+    """A full disk: the generator warns and keeps the prefix in memory only; the setup must not claim it saved."""
+
+    class Forgetful(FakeGenerator):
+        def warm(self, system: str) -> None:
+            self.warmed.append(system)
+
+    world.generator = Forgetful()
+    lib, world.built = world.reopen(), []
+    assert lib.prepare(world.default.id) == Prepared(indexed=False, evaluated=True, prefix_saved=False)
+    with pytest.raises(UnknownArticle):
+        lib.prepare("0" * 64)

@@ -7,11 +7,11 @@ import inspect
 import pytest
 
 from bot.core.answer import Kutip
-from bot.core.ports import AnswerCore, Generator, Retriever
+from bot.core.ports import AnswerCore, Generator, Retriever, SavedPrefixes, Tokens
 from bot.library.library import Library
 from bot.library.ports import ArticleLibrary
 from bot.library.turns import ArticleCore
-from bot.llm.llama import LlamaGenerator
+from bot.llm.llama import LlamaGenerator, LlamaPrefixes
 from bot.llm.openai_server import OpenAIServerGenerator
 from evaluation.embedcache import CachingEmbedder
 from evaluation.recording import RecordingGenerator, RecordingRetriever
@@ -31,6 +31,8 @@ IMPLEMENTATIONS = {
         ScriptedGenerator,
         SteadyGenerator,
     ),
+    Tokens: (LlamaPrefixes,),
+    SavedPrefixes: (LlamaPrefixes, FakeGenerator),
     Embedder: (SentenceTransformerEmbedder, CachingEmbedder, FakeEmbedder),
     Retriever: (HybridRetriever, RecordingRetriever),
     ArticleLibrary: (Library, FakeLibrary),
@@ -38,9 +40,12 @@ IMPLEMENTATIONS = {
 
 
 def _public_members(protocol: type) -> list[str]:
+    """The protocol's members and those of the protocols it extends (Generator those of Tokens)."""
+    protocols = [c for c in protocol.__mro__ if getattr(c, "_is_protocol", False) and c.__module__ != "typing"]
     return [
         name
-        for name, value in vars(protocol).items()
+        for cls in protocols
+        for name, value in vars(cls).items()
         if not name.startswith("_") and (callable(value) or isinstance(value, property))
     ]
 

@@ -17,7 +17,7 @@ from bot.core.echo import around
 from bot.core.grammar import ANSWER_WORDS, answer_grammar, span_answer_grammar, text_grammar
 from bot.core.grounding import GroundingPolicy, answer_token_logprobs, is_no_answer, repeats_question
 from bot.core.passages import with_neighbours
-from bot.core.ports import Choice, Completion, Generator, Prompt, Retriever
+from bot.core.ports import Choice, Completion, Generator, Prompt, Retriever, Tokens
 from bot.core.prompts import LANGUAGE_NAMES, ArticlePrompt, render
 from bot.core.query import Query
 from bot.core.questions import check_question
@@ -70,6 +70,12 @@ class CoreConfig:
 
     def copies(self, same_language: bool) -> bool:
         return self.copy_answers == "always" or (self.copy_answers == "same-language" and same_language)
+
+
+def article_prompt(article: Article, tokens: Tokens, config: CoreConfig) -> ArticlePrompt:
+    """The article's fixed system prompt, as every core over it is built: what the model's saved prefix is keyed by.
+    `tokens` is the generator, or the model's vocabulary alone when only the prompt is wanted (no weights)."""
+    return ArticlePrompt.fit(article, tokens, reserved_tokens=ROOM_FOR_QUESTION + config.max_tokens)
 
 
 def find_source(article: Article, sentence_id: str) -> tuple[Sentence, tuple[Sentence, ...]]:

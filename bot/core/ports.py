@@ -45,8 +45,8 @@ class Choice:
     state: tuple[float, ...] = ()
 
 
-class Generator(Protocol):
-    name: str
+class Tokens(Protocol):
+    """What fitting an article's prompt into the model's context needs (ArticlePrompt.fit)."""
 
     @property
     def context_size(self) -> int:
@@ -56,6 +56,10 @@ class Generator(Protocol):
     def count_tokens(self, text: str) -> int:
         """How many tokens `text` takes in this model's vocabulary."""
         ...
+
+
+class Generator(Tokens, Protocol):
+    name: str
 
     def complete(self, prompt: Prompt, grammar: str, max_tokens: int) -> Completion:
         """Return the model's reply to `prompt`, constrained by the GBNF `grammar`."""
@@ -71,6 +75,15 @@ class Generator(Protocol):
 
     def forget(self, system: str) -> None:
         """Delete whatever was saved of the `system` prefix (its article left the library)."""
+        ...
+
+
+class SavedPrefixes(Tokens, Protocol):
+    """Which articles' prefixes the generator has evaluated and saved for its next start, told without loading the
+    model (its vocabulary suffices: LlamaPrefixes), so a setup step that finds them saved loads nothing."""
+
+    def saved(self, system: str) -> bool:
+        """Whether the evaluated `system` prefix is saved and intact: the generator's warm() would restore it."""
         ...
 
 

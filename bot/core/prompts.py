@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from string import Template
 
-from bot.core.ports import Generator
+from bot.core.ports import Tokens
 from index.article import Article, Sentence
 
 logger = logging.getLogger(__name__)
@@ -39,10 +39,10 @@ class ArticlePrompt:
     inlined: bool  # the whole article is in `system`; otherwise candidates go with each question
 
     @classmethod
-    def fit(cls, article: Article, generator: Generator, reserved_tokens: int) -> ArticlePrompt:
+    def fit(cls, article: Article, tokens: Tokens, reserved_tokens: int) -> ArticlePrompt:
         """Inline the whole article when it leaves `reserved_tokens` free in the model's context."""
         inlined = render("system", article=numbered(article.sentences))
-        if generator.count_tokens(inlined) <= generator.context_size - reserved_tokens:
+        if tokens.count_tokens(inlined) <= tokens.context_size - reserved_tokens:
             return cls(inlined, True)
         logger.info("article too long for the context: candidate sentences go with each question instead")
         return cls(render("system", article="(The sentences you may use come with each question.)"), False)

@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from base.errors import ArticleError, ReadLimit, StorageError, UnknownArticle
 from bot.core.answer import Kutip
@@ -55,6 +56,19 @@ class LibraryConfig:
     exclusive_model: bool = True  # one in-process llama.cpp context; False behind a model server (several slots)
 
 
+# What Library.prepare reports to its progress callback as each slow step starts.
+PrepareStage = Literal["indexing", "evaluating"]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What Library.prepare found missing and did."""
+
+    indexed: bool  # the index was built now (else it was on disk)
+    evaluated: bool  # the model evaluated the article's prefix now
+    prefix_saved: bool | None  # the evaluated prefix is saved for the next start; None: nothing is saved here
+
+
 # Builds a core over one article's index, its summaries kept in the given directory (factory.assemble_core).
 Assemble = Callable[[StoredIndex, Path], Kutip]
 
@@ -74,18 +88,23 @@ class Library:
         clock: Callable[[], float] = time.time,
         *,
         embedding_model: str,
+        prefix_saved: Callable[[Article], bool | None] = lambda article: None,
     ) -> None:
         """`embedder()` and `generator()` return the models every article shares, loading them on their first
         call, so a command that only lists articles loads none; `embedding_model` is the embedder's name, which
         the saved indexes record (a saved index is reused without loading the embedder).
 
         `default` reads the shipped or configured article; it is registered on first need (a command that reads
-        another article never waits for it), at once by `register_default`, and again by `reload_default`."""
+        another article never waits for it), at once by `register_default`, and again by `reload_default`.
+
+        `prefix_saved(article)` tells, without loading the generator, whether the model's evaluated prefix for the
+        article is saved for the next start; None when the generator saves none (a model server)."""
         self._dir = directory
         self._store = store
         self._embedder = embedder
         self._embedding_model = embedding_model
         self._generator = generator
+        self._prefix_saved = prefix_saved
         self._assemble = assemble
         self._config = config
         self._clock = clock
@@ -169,7 +188,32 @@ class Library:
             logger.warning("article %s: its use not recorded: %s", article_id[:8], error)
         return core
 
-    # --- beyond the protocol: the default, lookups, listing ---------------------------------
+    # --- beyond the protocol: setup, the default, lookups, listing ---------------------------------
+
+    def prepare(self, article_id: str, progress: Callable[[PrepareStage], None] | None = None) -> Prepared:
+        """Make the article's first answer after a start quick: its index on disk, and the model's prefix for it
+        evaluated and saved, which the next process restores in a fraction of a second instead of evaluating
+        it (seconds). Only what is missing is done, and only that loads a model: with both saved, neither the
+        embedder nor the generator is loaded. `progress` hears "indexing" and "evaluating" as each starts."""
+        report = progress or (lambda stage: None)
+        if self._store.get(article_id) is None:
+            raise UnknownArticle(f"no article {article_id[:8]} in the library")
+        article = self._load_article(article_id)
+        directory = self.article_dir(article_id) / "index"
+        with storage_errors("the article library"):
+            stored = saved_index(article, self._embedding_model, directory)
+            indexed = stored is None
+            if stored is None:
+                report("indexing")
+                stored = saved_build(article, self._embedder(), directory)
+            saved = self._prefix_saved(article)
+            if saved is None or saved:
+                return Prepared(indexed=indexed, evaluated=False, prefix_saved=saved)
+            report("evaluating")
+            core = self._cached(article_id, lambda: self._assembled(article_id, stored))
+            core.warm()  # nothing is saved, so this evaluates the prefix and saves it
+        # Saving can fail (a full disk: warned in the log); the next start then evaluates it again.
+        return Prepared(indexed=indexed, evaluated=True, prefix_saved=bool(self._prefix_saved(article)))
 
     @property
     def default(self) -> ArticleEntry:

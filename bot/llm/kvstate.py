@@ -33,11 +33,11 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _intact(path: Path) -> bool:
-    """The state file has the SHA-256 recorded when it was saved. llama.cpp checks only the token list,
+def intact(path: Path) -> bool:
+    """The state file is there with the SHA-256 recorded when it was saved. llama.cpp checks only the token list,
     so without this a garbage KV payload would be restored and spoil every answer until deleted."""
     checksum = _checksum_file(path)
-    return checksum.is_file() and checksum.read_text().strip() == _sha256(path)
+    return path.is_file() and checksum.is_file() and checksum.read_text().strip() == _sha256(path)
 
 
 def discard_prefix(path: Path) -> None:
@@ -74,7 +74,7 @@ def load_prefix(llm, path: Path, tokens: list[int]) -> bool:
 
     if not path.is_file():
         return False
-    if not _intact(path):
+    if not intact(path):
         logger.warning("discarding prefix state %s: its checksum is missing or does not match", path.name)
         discard_prefix(path)
         llm.reset()

@@ -15,7 +15,7 @@ import numpy as np
 from base.errors import GenerationCancelled, ModelError
 from bot.core.ports import Choice, Completion, Prompt
 from bot.llm.greedy_grammar import GreedyGrammar
-from bot.llm.kvstate import discard_prefix, load_prefix, save_prefix, state_key
+from bot.llm.kvstate import discard_prefix, intact, load_prefix, save_prefix, state_key
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,20 @@ def chatml(prompt: Prompt) -> tuple[Pieces, Pieces]:
     prefix = (_START, (f"system\n{prompt.system}", False), _END, ("\n", False))
     suffix = (_START, (f"user\n{prompt.user}", False), _END, ("\n", False), _START, ("assistant\n", False))
     return prefix, suffix
+
+
+def encode(tokenize, pieces: Pieces, add_bos: bool) -> list[int]:
+    """The tokens of `pieces` by `tokenize(text, add_bos, special)`: llama_cpp.Llama's or the vocabulary's alone,
+    which are the same function (llama_cpp's LlamaModel.tokenize), so both give the same tokens."""
+    tokens: list[int] = []
+    for text, marker in pieces:
+        tokens += tokenize(text.encode("utf-8"), add_bos=add_bos and not tokens, special=marker)
+    return tokens
+
+
+def state_path(state_dir: Path, model_path: Path, n_ctx: int, tokens: list[int]) -> Path:
+    """Where the evaluated prefix `tokens` is kept: named by everything its KV state depends on."""
+    return state_dir / f"{state_key(model_path, n_ctx, tokens)}.kv"
 
 
 class TokenProbabilities:
@@ -148,6 +162,7 @@ class LlamaGenerator:
 
         self.name = name
         self._model_path = model_path
+        self._n_ctx = n_ctx
         self._state_dir = state_dir
         self._keep_state = keep_state
         # Set when Kutip stops: the model call in progress ends at its next token (GenerationCancelled).
@@ -189,10 +204,7 @@ class LlamaGenerator:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def _encode(self, pieces: Pieces, add_bos: bool) -> list[int]:
-        tokens: list[int] = []
-        for text, marker in pieces:
-            tokens += self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos and not tokens, special=marker)
-        return tokens
+        return encode(self._llm.tokenize, pieces, add_bos)
 
     def _prefix(self, prefix: Pieces) -> list[int]:
         """The prefix's tokens, tokenised once per article."""
@@ -238,8 +250,8 @@ class LlamaGenerator:
         """Where the evaluated `system` prefix is kept on disk (None without a state directory)."""
         if self._state_dir is None:
             return None
-        tokens = self.prefix_tokens(system)
-        return self._state_dir / f"{state_key(self._model_path, self.context_size, tokens)}.kv"
+        # Keyed by the context size asked for, which LlamaPrefixes knows without creating a context.
+        return state_path(self._state_dir, self._model_path, self._n_ctx, self.prefix_tokens(system))
 
     def forget(self, system: str) -> None:
         """Delete the saved state of the `system` prefix and its checksum (its article was evicted)."""
@@ -369,3 +381,48 @@ class LlamaGenerator:
             llama_cpp.llama_set_embeddings(self._llm.ctx, False)
         state = np.ctypeslib.as_array(llama_cpp.llama_get_embeddings_ith(self._llm.ctx, -1), shape=(self._n_embd,))
         return tuple(state.tolist())
+
+
+class LlamaPrefixes:
+    """Which article prefixes LlamaGenerator has evaluated and saved, told from the model file's vocabulary alone.
+
+    The vocabulary is the GGUF's metadata, not its 1.1 GB of weights: it loads in a fraction of a second, with no
+    compute buffers, so `kutip index` can tell there is nothing left to evaluate without loading the model. Tokens
+    and state paths come from the functions LlamaGenerator uses (encode, chatml, state_path), so both name the
+    same file. It implements Tokens, so the article's prompt is fitted exactly as the core fits it.
+    """
+
+    def __init__(self, model_path: Path, n_ctx: int, state_dir: Path) -> None:
+        import llama_cpp
+
+        # Not llama_cpp.Llama(vocab_only=True): it creates a context (KV cache, compute buffers) whatever the
+        # model holds. Its own model wrapper loads the vocabulary alone, and Llama.tokenize is that wrapper's.
+        from llama_cpp._internals import LlamaModel
+
+        params = llama_cpp.llama_model_default_params()
+        params.vocab_only = True
+        try:
+            self._model = LlamaModel(path_model=str(model_path), params=params, verbose=False)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(
+                f"cannot read the model file {model_path}: {exc}. Delete it to have it assembled again, "
+                "or check KUTIP_LLM_MODEL"
+            ) from exc
+        self._model_path = model_path
+        self._n_ctx = n_ctx
+        self._state_dir = state_dir
+
+    @property
+    def context_size(self) -> int:
+        return self._n_ctx
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def path(self, system: str) -> Path:
+        prefix, _ = chatml(Prompt(system=system, user=""))
+        return state_path(self._state_dir, self._model_path, self._n_ctx, encode(self._model.tokenize, prefix, True))
+
+    def saved(self, system: str) -> bool:
+        """Whether the evaluated `system` prefix is on disk and intact, ready for LlamaGenerator.warm to restore."""
+        return intact(self.path(system))

@@ -13,10 +13,9 @@ from pathlib import Path
 
 from base.errors import ModelError
 from bot.core import support_model
-from bot.core.answer import ROOM_FOR_QUESTION, CoreConfig, Kutip
+from bot.core.answer import CoreConfig, Kutip, article_prompt
 from bot.core.grounding import GroundingPolicy, GroundingThresholds
-from bot.core.ports import Generator, Retriever
-from bot.core.prompts import ArticlePrompt
+from bot.core.ports import Generator, Retriever, SavedPrefixes
 from bot.core.summary import Summariser
 from bot.core.support_model import SupportModel
 from bot.library.library import Library, LibraryConfig
@@ -185,6 +184,20 @@ def load_generator(
     )
 
 
+def load_prefixes(settings: Settings) -> SavedPrefixes | None:
+    """Which article prefixes the in-process model has saved, read from its vocabulary alone (no weights); None
+    behind a model server (KUTIP_LLM_URL), whose slots keep their own prompt caches: nothing is saved here.
+    A missing model pack or file is the same ModelError as loading the model."""
+    if settings.llm_url:
+        return None
+    from bot.llm.llama import LlamaPrefixes
+    from bot.llm.source import resolve_model
+
+    settings.apply_offline()
+    path, _ = resolve_model(settings.llm_model, settings.data_dir / "models", settings.llm_sha256)
+    return LlamaPrefixes(path, settings.llm_context, settings.data_dir / "kv")
+
+
 def assemble_core(
     stored: StoredIndex,
     embedder: Embedder,
@@ -198,7 +211,7 @@ def assemble_core(
 ) -> Kutip:
     """A core over one article's index; `retriever` replaces the hybrid one (the eval wraps it to record)."""
     article = stored.article
-    prompt = ArticlePrompt.fit(article, generator, reserved_tokens=ROOM_FOR_QUESTION + config.max_tokens)
+    prompt = article_prompt(article, generator, config)
     grounding = GroundingPolicy(stored, thresholds, model)
     vectors = stored.sentence_index.reconstruct_n(0, stored.sentence_index.ntotal)
     summariser = Summariser(article, vectors, generator, prompt, grounding.thresholds, summary_cache_dir)
@@ -227,13 +240,15 @@ def build_library(
     """The article library in the data directory, its default article KUTIP_ARTICLE (read when first needed).
 
     One embedder and one generator serve every article; by default each is loaded on first use, so a command
-    that needs no model (`kutip articles`, `kutip source`) loads none. `reread` gives the settings each read of
-    the default article uses (the bot's /reload picks up an edited .env); by default, `settings`.
-    `stop` goes to the generator loaded here.
+    that needs no model (`kutip articles`, `kutip source`) loads none, nor does `kutip index` once the article's
+    index and model prefix are saved (the model's vocabulary tells the prefix: load_prefixes). `reread` gives the
+    settings each read of the default article uses (the bot's /reload picks up an edited .env); by default,
+    `settings`. `stop` goes to the generator loaded here.
     """
     model = load_support_model(settings)
     embedder_of = once(lambda: embedder or load_embedder(settings))
     generator_of = once(lambda: generator or load_generator(settings, stop, keep_state=reads_states(model)))
+    prefixes_of = once(lambda: load_prefixes(settings))
     config = core_config(settings)
     thresholds = grounding_thresholds(settings)
 
@@ -241,6 +256,10 @@ def build_library(
         return assemble_core(
             stored, embedder_of(), generator_of(), config, summaries, thresholds=thresholds, model=model
         )
+
+    def prefix_saved(article: Article) -> bool | None:
+        prefixes = prefixes_of()
+        return None if prefixes is None else prefixes.saved(article_prompt(article, prefixes, config).system)
 
     return Library(
         settings.data_dir / "articles",
@@ -253,6 +272,7 @@ def build_library(
         library_config(settings),
         default=lambda: default_article(reread() if reread is not None else settings),
         embedding_model=embedder.name if embedder is not None else settings.embedding_model,
+        prefix_saved=prefix_saved,
     )
 
 
