@@ -177,9 +177,11 @@ def test_a_clause_with_no_verb_to_compare_is_put_to_the_model_and_dropped_when_i
     assert len(generator.asked) == 3  # each came back whole, but the round trip had no verb to compare
     doubted = generator.asked[0][0].user.split("Summary point: ")[1].splitlines()[0]
     assert doubted in texts and doubted not in [b.text for b in summary.bullets]
-    # Its place is taken by its own clause, in the article's words and marked: true by construction.
-    assert [b.text for b in summary.bullets][0] == f"(untranslated) {article.sentences[0].text}"
+    # Its place is taken by its own clause, in the article's words and flagged: true by construction. The flag
+    # is data, not words in the text: each adapter marks it in the reader's language.
+    assert [b.text for b in summary.bullets][0] == article.sentences[0].text
     assert [b.text for b in summary.bullets][1:] == texts[1:]
+    assert [b.untranslated for b in summary.bullets] == [True, False, False]
 
 
 def test_a_reversed_translation_the_model_agrees_with_is_replaced_by_a_spare_never_shown(fake_core, fake_generator):
@@ -202,8 +204,9 @@ def test_a_reversed_translation_the_model_agrees_with_is_replaced_by_a_spare_nev
     shown = [b.text for b in summary.bullets]
     assert not {REVERSED, made_up_number, cut} & set(shown)
     # Three failed, two spares: one short, filled by the best-chosen failed clause in the article's words,
-    # marked; never a failed translation.
-    assert sorted(shown) == sorted([first[3], *spares, f"(untranslated) {clauses[order[0]]}"])
+    # flagged; never a failed translation.
+    assert sorted(shown) == sorted([first[3], *spares, clauses[order[0]]])
+    assert [b.text for b in summary.bullets if b.untranslated] == [clauses[order[0]]]
     assert len(summary.bullets) == count
     # The spares' round: only the spares were translated, and the reversal was never put to the model.
     assert all(clauses[i] in fake_generator.history[2][0].user for i in order[count:])
@@ -248,8 +251,9 @@ def test_summary_is_cached_per_language_in_memory_and_on_disk(fake_core, fake_ge
     fake_core.summary("en")
     assert len(fake_generator.history) == 2 and "English" in fake_generator.history[0][0].user
     restarted = _summariser(fake_core, fake_generator, tmp_path)  # a new process: nothing in memory
-    assert restarted.summary("en") == fake_core.summary("en")  # from disk, no model call
+    assert restarted.summary("en") == fake_core.summary("en")  # from disk, no model call, flags and all
     assert len(fake_generator.history) == 2
+    assert fake_core.summary("en").bullets and all(b.untranslated for b in restarted.summary("en").bullets)
 
 
 def _summariser(core, generator, tmp_path) -> Summariser:
@@ -268,6 +272,31 @@ def test_a_summary_cache_of_another_format_is_regenerated(fake_core, fake_genera
         _summariser(fake_core, fake_generator, tmp_path).summary("en")
     assert len(fake_generator.history) == 4  # made again, not misread
     assert "regenerating summary" in caplog.text
+
+
+def test_a_v7_cache_with_its_mark_in_the_text_is_made_again_not_read_as_the_flag(fake_core, fake_generator, tmp_path):
+    fake_generator.enqueue("", "", "", "")  # nothing translated, twice: every bullet is left untranslated
+    made = _summariser(fake_core, fake_generator, tmp_path).summary("en")
+    (cached,) = (tmp_path / "summaries").iterdir()
+    data = json.loads(cached.read_text(encoding="utf-8"))
+    assert data["format"] == "kutip-summary v8" and all(b["untranslated"] is True for b in data["bullets"])
+    # The file as v7 wrote it: the mark in the text, no flag. Read as v8 it would be a translated bullet
+    # reading "(untranslated) ...", marked a second time by the adapter.
+    old = {
+        **data,
+        "format": "kutip-summary v7",
+        "bullets": [{"text": f"(untranslated) {b['text']}", "citations": b["citations"]} for b in data["bullets"]],
+    }
+    cached.write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    again = _summariser(fake_core, fake_generator, tmp_path).summary("en")
+    assert len(fake_generator.history) == 4  # made again
+    assert again == made and not any("(untranslated)" in b.text for b in again.bullets)
+    assert json.loads(cached.read_text(encoding="utf-8"))["format"] == "kutip-summary v8"  # and saved anew
+    # A file that names the new format but lacks the flag is not guessed at either.
+    cached.write_text(json.dumps({**data, "bullets": old["bullets"], "format": CACHE_FORMAT}), encoding="utf-8")
+    fake_generator.enqueue("", "")
+    assert _summariser(fake_core, fake_generator, tmp_path).summary("en") == made
+    assert len(fake_generator.history) == 6
 
 
 def test_a_summary_reply_cut_by_the_token_limit_keeps_its_finished_lines():
