@@ -59,6 +59,9 @@ SPARES = 2
 
 # A translated bullet is one sentence of at most this many words (a 220-character clause is about 35).
 _TRANSLATED_WORDS = 48
+# The most tokens a translated line may take, and the chat template's tokens around a prompt (a margin).
+_LINE_TOKENS = 70
+_TEMPLATE_TOKENS = 32
 # A dateline opens many news articles ("Jakarta, CNN Indonesia -- ", "Wamena (ANTARA News) - "): a few words
 # without digits, then a dash. Only the lede can carry one; a bullet copied from the lede starts after it.
 _DATELINE = re.compile(r"^(?:[^\s\d]+\s){0,5}?[^\s\d]+\s[-–—]{1,2}\s")
@@ -348,15 +351,19 @@ class Summariser:
         )
 
     def _translated(self, order: list[int], clauses: list[str | None], language: str, count: int) -> dict[int, str]:
-        """The first `count` chosen clauses are translated in one model call and the translations that pass
-        the checks in code translated back in another; those whose round trip holds (and, for a clause
-        with no verb to compare, that the model agrees with) are kept. For each one that fails, a spare (the
-        next chosen) goes the same way, so the spares cost nothing when every bullet passes. A translation that
-        fails is never shown (the caller fills what is still short with untranslated clauses)."""
+        """The chosen clauses, spares and all, are translated in one model call and the translations that pass
+        the checks in code translated back in another; in the order they were chosen, those whose round trip
+        holds (and, for a clause with no verb to compare, that the model agrees with) are kept until there are
+        `count`. Two calls, not four: most translations fail the round trip (37 of 43 on the English dev set),
+        so the spares were nearly always needed, and each call costs the prompt it reads, and a round trip
+        the article's prefix restored after it. When all of them would not fit the context at once, the
+        first `count` go first and a spare for each that fails after. A translation that fails is never
+        shown (the caller fills what is still short with untranslated clauses)."""
         kept: dict[int, str] = {}
         waiting = list(order)
+        size = len(order) if self._translation_fits(order, clauses, language) else count
         while len(kept) < count and waiting:
-            batch, waiting = waiting[: count - len(kept)], waiting[count - len(kept) :]
+            batch, waiting = waiting[:size], waiting[size:]
             texts = self._translate(batch, clauses, language)
             candidates = {}
             for i in batch:
@@ -368,6 +375,8 @@ class Summariser:
                     logger.debug("summary bullet %s left out: %s", sentence.id, reason)
             backs = self._translate_back(candidates) if candidates else {}
             for i, text in candidates.items():
+                if len(kept) >= count:
+                    break
                 sentence = self.article.sentences[i]
                 back = backs.get(i, "")
                 clause = clauses[i] or ""
@@ -381,16 +390,27 @@ class Summariser:
                     kept[i] = text
                 else:
                     logger.debug("summary bullet %s left out: %s (translated back: %r)", sentence.id, reason, back)
+            size = count - len(kept)
         return kept
 
-    def _translate(self, order: list[int], clauses: list[str | None], language: str) -> dict[int, str]:
+    def _translation_fits(self, order: list[int], clauses: list[str | None], language: str) -> bool:
+        """The translation of every clause in `order`, its prompt and its reply, fits the model's context."""
+        prompt = self._translation_prompt(order, clauses, language)
+        used = self.generator.count_tokens(prompt.system) + self.generator.count_tokens(prompt.user)
+        return used + _TEMPLATE_TOKENS + _LINE_TOKENS * len(order) <= self.generator.context_size
+
+    def _translation_prompt(self, order: list[int], clauses: list[str | None], language: str) -> Prompt:
         user = render(
             "summary",
             count=len(order),
             language=LANGUAGE_NAMES[language],
             points=numbered_lines([clauses[i] or "" for i in order]),
         )
-        return self._numbered_reply(Prompt(system=self.prompt.system, user=user), order, max_tokens=70 * len(order))
+        return Prompt(system=self.prompt.system, user=user)
+
+    def _translate(self, order: list[int], clauses: list[str | None], language: str) -> dict[int, str]:
+        prompt = self._translation_prompt(order, clauses, language)
+        return self._numbered_reply(prompt, order, max_tokens=_LINE_TOKENS * len(order))
 
     def _translate_back(self, texts: dict[int, str]) -> dict[int, str]:
         """Each text translated back into the article's language, in one call, without the article: with the
