@@ -24,6 +24,9 @@ Definitions (each has unit tests in tests/test_keyfacts.py):
   they lack (bot/core/grounding.unsupported_reason, the answer's own check) or, when a judge is given,
   the judge's P(yes) that the sentence says it is below 0.5. A run of its sentence is supported by
   construction (the words are the sentence's).
+- **Untranslated bullet**: one the summariser flagged (Bullet.untranslated) as left in the article's words in
+  a summary in another language. Its text carries no mark, so it is judged as any run of its sentence, and
+  is unsupported if it is not one; `untranslated` counts these bullets.
 
 `python -m evaluation.keyfacts [--limit N] [--lead3-only] [--show ID ...] [--english ID ...] [--json FILE]`
 scores the product's summaries and lead-3 on the set (the real models, so run it under the heavy lock).
@@ -43,7 +46,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from base.words import DANGLING_WORDS
-from bot.core.summary import unmarked
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +66,17 @@ class KeyFact:
 
 @dataclass(frozen=True)
 class Shown:
-    """One bullet as a reader sees it: its text and the sentences it quotes."""
+    """One bullet as a reader sees it: its text, the sentences it quotes, and whether it was left in the
+    article's words in a summary in another language (the text is then those words, with no mark in it)."""
 
     text: str
     cited: tuple[str, ...]
+    untranslated: bool = False
+
+    @classmethod
+    def of(cls, bullet) -> Shown:
+        """From a core Bullet."""
+        return cls(bullet.text, tuple(c.text for c in bullet.citations), bullet.untranslated)
 
 
 def load_keyfacts(path: Path = KEYFACTS) -> dict[str, tuple[KeyFact, ...]]:
@@ -149,9 +158,8 @@ def _ends_clause(sentence: str, end: int) -> bool:
 
 
 def cut_reason(bullet: str, cited: Sequence[str] = ()) -> str | None:
-    """Why `bullet` begins or ends mid-phrase, or None (the rule is in this module's docstring). A bullet shown in
-    the article's words is judged without its "(untranslated)" mark."""
-    text = _squash(unmarked(bullet))
+    """Why `bullet` begins or ends mid-phrase, or None (the rule is in this module's docstring)."""
+    text = _squash(bullet)
     words = _WORD.findall(text)
     if not words:
         return "no words"
@@ -204,27 +212,33 @@ def unsupported_reason(bullet: str, cited: Sequence[str], judge: Judge | None = 
 def score(facts: Sequence[KeyFact], shown: Sequence[Shown], judge: Judge | None = None) -> dict:
     cuts = {b.text: r for b in shown if (r := cut_reason(b.text, b.cited))}
     unsupported = {b.text: r for b in shown if (r := unsupported_reason(b.text, b.cited, judge))}
+    # An untranslated bullet stands for its sentence's own words: if it is not a run of them, it says what the
+    # article may not, in words the reader takes for the article's.
+    for b in shown:
+        if b.untranslated and not is_run(b.text, b.cited):
+            unsupported[b.text] = "untranslated, but not its sentence's words"
     return {
         "recall": round(recall(facts, shown), 4),
         "recall_text": round(recall(facts, shown, with_quotes=False), 4),
         "bullets": len(shown),
         "cut": len(cuts),
         "unsupported": len(unsupported),
+        "untranslated": sum(b.untranslated for b in shown),
         "cut_reasons": cuts,
         "unsupported_reasons": unsupported,
     }
 
 
 def summarise_rows(rows: list[dict], prefix: str = "") -> dict:
-    """Means over articles for recall and ROUGE; totals for bullets, cut and unsupported."""
+    """Means over articles for recall and ROUGE; totals for bullets, cut, unsupported and untranslated."""
     keys = ("recall", "recall_text", "rouge1", "rouge2", "rougeL", "seconds", "english_seconds")
     keys = [k for k in keys if any(k in r for r in rows)]
     out = {}
     for key in keys:
         values = [r[key] for r in rows if r.get(key) is not None]
         out[f"{prefix}{key}"] = round(statistics.mean(values), 4) if values else None
-    for key in ("bullets", "cut", "unsupported"):
-        out[f"{prefix}{key}"] = sum(r[key] for r in rows)
+    for key in ("bullets", "cut", "unsupported", "untranslated"):
+        out[f"{prefix}{key}"] = sum(r.get(key, 0) for r in rows)  # a run saved before "untranslated": none
     return out
 
 
@@ -249,6 +263,10 @@ def _docs(limit: int | None, indosum: Path = INDOSUM) -> list:
     facts = load_keyfacts()
     ids = list(facts)[:limit] if limit else list(facts)
     return [(docs[i], facts[i], references.get(i)) for i in ids]
+
+
+def _saved(bullet) -> dict:
+    return {"text": bullet.text, "ids": [c.id for c in bullet.citations], "untranslated": bullet.untranslated}
 
 
 def as_shown(summary) -> str:
@@ -293,7 +311,7 @@ def evaluate(
         started = time.perf_counter()
         summary = core.summary(article.language)
         seconds = time.perf_counter() - started
-        shown = [Shown(b.text, tuple(c.text for c in b.citations)) for b in summary.bullets]
+        shown = [Shown.of(b) for b in summary.bullets]
 
         def judge(bullet: str, sentence: str, core=core, article=article) -> float:
             from index.article import Sentence
@@ -301,7 +319,7 @@ def evaluate(
             return core.summariser.verdict(bullet, Sentence(0, 1, sentence, 0, len(sentence)))
 
         row = {"id": doc.id, "seconds": round(seconds, 2), **score(facts, shown, judge if judge_bullets else None)}
-        row["shown"] = [{"text": b.text, "ids": [c.id for c in b.citations]} for b in summary.bullets]
+        row["shown"] = [_saved(b) for b in summary.bullets]
         if reference:
             row.update(rouge(" ".join(b.text for b in shown), reference))
         if doc.id in show:
@@ -311,10 +329,10 @@ def evaluate(
             translated = core.summary("en")
             row["english_seconds"] = round(time.perf_counter() - started, 2)
             shown_text[f"{doc.id} (en)"] = as_shown(translated)
-            en_shown = [Shown(b.text, tuple(c.text for c in b.citations)) for b in translated.bullets]
+            en_shown = [Shown.of(b) for b in translated.bullets]
             en = score(facts, en_shown, judge if judge_bullets else None)
             en_rows.append({"id": doc.id, "seconds": row["english_seconds"], **en})
-            row["en_shown"] = [{"text": b.text, "ids": [c.id for c in b.citations]} for b in translated.bullets]
+            row["en_shown"] = [_saved(b) for b in translated.bullets]
         rows.append(row)
         logger.info("%s: recall %.2f, cut %d, %.1f s", doc.id, row["recall"], row["cut"], seconds)
     metrics = summarise_rows(base_rows, "lead3_")
@@ -336,7 +354,10 @@ def rescore(result: dict, indosum: Path = INDOSUM) -> dict:
     rows = []
     for old in result["rows"]:
         article, facts = articles[old["id"]]
-        shown = [Shown(b["text"], tuple(article.sentence(i).text for i in b["ids"])) for b in old["shown"]]
+        shown = [
+            Shown(b["text"], tuple(article.sentence(i).text for i in b["ids"]), b.get("untranslated", False))
+            for b in old["shown"]
+        ]
         row = {**old, **score(facts, shown)}
         doubted = {t: r for t, r in old["unsupported_reasons"].items() if "judge" in r}
         row["unsupported_reasons"] = {**row["unsupported_reasons"], **doubted}

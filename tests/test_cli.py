@@ -110,6 +110,18 @@ def fake_models(monkeypatch, tmp_path):
     return embedder, generator
 
 
+def test_summary_json_flags_a_bullet_left_untranslated_and_the_terminal_marks_it(capsys, fake_models):
+    _, generator = fake_models
+    generator.enqueue("")  # no translation at all, of the chosen or the spares: each left in the article's words
+    code, out, _ = run(capsys, "summary", "--lang", "en", "--json")
+    bullets = json.loads(out)["bullets"]
+    assert code == 0 and bullets and all(b["untranslated"] is True for b in bullets)
+    # The flag is the mark in JSON: the text is the article's own words, with no mark in it.
+    assert all(b["text"] in b["citations"][0]["text"] and "(untranslated)" not in b["text"] for b in bullets)
+    code, out, _ = run(capsys, "summary", "--lang", "en")  # cached: no model call
+    assert code == 0 and out.count("• (untranslated) ") == len(bullets)
+
+
 def write_story(path, topic):
     sentences = [
         f"Laporan ke-{i} tentang {topic} mencatat angka yang dibahas para pejabat kota kemarin." for i in range(4)
@@ -302,9 +314,21 @@ def test_the_terminal_summary_quotes_a_sentence_only_when_the_bullet_is_not_that
         Summary("en", (Bullet(whole.text, (Citation.of(whole),)), Bullet("A point.", (Citation.of(other),))))
     )
     assert text.count(whole.text[:30]) == 1 and f"“{other.text[:30]}" in text and "[1.2] paragraph 1" in text
-    # Left untranslated in an English summary, it is still its sentence: shown once, with its mark.
-    marked = summary_text(Summary("en", (Bullet(f"(untranslated) {whole.text}", (Citation.of(whole),)),)))
-    assert marked.count(whole.text[:30]) == 1 and "(untranslated)" in marked
+
+
+@pytest.mark.parametrize(("language", "mark"), [("en", "(untranslated)"), ("id", "(tidak diterjemahkan)")])
+def test_the_terminal_marks_an_untranslated_bullet_in_the_summarys_language_and_shows_it_once(language, mark):
+    from bot.adapters.terminal import summary_text
+    from bot.core.results import Bullet, Citation, Summary
+    from tests.fakes import make_article
+
+    whole, other = make_article().sentences[:2]
+    # Left in the article's words, it is still its sentence: shown once, after the mark the terminal adds.
+    bullets = (Bullet(whole.text, (Citation.of(whole),), untranslated=True), Bullet(other.text, (Citation.of(other),)))
+    text = summary_text(Summary(language, bullets))
+    assert text.count(whole.text[:30]) == 1 and f"• {mark} {whole.text[:30]}" in text
+    assert text.count(mark) == 1  # only the flagged bullet is marked
+    assert text.count(other.text[:30]) == 1 and f"• {other.text[:30]}" in text
 
 
 def test_a_database_locked_by_another_process_is_one_line_and_the_next_run_works(

@@ -120,8 +120,6 @@ def test_cut_bullets_are_caught(bullet, cited, reason):
         ("Microsoft dan OpenAI memulai kolaborasi mereka pada tahun 2019.", (S9,)),  # a full stop added
         ("Microsoft and OpenAI began working together in 2019.", ()),  # restated, whole
         ("OpenAI wants to go public.", ()),
-        # Shown in the article's words in an English summary: judged without its mark.
-        (f"(untranslated) {S9}", (S9,)),
         # A lede copied after its dateline begins where the sentence does.
         ("Seorang pelajar nekat mencuri sepeda motor.", ("Rimanews - Seorang pelajar nekat mencuri sepeda motor.",)),
         ("vibrator ini terbuat lapisan emas.", ("Jakarta, CNN Indonesia -- vibrator ini terbuat lapisan emas.",)),
@@ -161,6 +159,25 @@ def test_score_and_totals_over_articles():
     assert (row["bullets"], row["cut"]) == (2, 1)
     totals = summarise_rows([row, {**row, "recall": 0.0}])
     assert totals["recall"] == pytest.approx(1 / 3, abs=1e-4) and totals["cut"] == 2 and totals["bullets"] == 4
+
+
+def test_an_untranslated_bullet_is_read_by_its_flag_not_by_a_mark_in_its_text():
+    from bot.core.results import Bullet, Citation
+    from tests.fakes import make_article
+
+    sentence = make_article(((S9,),)).sentences[0]
+    flagged = Shown.of(Bullet(S9, (Citation.of(sentence),), untranslated=True))
+    assert flagged == Shown(S9, (S9,), untranslated=True)
+    translated = Shown("Microsoft and OpenAI began working together in 2019.", (S9,))
+    row = score([KeyFact("start", ("2019",))], [flagged, translated])
+    # The article's words, flagged: a whole run of its sentence, neither cut nor unsupported, counted apart.
+    assert (row["bullets"], row["cut"], row["unsupported"], row["untranslated"]) == (2, 0, 0, 1)
+    # A mark in the text is not read as the flag: it is words the sentence lacks, which begin mid-phrase.
+    assert cut_reason(f"(untranslated) {S9}", (S9,)) is not None
+    # Flagged, but not its sentence's words: the reader would take them for the article's.
+    made_up = Shown("Microsoft dan OpenAI memulai kolaborasi mereka pada tahun 2020.", (S9,), untranslated=True)
+    assert "untranslated" in score([], [made_up])["unsupported_reasons"][made_up.text]
+    assert summarise_rows([row, row], "en_")["en_untranslated"] == 2
 
 
 def test_lead3_shows_the_first_three_sentences_whole():

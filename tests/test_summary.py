@@ -137,22 +137,29 @@ def _back(texts: list[str]) -> str:
 
 def test_in_another_language_each_chosen_clause_is_translated_there_and_back_and_checked(fake_core, fake_generator):
     clauses, count, order, ids = _chosen(fake_core)
-    texts = {i: f"The article says something {WORDS[n]}." for n, i in enumerate(ids[:count])}
+    assert len(order) == count + SPARES
+    texts = {i: f"The article says something {WORDS[n]}." for n, i in enumerate(ids)}
     # Translated back, each gives its clause again: the round trip holds.
-    fake_generator.enqueue(lines(texts.values()), _back([clauses[i] for i in order[:count]]))
+    fake_generator.enqueue(lines(texts.values()), _back([clauses[i] for i in order]))
     summary = fake_core.summary("en")
+    # Two calls, there and back, the spares in them too: most translations fail the round trip.
     (there, _, _), (back, _, _) = fake_generator.history
     assert "English" in there.user and "Indonesian" in back.user
-    assert all(f"{n}. {clauses[i]}" in there.user for n, i in enumerate(order[:count], 1))
-    assert not any(clauses[i] in there.user for i in order[count:])  # the spares are not translated at all
+    assert all(f"{n}. {clauses[i]}" in there.user for n, i in enumerate(order, 1))
     # Translated back numbered, not under their ids, so the model reads the text rather than looking it up.
     assert all(f"{n}. {t}" in back.user for n, t in enumerate(texts.values(), 1)) and "[3.1]" not in back.user
     # Translated back without the article (with it, the model gives back the article's sentence, not the
     # translation's), and the article's prefix warmed again for the next question.
     assert there.system == fake_core.prompt.system and clauses[order[1]] not in back.system
     assert fake_generator.warmed[-1] == fake_core.prompt.system
-    assert [b.citations[0].id for b in summary.bullets] == sorted(texts, key=ids.index)
-    # The model is asked only of a clause the round trip had no verb to compare in.
+    # Every one passes: the first `count` chosen are shown, in the article's order; the spares are not.
+    assert [b.citations[0].id for b in summary.bullets] == [
+        fake_core.article.sentences[i].id for i in sorted(order[:count])
+    ]
+    assert [b.text for b in summary.bullets] == [
+        texts[fake_core.article.sentences[i].id] for i in sorted(order[:count])
+    ]
+    # The model is asked only of a shown clause the round trip had no verb to compare in.
     assert len(fake_generator.asked) == len([i for i in order[:count] if not key_words(clauses[i], "id")])
 
 
@@ -177,37 +184,61 @@ def test_a_clause_with_no_verb_to_compare_is_put_to_the_model_and_dropped_when_i
     assert len(generator.asked) == 3  # each came back whole, but the round trip had no verb to compare
     doubted = generator.asked[0][0].user.split("Summary point: ")[1].splitlines()[0]
     assert doubted in texts and doubted not in [b.text for b in summary.bullets]
-    # Its place is taken by its own clause, in the article's words and marked: true by construction.
-    assert [b.text for b in summary.bullets][0] == f"(untranslated) {article.sentences[0].text}"
+    # Its place is taken by its own clause, in the article's words and flagged: true by construction. The flag
+    # is data, not words in the text: each adapter marks it in the reader's language.
+    assert [b.text for b in summary.bullets][0] == article.sentences[0].text
     assert [b.text for b in summary.bullets][1:] == texts[1:]
+    assert [b.untranslated for b in summary.bullets] == [True, False, False]
+
+
+MADE_UP_NUMBER = "Microsoft invested $7 billion in OpenAI."
+CUT = "The partnership between the two companies is"
+FIRST = [MADE_UP_NUMBER, REVERSED, CUT, "The article says something fourth."]
+SPARE_TEXTS = ["The article says something fifth.", "The article says something sixth."]
+
+
+def _three_failed(summary, clauses, count, order, generator) -> None:
+    shown = [b.text for b in summary.bullets]
+    assert not {REVERSED, MADE_UP_NUMBER, CUT} & set(shown)
+    # Three failed, two spares: one short, filled by the best-chosen failed clause in the article's words,
+    # flagged; never a failed translation.
+    assert sorted(shown) == sorted([FIRST[3], *SPARE_TEXTS, clauses[order[0]]])
+    assert [b.text for b in summary.bullets if b.untranslated] == [clauses[order[0]]]
+    assert len(summary.bullets) == count
+    # The reversal was never put to the model: the round trip had its verb to compare.
+    assert not any(f"Summary point: {REVERSED}" in prompt.user for prompt, _ in generator.asked)
 
 
 def test_a_reversed_translation_the_model_agrees_with_is_replaced_by_a_spare_never_shown(fake_core, fake_generator):
     clauses, count, order, ids = _chosen(fake_core)
     assert ids[1] == "3.1" and "melonggarkan kendali Microsoft" in clauses[order[1]]
-    made_up_number = "Microsoft invested $7 billion in OpenAI."
-    cut = "The partnership between the two companies is"
-    first = [made_up_number, REVERSED, cut, "The article says something fourth."]
-    spares = ["The article says something fifth.", "The article says something sixth."]
     fake_generator.enqueue(
-        lines(first),
-        # Only the two that pass the checks in code go round: the reversal, and the fourth.
-        _back([REVERSED_BACK, clauses[order[3]]]),
-        lines(spares),
-        _back([clauses[i] for i in order[count:]]),
+        lines(FIRST + SPARE_TEXTS),
+        # Only those that pass the checks in code go round: the reversal, the fourth and the spares.
+        _back([REVERSED_BACK, *(clauses[i] for i in order[3:])]),
     )
     # The model agrees with every bullet, the reversal too (P(yes) 0.9, as the real one does).
     fake_generator.default_yes = 0.9
     summary = fake_core.summary("en")
-    shown = [b.text for b in summary.bullets]
-    assert not {REVERSED, made_up_number, cut} & set(shown)
-    # Three failed, two spares: one short, filled by the best-chosen failed clause in the article's words,
-    # marked; never a failed translation.
-    assert sorted(shown) == sorted([first[3], *spares, f"(untranslated) {clauses[order[0]]}"])
-    assert len(summary.bullets) == count
-    # The spares' round: only the spares were translated, and the reversal was never put to the model.
-    assert all(clauses[i] in fake_generator.history[2][0].user for i in order[count:])
-    assert not any(f"Summary point: {REVERSED}" in prompt.user for prompt, _ in fake_generator.asked)
+    _three_failed(summary, clauses, count, order, fake_generator)
+    assert len(fake_generator.history) == 2  # the spares went there and back with the chosen
+
+
+def test_when_the_spares_do_not_fit_the_context_they_are_translated_only_for_those_that_fail(fake_core, fake_generator):
+    clauses, count, order, ids = _chosen(fake_core)
+    fake_generator.context_size = 800  # in the fake's tokens (words): the article and 6 lines do not fit
+    fake_generator.enqueue(
+        lines(FIRST),
+        _back([REVERSED_BACK, clauses[order[3]]]),
+        lines(SPARE_TEXTS),
+        _back([clauses[i] for i in order[count:]]),
+    )
+    fake_generator.default_yes = 0.9
+    summary = fake_core.summary("en")
+    _three_failed(summary, clauses, count, order, fake_generator)
+    there = [prompt.user for prompt, _, _ in fake_generator.history[::2]]
+    assert not any(clauses[i] in there[0] for i in order[count:])  # the first round: the chosen alone
+    assert all(clauses[i] in there[1] for i in order[count:]) and clauses[order[0]] not in there[1]
 
 
 def test_the_round_trip_finds_a_turned_verb_a_gained_negation_and_keeps_a_faithful_one(seed_article):
@@ -242,14 +273,15 @@ def test_a_translated_bullet_must_end_as_a_sentence():
 
 
 def test_summary_is_cached_per_language_in_memory_and_on_disk(fake_core, fake_generator, tmp_path):
-    fake_generator.enqueue("", "")  # nothing translated: the chosen, then the spares
+    fake_generator.enqueue("")  # nothing translated, of the chosen or the spares
     first = fake_core.summary("id")
     assert fake_core.summary("id") == first
     fake_core.summary("en")
-    assert len(fake_generator.history) == 2 and "English" in fake_generator.history[0][0].user
+    assert len(fake_generator.history) == 1 and "English" in fake_generator.history[0][0].user
     restarted = _summariser(fake_core, fake_generator, tmp_path)  # a new process: nothing in memory
-    assert restarted.summary("en") == fake_core.summary("en")  # from disk, no model call
-    assert len(fake_generator.history) == 2
+    assert restarted.summary("en") == fake_core.summary("en")  # from disk, no model call, flags and all
+    assert len(fake_generator.history) == 1
+    assert fake_core.summary("en").bullets and all(b.untranslated for b in restarted.summary("en").bullets)
 
 
 def _summariser(core, generator, tmp_path) -> Summariser:
@@ -258,7 +290,7 @@ def _summariser(core, generator, tmp_path) -> Summariser:
 
 
 def test_a_summary_cache_of_another_format_is_regenerated(fake_core, fake_generator, tmp_path, caplog):
-    fake_generator.enqueue("", "", "", "")
+    fake_generator.enqueue("", "")
     fake_core.summary("en")
     (cached,) = (tmp_path / "summaries").iterdir()
     data = json.loads(cached.read_text(encoding="utf-8"))
@@ -266,8 +298,33 @@ def test_a_summary_cache_of_another_format_is_regenerated(fake_core, fake_genera
     cached.write_text(json.dumps({**data, "format": "kutip-summary v5"}), encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="bot.core.summary"):
         _summariser(fake_core, fake_generator, tmp_path).summary("en")
-    assert len(fake_generator.history) == 4  # made again, not misread
+    assert len(fake_generator.history) == 2  # made again, not misread
     assert "regenerating summary" in caplog.text
+
+
+def test_a_v7_cache_with_its_mark_in_the_text_is_made_again_not_read_as_the_flag(fake_core, fake_generator, tmp_path):
+    fake_generator.enqueue("", "")  # nothing translated, twice: every bullet is left untranslated
+    made = _summariser(fake_core, fake_generator, tmp_path).summary("en")
+    (cached,) = (tmp_path / "summaries").iterdir()
+    data = json.loads(cached.read_text(encoding="utf-8"))
+    assert data["format"] == "kutip-summary v8" and all(b["untranslated"] is True for b in data["bullets"])
+    # The file as v7 wrote it: the mark in the text, no flag. Read as v8 it would be a translated bullet
+    # reading "(untranslated) ...", marked a second time by the adapter.
+    old = {
+        **data,
+        "format": "kutip-summary v7",
+        "bullets": [{"text": f"(untranslated) {b['text']}", "citations": b["citations"]} for b in data["bullets"]],
+    }
+    cached.write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    again = _summariser(fake_core, fake_generator, tmp_path).summary("en")
+    assert len(fake_generator.history) == 2  # made again
+    assert again == made and not any("(untranslated)" in b.text for b in again.bullets)
+    assert json.loads(cached.read_text(encoding="utf-8"))["format"] == "kutip-summary v8"  # and saved anew
+    # A file that names the new format but lacks the flag is not guessed at either.
+    cached.write_text(json.dumps({**data, "bullets": old["bullets"], "format": CACHE_FORMAT}), encoding="utf-8")
+    fake_generator.enqueue("")
+    assert _summariser(fake_core, fake_generator, tmp_path).summary("en") == made
+    assert len(fake_generator.history) == 3
 
 
 def test_a_summary_reply_cut_by_the_token_limit_keeps_its_finished_lines():
@@ -300,11 +357,9 @@ def test_a_translation_that_swaps_who_does_what_or_scales_a_number_is_not_shown(
     texts = {i: f"The article says something {WORDS[n]}." for n, i in enumerate(ids)}
     texts[ids[1]], texts[ids[2]] = swapped, million
     fake_generator.enqueue(
-        lines(texts[i] for i in ids[:count]),
+        lines(texts[i] for i in ids),
         # $1 million never goes round; the swap comes back with its verb, but its names turned round.
-        _back([clauses[order[0]], swapped_back, clauses[order[3]]]),
-        lines(texts[i] for i in ids[count:]),
-        _back([clauses[i] for i in order[count:]]),
+        _back([clauses[order[0]], swapped_back, *(clauses[i] for i in order[3:])]),
     )
     fake_generator.default_yes = 0.9  # the model agrees with both, as the real one does
     summary = fake_core.summary("en")

@@ -131,14 +131,24 @@ def test_a_bullet_that_is_its_sentence_shows_where_it_stands_not_the_same_words_
     assert "— Artikel 2 · ¶2 · kalimat 1 [2.1]" in shown
 
 
-def test_an_untranslated_bullet_shows_its_mark_and_where_it_stands_not_the_same_words_twice() -> None:
-    sentence = make_article().sentence("2.1")
-    summary = Summary("en", (Bullet(f"(untranslated) {sentence.text}", (Citation.of(sentence),)),))
-    [message] = render.to_messages(render.summary_blocks(summary))
+@pytest.mark.parametrize(
+    ("language", "mark", "where"),
+    [("en", "(untranslated)", "sentence 1"), ("id", "(tidak diterjemahkan)", "kalimat 1")],
+)
+def test_an_untranslated_bullet_shows_its_mark_and_where_it_stands_not_the_same_words_twice(
+    language, mark, where
+) -> None:
+    sentence, other = make_article().sentence("2.1"), make_article().sentence("1.1")
+    bullets = (
+        Bullet(other.text, (Citation.of(other),)),
+        Bullet(sentence.text, (Citation.of(sentence),), untranslated=True),
+    )
+    [message] = render.to_messages(render.summary_blocks(Summary(language, bullets)))
     shown = telegram_html_text(message)
-    assert f"• (untranslated) {sentence.text}" in shown
+    # The core flags it; the mark is the adapter's, in the summary's language, before the article's words.
+    assert f"• {mark} {sentence.text}" in shown and shown.count(mark) == 1
     assert shown.count(sentence.text) == 1 and "<blockquote" not in message
-    assert "[2.1]" in shown
+    assert f"{where} [2.1]" in shown and f"• {other.text}" in shown
 
 
 def _long_summary(sentence_chars: int, bullets: int = 5) -> Summary:

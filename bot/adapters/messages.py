@@ -1,4 +1,5 @@
-"""User-facing texts for refusals and domain errors, in Indonesian and English.
+"""User-facing texts for refusals and domain errors, in Indonesian and English, and the words every adapter
+shares (the untranslated bullet's mark).
 
 Errors a user can cause (a question, an article they sent) are worded whole, per kind and language,
 from the facts the error carries. Other errors keep a localised prefix before their English detail,
@@ -90,6 +91,14 @@ _PREFIX = {
     },
     IndexStale: {"id": "Indeks tidak dapat dipakai", "en": "The index cannot be used"},
 }
+
+# The mark before a summary bullet the core left in the article's words (Bullet.untranslated), by the
+# summary's language: the reader sees why a bullet is not in the language they asked for.
+UNTRANSLATED = {"id": "(tidak diterjemahkan)", "en": "(untranslated)"}
+
+
+def untranslated_mark(language: str) -> str:
+    return UNTRANSLATED.get(language, UNTRANSLATED["en"])
 
 
 def message_for(error: KutipError, language: str = "en") -> str:

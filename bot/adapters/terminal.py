@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
+from bot.adapters.messages import untranslated_mark
 from bot.core.results import Answer, Citation, Summary
-from bot.core.summary import is_its_sentence
 from index.article import Sentence
 
 _WIDTH = 100
@@ -25,12 +25,14 @@ def answer_text(answer: Answer) -> str:
 
 
 def summary_text(summary: Summary) -> str:
-    """Each bullet with its sentence ids, and below it the sentence it cites unless the bullet is that sentence."""
+    """Each bullet with its sentence ids, and below it the sentence it cites unless the bullet is that sentence.
+    A bullet left in the article's words is marked so, in the summary's language."""
     lines = []
     for bullet in summary.bullets:
         ids = ", ".join(c.id for c in bullet.citations)
-        lines.append(textwrap.fill(f"• {bullet.text} [{ids}]", _WIDTH, subsequent_indent="  "))
-        lines.extend(quote(c) for c in bullet.citations if not is_its_sentence(bullet, c))
+        text = f"{untranslated_mark(summary.language)} {bullet.text}" if bullet.untranslated else bullet.text
+        lines.append(textwrap.fill(f"• {text} [{ids}]", _WIDTH, subsequent_indent="  "))
+        lines.extend(quote(c) for c in bullet.citations if not bullet.is_its_sentence(c))
     return "\n".join(lines)
 
 

@@ -81,11 +81,23 @@ class Answer:
 
 @dataclass(frozen=True)
 class Bullet:
-    text: str
+    text: str  # the bullet in the summary's language, or (untranslated) its clause in the article's own words
     citations: tuple[Citation, ...]
+    # No translation of it passed its checks, so `text` is the article's words in a summary in another
+    # language. Each adapter marks it in the reader's language; the text itself carries no mark.
+    untranslated: bool = False
+
+    def is_its_sentence(self, citation: Citation) -> bool:
+        """The bullet says its cited sentence word for word: an adapter shows where the sentence stands rather
+        than the same words twice."""
+        return " ".join(citation.text.split()) == " ".join(self.text.split())
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "citations": [c.to_dict() for c in self.citations]}
+        return {
+            "text": self.text,
+            "citations": [c.to_dict() for c in self.citations],
+            "untranslated": self.untranslated,
+        }
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ article's language, it gives back the clause's verbs and its negations. The mode
 only guard: a 1.5B model that misreads a word ("melonggarkan kendali", loosen control, read as "take
 control") agrees with its own misreading, in either language. Translated back, the misreading shows as
 another verb ("mengambil kontrol"), which code can see. While a summary is still short of bullets, clauses
-whose translations failed are shown in the article's own words, marked as untranslated (UNTRANSLATED).
+whose translations failed are shown in the article's own words, flagged as untranslated (Bullet.untranslated);
+each adapter marks them in the reader's language.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ from index.store import article_sha256
 logger = logging.getLogger(__name__)
 
 # Bump when the cached JSON changes shape or meaning; older files are regenerated, not misread.
-# v6: translated bullets pass the round trip (v5's may be reversed); v7: failed ones shown untranslated, marked.
-CACHE_FORMAT = "kutip-summary v7"
+# v6: translated bullets pass the round trip (v5's may be reversed); v7: failed ones shown untranslated, marked;
+# v8: an untranslated bullet is flagged ("untranslated": true), its text the article's words with no mark in it
+# (v7 put the mark in the text, which v8 would show unflagged, and then twice once an adapter adds its own).
+CACHE_FORMAT = "kutip-summary v8"
 
 MAX_BULLET_CHARS = 220
 MIN_BULLET_WORDS = 5  # fewer words rarely state a fact ("(res)", "Pelatih: Liestiadi")
@@ -52,27 +55,13 @@ NEWS_WEIGHT = 0.6
 _DIVERSITY = 0.3
 # Chosen clauses beyond the bullet count, translated only when a translation fails its checks.
 SPARES = 2
-# The mark of a bullet left in the article's words because no translation of it passed its check, by the
-# summary's language: shown as it stands, it is true by construction, where a bullet left out loses its fact.
-UNTRANSLATED = {"en": "(untranslated)", "id": "(tidak diterjemahkan)"}
-
-
-def unmarked(text: str) -> str:
-    """A bullet's text without its untranslated mark: the article's own words."""
-    for mark in UNTRANSLATED.values():
-        if text.startswith(f"{mark} "):
-            return text.removeprefix(f"{mark} ")
-    return text
-
-
-def is_its_sentence(bullet: Bullet, citation: Citation) -> bool:
-    """The bullet says its cited sentence word for word (after an untranslated mark, if any): an adapter shows
-    where the sentence stands rather than the same words twice."""
-    return " ".join(citation.text.split()) == " ".join(unmarked(bullet.text).split())
 
 
 # A translated bullet is one sentence of at most this many words (a 220-character clause is about 35).
 _TRANSLATED_WORDS = 48
+# The most tokens a translated line may take, and the chat template's tokens around a prompt (a margin).
+_LINE_TOKENS = 70
+_TEMPLATE_TOKENS = 32
 # A dateline opens many news articles ("Jakarta, CNN Indonesia -- ", "Wamena (ANTARA News) - "): a few words
 # without digits, then a dash. Only the lede can carry one; a bullet copied from the lede starts after it.
 _DATELINE = re.compile(r"^(?:[^\s\d]+\s){0,5}?[^\s\d]+\s[-–—]{1,2}\s")
@@ -296,7 +285,12 @@ class Summariser:
                 cited = [self.article.sentence(c["id"]) for c in b["citations"]]
                 if not cited or any(s is None for s in cited):
                     return None  # quotes are re-rendered from the article, never trusted from the cache
-                bullets.append(Bullet(text=b["text"], citations=tuple(Citation.of(s) for s in cited)))
+                untranslated = b["untranslated"]
+                if not isinstance(untranslated, bool):
+                    raise TypeError(f"untranslated is {untranslated!r}")
+                bullets.append(
+                    Bullet(text=b["text"], citations=tuple(Citation.of(s) for s in cited), untranslated=untranslated)
+                )
             return Summary(language=language, bullets=tuple(bullets), model=data["model"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             logger.warning("ignoring unreadable summary cache %s: %s", path, exc)
@@ -327,31 +321,49 @@ class Summariser:
     def _generate(self, language: str) -> Summary:
         count = bullet_count(len(self.vectors))
         clauses = self.clauses()
+        untranslated: set[int] = set()
         if language == self.article.language:
             order = choose(clauses, self.vectors, count)
             texts = {i: clauses[i] or "" for i in order}
         else:
             # Spares, so a translation that fails its check can be replaced and `count` remain.
-            texts = self._translated(choose(clauses, self.vectors, count + SPARES), clauses, language, count)
+            order = choose(clauses, self.vectors, count + SPARES)
+            texts = self._translated(order, clauses, language, count)
+            # Still short: the best-chosen clauses whose translations failed, in the article's words. Shown as
+            # they stand they are true by construction, where a bullet left out loses its fact.
+            for i in order:
+                if len(texts) >= count:
+                    break
+                if i not in texts and clauses[i]:
+                    texts[i] = clauses[i]
+                    untranslated.add(i)
         return Summary(
             language=language,
             bullets=tuple(
-                Bullet(text=texts[i], citations=(Citation.of(self.article.sentences[i]),)) for i in sorted(texts)
+                Bullet(
+                    text=texts[i],
+                    citations=(Citation.of(self.article.sentences[i]),),
+                    untranslated=i in untranslated,
+                )
+                for i in sorted(texts)
             ),
             model=self.generator.name,
         )
 
     def _translated(self, order: list[int], clauses: list[str | None], language: str, count: int) -> dict[int, str]:
-        """The first `count` chosen clauses are translated in one model call and the translations that pass
-        the checks in code translated back in another; those whose round trip holds (and, for a clause
-        with no verb to compare, that the model agrees with) are kept. For each one that fails, a spare (the
-        next chosen) goes the same way, so the spares cost nothing when every bullet passes. A translation that
-        fails is never shown; while bullets are still short, the best-chosen clauses whose translations failed
-        are shown in the article's own words, marked as untranslated."""
+        """The chosen clauses, spares and all, are translated in one model call and the translations that pass
+        the checks in code translated back in another; in the order they were chosen, those whose round trip
+        holds (and, for a clause with no verb to compare, that the model agrees with) are kept until there are
+        `count`. Two calls, not four: most translations fail the round trip (37 of 43 on the English dev set),
+        so the spares were nearly always needed, and each call costs the prompt it reads, and a round trip
+        the article's prefix restored after it. When all of them would not fit the context at once, the
+        first `count` go first and a spare for each that fails after. A translation that fails is never
+        shown (the caller fills what is still short with untranslated clauses)."""
         kept: dict[int, str] = {}
         waiting = list(order)
+        size = len(order) if self._translation_fits(order, clauses, language) else count
         while len(kept) < count and waiting:
-            batch, waiting = waiting[: count - len(kept)], waiting[count - len(kept) :]
+            batch, waiting = waiting[:size], waiting[size:]
             texts = self._translate(batch, clauses, language)
             candidates = {}
             for i in batch:
@@ -363,6 +375,8 @@ class Summariser:
                     logger.debug("summary bullet %s left out: %s", sentence.id, reason)
             backs = self._translate_back(candidates) if candidates else {}
             for i, text in candidates.items():
+                if len(kept) >= count:
+                    break
                 sentence = self.article.sentences[i]
                 back = backs.get(i, "")
                 clause = clauses[i] or ""
@@ -376,23 +390,27 @@ class Summariser:
                     kept[i] = text
                 else:
                     logger.debug("summary bullet %s left out: %s (translated back: %r)", sentence.id, reason, back)
-        # Still short: the best-chosen clauses whose translations failed, in the article's words and marked.
-        mark = UNTRANSLATED.get(language, UNTRANSLATED["en"])
-        for i in order:
-            if len(kept) >= count:
-                break
-            if i not in kept and clauses[i]:
-                kept[i] = f"{mark} {clauses[i]}"
+            size = count - len(kept)
         return kept
 
-    def _translate(self, order: list[int], clauses: list[str | None], language: str) -> dict[int, str]:
+    def _translation_fits(self, order: list[int], clauses: list[str | None], language: str) -> bool:
+        """The translation of every clause in `order`, its prompt and its reply, fits the model's context."""
+        prompt = self._translation_prompt(order, clauses, language)
+        used = self.generator.count_tokens(prompt.system) + self.generator.count_tokens(prompt.user)
+        return used + _TEMPLATE_TOKENS + _LINE_TOKENS * len(order) <= self.generator.context_size
+
+    def _translation_prompt(self, order: list[int], clauses: list[str | None], language: str) -> Prompt:
         user = render(
             "summary",
             count=len(order),
             language=LANGUAGE_NAMES[language],
             points=numbered_lines([clauses[i] or "" for i in order]),
         )
-        return self._numbered_reply(Prompt(system=self.prompt.system, user=user), order, max_tokens=70 * len(order))
+        return Prompt(system=self.prompt.system, user=user)
+
+    def _translate(self, order: list[int], clauses: list[str | None], language: str) -> dict[int, str]:
+        prompt = self._translation_prompt(order, clauses, language)
+        return self._numbered_reply(prompt, order, max_tokens=_LINE_TOKENS * len(order))
 
     def _translate_back(self, texts: dict[int, str]) -> dict[int, str]:
         """Each text translated back into the article's language, in one call, without the article: with the

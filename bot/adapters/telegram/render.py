@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from bot.adapters.telegram import texts
 from bot.core.results import Answer, Bullet, Citation, Summary
-from bot.core.summary import is_its_sentence
 from index.article import Article, Sentence
 
 # Telegram refuses longer messages. It counts UTF-16 code units of the parsed
@@ -81,7 +80,8 @@ def summary_blocks(summary: Summary, label: str | None = None) -> list[Block]:
     A bullet and its quote go as one block, so a long summary split over messages never parts them. A bullet
     that is its sentence word for word (a summary in the article's language often is) carries only where the
     sentence stands, not the same words again; any other bullet is followed by its sentence in a collapsed
-    (expandable) blockquote.
+    (expandable) blockquote. A bullet left in the article's words (untranslated) is marked so in the summary's
+    language.
     """
     if not summary.bullets:
         return [Block(raw=texts.t("summary_empty", summary.language))]
@@ -92,15 +92,16 @@ def summary_blocks(summary: Summary, label: str | None = None) -> list[Block]:
 
 
 def _bullet_blocks(bullet: Bullet, language: str, label: str | None) -> list[Block]:
-    whole = [c for c in bullet.citations if is_its_sentence(bullet, c)]
+    whole = [c for c in bullet.citations if bullet.is_its_sentence(c)]
     quoted = [c for c in bullet.citations if c not in whole]
     wheres = [f"{label} · {position(c, language)}" if label else position(c, language) for c in whole]
-    head = "• " + html.escape(bullet.text) + "".join(f"\n<i>— {html.escape(w)}</i>" for w in wheres)
+    text = f"{texts.plain('untranslated', language)} {bullet.text}" if bullet.untranslated else bullet.text
+    head = "• " + html.escape(text) + "".join(f"\n<i>— {html.escape(w)}</i>" for w in wheres)
     quotes = [_quote(c, language, "blockquote expandable", label) for c in quoted]
     together = "\n".join([head, *(_block_pieces(q, MESSAGE_LIMIT)[0] for q in quotes)])
     if units(together) <= MESSAGE_LIMIT and all(len(_block_pieces(q, MESSAGE_LIMIT)) == 1 for q in quotes):
         return [Block(raw=together)]
-    return [Block(raw=head) if units(head) <= MESSAGE_LIMIT else Block((Span("• " + bullet.text),)), *quotes]
+    return [Block(raw=head) if units(head) <= MESSAGE_LIMIT else Block((Span("• " + text),)), *quotes]
 
 
 def source_blocks(article: Article, target: Sentence, paragraph: tuple[Sentence, ...], language: str) -> list[Block]:
