@@ -30,6 +30,7 @@ from base.errors import (
     UnknownArticle,
     UnknownSentence,
 )
+from bot.core.results import Bullet
 
 LANGUAGES = ("id", "en")
 
@@ -97,8 +98,12 @@ _PREFIX = {
 UNTRANSLATED = {"id": "(tidak diterjemahkan)", "en": "(untranslated)"}
 
 
-def untranslated_mark(language: str) -> str:
-    return UNTRANSLATED.get(language, UNTRANSLATED["en"])
+def bullet_text(bullet: Bullet, language: str) -> str:
+    """A summary bullet's text as every adapter shows it: marked in `language` when the core left it in the
+    article's words."""
+    if not bullet.untranslated:
+        return bullet.text
+    return f"{UNTRANSLATED.get(language, UNTRANSLATED['en'])} {bullet.text}"
 
 
 def message_for(error: KutipError, language: str = "en") -> str:

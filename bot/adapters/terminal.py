@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from bot.adapters.messages import untranslated_mark
+from bot.adapters.messages import bullet_text
 from bot.core.results import Answer, Citation, Summary
 from index.article import Sentence
 
@@ -30,8 +30,9 @@ def summary_text(summary: Summary) -> str:
     lines = []
     for bullet in summary.bullets:
         ids = ", ".join(c.id for c in bullet.citations)
-        text = f"{untranslated_mark(summary.language)} {bullet.text}" if bullet.untranslated else bullet.text
-        lines.append(textwrap.fill(f"• {text} [{ids}]", _WIDTH, subsequent_indent="  "))
+        lines.append(
+            textwrap.fill(f"• {bullet_text(bullet, summary.language)} [{ids}]", _WIDTH, subsequent_indent="  ")
+        )
         lines.extend(quote(c) for c in bullet.citations if not bullet.is_its_sentence(c))
     return "\n".join(lines)
 

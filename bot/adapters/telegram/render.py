@@ -11,6 +11,7 @@ import html
 import re
 from dataclasses import dataclass
 
+from bot.adapters.messages import bullet_text
 from bot.adapters.telegram import texts
 from bot.core.results import Answer, Bullet, Citation, Summary
 from index.article import Article, Sentence
@@ -95,7 +96,7 @@ def _bullet_blocks(bullet: Bullet, language: str, label: str | None) -> list[Blo
     whole = [c for c in bullet.citations if bullet.is_its_sentence(c)]
     quoted = [c for c in bullet.citations if c not in whole]
     wheres = [f"{label} · {position(c, language)}" if label else position(c, language) for c in whole]
-    text = f"{texts.plain('untranslated', language)} {bullet.text}" if bullet.untranslated else bullet.text
+    text = bullet_text(bullet, language)
     head = "• " + html.escape(text) + "".join(f"\n<i>— {html.escape(w)}</i>" for w in wheres)
     quotes = [_quote(c, language, "blockquote expandable", label) for c in quoted]
     together = "\n".join([head, *(_block_pieces(q, MESSAGE_LIMIT)[0] for q in quotes)])

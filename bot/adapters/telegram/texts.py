@@ -17,7 +17,7 @@ from base.errors import (
     KutipError,
     NoArticleText,
 )
-from bot.adapters.messages import UNTRANSLATED, message_for
+from bot.adapters.messages import message_for
 
 LANGUAGES = ("id", "en")
 
@@ -56,7 +56,6 @@ _TEXTS: dict[str, dict[str, str]] = {
     "no_url": {"id": "(tanpa URL)", "en": "(no URL)"},
     "position": {"id": "¶{paragraph} · kalimat {sentence} [{id}]", "en": "¶{paragraph} · sentence {sentence} [{id}]"},
     "summary_title": {"id": "<b>Ringkasan</b>", "en": "<b>Summary</b>"},
-    "untranslated": UNTRANSLATED,  # shared with the terminal
     "summary_empty": {
         "id": "Belum ada ringkasan untuk artikel ini.",
         "en": "There is no summary for this article yet.",
