@@ -22,7 +22,7 @@ from bot.library.library import Library, LibraryConfig
 from bot.llm.packs import PACKS
 from bot.storage import DATABASE_NAME, open_database
 from bot.storage.articles import ArticleStore
-from bot.wiring.lazy import once
+from bot.wiring.lazy import once, side_by_side
 from bot.wiring.settings import Settings
 from index.article import Article
 from index.build import ensure_index
@@ -253,9 +253,10 @@ def build_library(
     thresholds = grounding_thresholds(settings)
 
     def assemble(stored: StoredIndex, summaries: Path) -> Kutip:
-        return assemble_core(
-            stored, embedder_of(), generator_of(), config, summaries, thresholds=thresholds, model=model
-        )
+        # The first core needs both models: loading them side by side makes a start (`kutip run`'s, the first
+        # `kutip ask`) wait for the longer load rather than for both in turn (`make bench`, "cold start").
+        embedder_now, generator_now = side_by_side(embedder_of, generator_of)
+        return assemble_core(stored, embedder_now, generator_now, config, summaries, thresholds=thresholds, model=model)
 
     def prefix_saved(article: Article) -> bool | None:
         prefixes = prefixes_of()

@@ -25,3 +25,35 @@ def once(load: Callable[[], T]) -> Callable[[], T]:
             return loaded[0]
 
     return get
+
+
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+def side_by_side(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
+    """`first()` on this thread while `second()` runs on a thread of its own; both values once both are done.
+
+    For two model loads the caller needs together: the embedder's (Python imports, which hold the GIL) and the
+    LLM's (file reads and weight repacking inside llama.cpp, which release it) overlap, so a start waits for the
+    longer of the two rather than their sum. An error from either is raised here, `first`'s before `second`'s,
+    only after both have ended: no load is left running behind the caller's back.
+    """
+    outcome: list[B] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(second())
+        except BaseException as error:  # handed to the caller below, whatever it was
+            failure.append(error)
+
+    thread = threading.Thread(target=run, name="kutip-load", daemon=True)
+    thread.start()
+    try:
+        value = first()
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]
+    return value, outcome[0]
