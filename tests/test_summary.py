@@ -16,6 +16,7 @@ from bot.core.summary import (
     is_prose,
     is_whole_sentence,
     key_words,
+    ordinals,
     parse_lines,
     round_trip_reason,
     scaled_amounts,
@@ -116,7 +117,8 @@ def test_a_summary_in_the_articles_language_needs_no_model_and_reaches_past_the_
     assert recall(facts, shown) > recall(facts, lead3([s.text for s in seed_article.sentences]))
 
 
-WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+# Not ordinals: a translation that names a rank its sentence lacks fails the claim check.
+WORDS = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta")
 # The seed's sentence 3.1 says OpenAI wants to loosen Microsoft's control; the 1.5B model translates it as the
 # reverse, and translated back, its reverse says "mengambil" (take) where the clause says "melonggarkan".
 REVERSED = "OpenAI, the startup behind ChatGPT, wants to take control of Microsoft's AI products and technology."
@@ -193,17 +195,18 @@ def test_a_clause_with_no_verb_to_compare_is_put_to_the_model_and_dropped_when_i
 
 MADE_UP_NUMBER = "Microsoft invested $7 billion in OpenAI."
 CUT = "The partnership between the two companies is"
-FIRST = [MADE_UP_NUMBER, REVERSED, CUT, "The article says something fourth."]
-SPARE_TEXTS = ["The article says something fifth.", "The article says something sixth."]
+FIRST = [MADE_UP_NUMBER, REVERSED, CUT, "The article says something delta."]
+SPARE_TEXTS = ["The article says something epsilon.", "The article says something zeta."][:SPARES]
 
 
 def _three_failed(summary, clauses, count, order, generator) -> None:
     shown = [b.text for b in summary.bullets]
     assert not {REVERSED, MADE_UP_NUMBER, CUT} & set(shown)
-    # Three failed, two spares: one short, filled by the best-chosen failed clause in the article's words,
-    # flagged; never a failed translation.
-    assert sorted(shown) == sorted([FIRST[3], *SPARE_TEXTS, clauses[order[0]]])
-    assert [b.text for b in summary.bullets if b.untranslated] == [clauses[order[0]]]
+    # Three failed, fewer spares: the places still short are filled by the best-chosen failed clauses in the
+    # article's words, flagged; never a failed translation.
+    filled = [clauses[i] for i in order[: 3 - SPARES]]
+    assert sorted(shown) == sorted([FIRST[3], *SPARE_TEXTS, *filled])
+    assert [b.text for b in summary.bullets if b.untranslated] == filled
     assert len(summary.bullets) == count
     # The reversal was never put to the model: the round trip had its verb to compare.
     assert not any(f"Summary point: {REVERSED}" in prompt.user for prompt, _ in generator.asked)
@@ -367,3 +370,39 @@ def test_a_translation_that_swaps_who_does_what_or_scales_a_number_is_not_shown(
     assert swapped not in shown and million not in shown and len(shown) == count
     assert not any(swapped in prompt.user or million in prompt.user for prompt, _ in fake_generator.asked)
     assert "names in another order" in round_trip_reason(swapped_back, clauses[order[1]], "id")
+
+
+def test_a_translation_that_names_another_rank_or_place_is_not_the_sentences(fake_core):
+    # Both seen in English summaries of the key-fact set: every name and verb in place, the ranks turned.
+    practice = make_article(
+        (
+            (
+                "Marc Marquez (Repsol Honda) dan Johann Zarco (Yamaha Tech3) menyelesaikan sesi dengan berada di "
+                "urutan kedua dan ketiga tercepat.",
+            ),
+        )
+    ).sentences[0]
+    champion = make_article(
+        (
+            (
+                "Pemain yang menjadi unggulan ketiga ini naik ke podium kampiun setelah mengalahkan Lee Chong Wei "
+                "(Malaysia) melalui rubber game.",
+            ),
+        )
+    ).sentences[0]
+    check = fake_core.summariser.text_reason
+    assert "ordinals" in check(
+        "Marc Marquez (Repsol Honda) and Johann Zarco (Yamaha Tech3) finished first and second in the session.",
+        practice,
+    )
+    assert (
+        check("Marc Marquez (Repsol Honda) and Johann Zarco (Yamaha Tech3) were second and third fastest.", practice)
+        is None
+    )
+    assert "ordinals" in check(
+        "The third player to reach the podium after defeating Lee Chong Wei (Malaysia) is now in third place.", champion
+    )
+    assert (
+        check("The third seed reached the top of the podium after beating Lee Chong Wei (Malaysia).", champion) is None
+    )
+    assert ordinals("ke-3, 21st, kedua dan Kedua") == {3: 1, 21: 1, 2: 2}
