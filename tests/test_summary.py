@@ -374,22 +374,14 @@ def test_a_translation_that_swaps_who_does_what_or_scales_a_number_is_not_shown(
 
 def test_a_translation_that_names_another_rank_or_place_is_not_the_sentences(fake_core):
     # Both seen in English summaries of the key-fact set: every name and verb in place, the ranks turned.
-    practice = make_article(
-        (
-            (
-                "Marc Marquez (Repsol Honda) dan Johann Zarco (Yamaha Tech3) menyelesaikan sesi dengan berada di "
-                "urutan kedua dan ketiga tercepat.",
-            ),
-        )
-    ).sentences[0]
-    champion = make_article(
-        (
-            (
-                "Pemain yang menjadi unggulan ketiga ini naik ke podium kampiun setelah mengalahkan Lee Chong Wei "
-                "(Malaysia) melalui rubber game.",
-            ),
-        )
-    ).sentences[0]
+    practice = _sentence(
+        "Marc Marquez (Repsol Honda) dan Johann Zarco (Yamaha Tech3) menyelesaikan sesi dengan berada di "
+        "urutan kedua dan ketiga tercepat."
+    )
+    champion = _sentence(
+        "Pemain yang menjadi unggulan ketiga ini naik ke podium kampiun setelah mengalahkan Lee Chong Wei "
+        "(Malaysia) melalui rubber game."
+    )
     check = fake_core.summariser.text_reason
     assert "ordinals" in check(
         "Marc Marquez (Repsol Honda) and Johann Zarco (Yamaha Tech3) finished first and second in the session.",
