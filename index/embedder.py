@@ -15,6 +15,12 @@ from base.errors import ModelError
 
 logger = logging.getLogger(__name__)
 
+# Sentences per forward pass. On this CPU small batches are both faster and lighter: embedding a 600-sentence
+# article with e5 took 17.2 s and raised peak RSS by 0.30 GB at 4, against 34.7 s and 0.81 GB at
+# sentence-transformers' default of 32 (1: 25.4 s; docs/measurements.md, "Speed and memory"). A long article
+# is read while the LLM is loaded, so that peak adds to the model's.
+ENCODE_BATCH = 4
+
 
 class Embedder(Protocol):
     name: str
@@ -103,7 +109,7 @@ class SentenceTransformerEmbedder:
         vectors = self._model.encode(
             texts,
             prompt_name=prompt_name,
-            batch_size=32,
+            batch_size=ENCODE_BATCH,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
