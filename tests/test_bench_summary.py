@@ -14,13 +14,13 @@ def test_the_summary_row_times_both_languages_and_counts_model_calls(seed_articl
     core = assemble_core(build_index(seed_article, embedder), embedder, recorder, core_config(Settings(_env_file=None)))
     lede = core.summariser.clauses()[0]
     generator.enqueue(
-        "1. The partnership is at a critical point.",  # the others, spares and all, not translated
+        "1. The partnership is at a critical point.",  # the others not translated
         f"1. {lede}",  # the translation translated back: the round trip holds
     )
     speed = summary_speed(core, recorder)
     assert list(speed) == ["id", "en"]
     assert speed["id"]["llm_calls"] == 0 and speed["id"]["bullets"] == 4  # copied clauses need no model
-    # There and back, the spares with the chosen; no yes/no check (the round trip compared the verbs).
+    # There and back; no yes/no check (the round trip compared the verbs).
     # One translated; the three whose translations failed are shown in the article's words, flagged.
     assert speed["en"]["llm_calls"] == 2 and speed["en"]["bullets"] == 4
     assert len(speed["en"]["completion_s"]) == 2 and speed["en"]["check_s"] == []

@@ -112,7 +112,7 @@ def fake_models(monkeypatch, tmp_path):
 
 def test_summary_json_flags_a_bullet_left_untranslated_and_the_terminal_marks_it(capsys, fake_models):
     _, generator = fake_models
-    generator.enqueue("")  # no translation at all, of the chosen or the spares: each left in the article's words
+    generator.enqueue("")  # no translation at all: each clause left in the article's words
     code, out, _ = run(capsys, "summary", "--lang", "en", "--json")
     bullets = json.loads(out)["bullets"]
     assert code == 0 and bullets and all(b["untranslated"] is True for b in bullets)

@@ -8,7 +8,6 @@ from bot.core.prompts import ArticlePrompt
 from bot.core.summary import (
     CACHE_FORMAT,
     MAX_BULLET_CHARS,
-    SPARES,
     Summariser,
     bullet_count,
     choose,
@@ -128,7 +127,7 @@ REVERSED_BACK = "OpenAI, startup di balik ChatGPT, ingin mengambil kontrol atas 
 def _chosen(fake_core) -> tuple[list[str | None], int, list[int], list[str]]:
     clauses = fake_core.summariser.clauses()
     count = bullet_count(len(clauses))
-    order = choose(clauses, fake_core.summariser.vectors, count + SPARES)
+    order = choose(clauses, fake_core.summariser.vectors, count)
     return clauses, count, order, [fake_core.article.sentences[i].id for i in order]
 
 
@@ -139,12 +138,12 @@ def _back(texts: list[str]) -> str:
 
 def test_in_another_language_each_chosen_clause_is_translated_there_and_back_and_checked(fake_core, fake_generator):
     clauses, count, order, ids = _chosen(fake_core)
-    assert len(order) == count + SPARES
+    assert len(order) == count
     texts = {i: f"The article says something {WORDS[n]}." for n, i in enumerate(ids)}
     # Translated back, each gives its clause again: the round trip holds.
     fake_generator.enqueue(lines(texts.values()), _back([clauses[i] for i in order]))
     summary = fake_core.summary("en")
-    # Two calls, there and back, the spares in them too: most translations fail the round trip.
+    # Two calls, there and back, every clause in each.
     (there, _, _), (back, _, _) = fake_generator.history
     assert "English" in there.user and "Indonesian" in back.user
     assert all(f"{n}. {clauses[i]}" in there.user for n, i in enumerate(order, 1))
@@ -154,15 +153,12 @@ def test_in_another_language_each_chosen_clause_is_translated_there_and_back_and
     # translation's), and the article's prefix warmed again for the next question.
     assert there.system == fake_core.prompt.system and clauses[order[1]] not in back.system
     assert fake_generator.warmed[-1] == fake_core.prompt.system
-    # Every one passes: the first `count` chosen are shown, in the article's order; the spares are not.
-    assert [b.citations[0].id for b in summary.bullets] == [
-        fake_core.article.sentences[i].id for i in sorted(order[:count])
-    ]
-    assert [b.text for b in summary.bullets] == [
-        texts[fake_core.article.sentences[i].id] for i in sorted(order[:count])
-    ]
-    # The model is asked only of a shown clause the round trip had no verb to compare in.
-    assert len(fake_generator.asked) == len([i for i in order[:count] if not key_words(clauses[i], "id")])
+    # Every one passes: each is shown, in the article's order.
+    assert [b.citations[0].id for b in summary.bullets] == [fake_core.article.sentences[i].id for i in sorted(order)]
+    assert [b.text for b in summary.bullets] == [texts[fake_core.article.sentences[i].id] for i in sorted(order)]
+    assert not any(b.untranslated for b in summary.bullets)
+    # The model is asked only of a clause the round trip had no verb to compare in.
+    assert len(fake_generator.asked) == len([i for i in order if not key_words(clauses[i], "id")])
 
 
 def test_a_clause_with_no_verb_to_compare_is_put_to_the_model_and_dropped_when_it_doubts():
@@ -196,52 +192,33 @@ def test_a_clause_with_no_verb_to_compare_is_put_to_the_model_and_dropped_when_i
 MADE_UP_NUMBER = "Microsoft invested $7 billion in OpenAI."
 CUT = "The partnership between the two companies is"
 FIRST = [MADE_UP_NUMBER, REVERSED, CUT, "The article says something delta."]
-SPARE_TEXTS = ["The article says something epsilon.", "The article says something zeta."][:SPARES]
 
 
 def _three_failed(summary, clauses, count, order, generator) -> None:
     shown = [b.text for b in summary.bullets]
     assert not {REVERSED, MADE_UP_NUMBER, CUT} & set(shown)
-    # Three failed, fewer spares: the places still short are filled by the best-chosen failed clauses in the
-    # article's words, flagged; never a failed translation.
-    filled = [clauses[i] for i in order[: 3 - SPARES]]
-    assert sorted(shown) == sorted([FIRST[3], *SPARE_TEXTS, *filled])
+    # Three failed: their clauses are shown in the article's words, flagged; never a failed translation.
+    filled = [clauses[i] for i in order[:3]]
+    assert sorted(shown) == sorted([FIRST[3], *filled])
     assert [b.text for b in summary.bullets if b.untranslated] == filled
     assert len(summary.bullets) == count
     # The reversal was never put to the model: the round trip had its verb to compare.
     assert not any(f"Summary point: {REVERSED}" in prompt.user for prompt, _ in generator.asked)
 
 
-def test_a_reversed_translation_the_model_agrees_with_is_replaced_by_a_spare_never_shown(fake_core, fake_generator):
+def test_a_reversed_translation_the_model_agrees_with_is_never_shown_its_sentence_is(fake_core, fake_generator):
     clauses, count, order, ids = _chosen(fake_core)
     assert ids[1] == "3.1" and "melonggarkan kendali Microsoft" in clauses[order[1]]
     fake_generator.enqueue(
-        lines(FIRST + SPARE_TEXTS),
-        # Only those that pass the checks in code go round: the reversal, the fourth and the spares.
-        _back([REVERSED_BACK, *(clauses[i] for i in order[3:])]),
+        lines(FIRST),
+        # Only those that pass the checks in code go round: the reversal and the fourth.
+        _back([REVERSED_BACK, clauses[order[3]]]),
     )
     # The model agrees with every bullet, the reversal too (P(yes) 0.9, as the real one does).
     fake_generator.default_yes = 0.9
     summary = fake_core.summary("en")
     _three_failed(summary, clauses, count, order, fake_generator)
-    assert len(fake_generator.history) == 2  # the spares went there and back with the chosen
-
-
-def test_when_the_spares_do_not_fit_the_context_they_are_translated_only_for_those_that_fail(fake_core, fake_generator):
-    clauses, count, order, ids = _chosen(fake_core)
-    fake_generator.context_size = 800  # in the fake's tokens (words): the article and 6 lines do not fit
-    fake_generator.enqueue(
-        lines(FIRST),
-        _back([REVERSED_BACK, clauses[order[3]]]),
-        lines(SPARE_TEXTS),
-        _back([clauses[i] for i in order[count:]]),
-    )
-    fake_generator.default_yes = 0.9
-    summary = fake_core.summary("en")
-    _three_failed(summary, clauses, count, order, fake_generator)
-    there = [prompt.user for prompt, _, _ in fake_generator.history[::2]]
-    assert not any(clauses[i] in there[0] for i in order[count:])  # the first round: the chosen alone
-    assert all(clauses[i] in there[1] for i in order[count:]) and clauses[order[0]] not in there[1]
+    assert len(fake_generator.history) == 2
 
 
 def test_the_round_trip_finds_a_turned_verb_a_gained_negation_and_keeps_a_faithful_one(seed_article):
@@ -276,7 +253,7 @@ def test_a_translated_bullet_must_end_as_a_sentence():
 
 
 def test_summary_is_cached_per_language_in_memory_and_on_disk(fake_core, fake_generator, tmp_path):
-    fake_generator.enqueue("")  # nothing translated, of the chosen or the spares
+    fake_generator.enqueue("")  # nothing translated
     first = fake_core.summary("id")
     assert fake_core.summary("id") == first
     fake_core.summary("en")

@@ -54,18 +54,11 @@ MIN_PROSE_SHARE = 0.4
 LEAD_BONUS = 0.3
 NEWS_WEIGHT = 0.6
 _DIVERSITY = 0.3
-# Chosen clauses beyond the bullet count, translated with the others in the same call so that one whose
-# translation fails its checks can be replaced. One, not two: on the seed and 10 key-fact articles no second
-# spare's translation passed the round trip (docs/measurements.md), and each costs its lines twice, there and
-# back.
-SPARES = 1
-
 
 # A translated bullet is one sentence of at most this many words (a 220-character clause is about 35).
 _TRANSLATED_WORDS = 48
-# The most tokens a translated line may take, and the chat template's tokens around a prompt (a margin).
+# The most tokens a translated line may take.
 _LINE_TOKENS = 70
-_TEMPLATE_TOKENS = 32
 # A dateline opens many news articles ("Jakarta, CNN Indonesia -- ", "Wamena (ANTARA News) - "): a few words
 # without digits, then a dash. Only the lede can carry one; a bullet copied from the lede starts after it.
 _DATELINE = re.compile(r"^(?:[^\s\d]+\s){0,5}?[^\s\d]+\s[-–—]{1,2}\s")
@@ -348,19 +341,15 @@ class Summariser:
     def _generate(self, language: str) -> Summary:
         count = bullet_count(len(self.vectors))
         clauses = self.clauses()
+        order = choose(clauses, self.vectors, count)
         untranslated: set[int] = set()
         if language == self.article.language:
-            order = choose(clauses, self.vectors, count)
             texts = {i: clauses[i] or "" for i in order}
         else:
-            # Spares, so a translation that fails its check can be replaced and `count` remain.
-            order = choose(clauses, self.vectors, count + SPARES)
-            texts = self._translated(order, clauses, language, count)
-            # Still short: the best-chosen clauses whose translations failed, in the article's words. Shown as
-            # they stand they are true by construction, where a bullet left out loses its fact.
+            texts = self._translated(order, clauses, language)
+            # The chosen clauses whose translations failed, in the article's words. Shown as they stand they
+            # are true by construction, where a bullet left out loses its fact.
             for i in order:
-                if len(texts) >= count:
-                    break
                 if i not in texts and clauses[i]:
                     texts[i] = clauses[i]
                     untranslated.add(i)
@@ -377,54 +366,39 @@ class Summariser:
             model=self.generator.name,
         )
 
-    def _translated(self, order: list[int], clauses: list[str | None], language: str, count: int) -> dict[int, str]:
-        """The chosen clauses, spares and all, are translated in one model call and the translations that pass
-        the checks in code translated back in another; in the order they were chosen, those whose round trip
-        holds (and, for a clause with no verb to compare, that the model agrees with) are kept until there are
-        `count`. Two calls, not four: most translations fail the round trip (37 of 43 on the English dev set),
-        so the spares were nearly always needed, and each call costs the prompt it reads, and a round trip
-        the article's prefix restored after it. When all of them would not fit the context at once, the
-        first `count` go first and a spare for each that fails after. A translation that fails is never
-        shown (the caller fills what is still short with untranslated clauses)."""
+    def _translated(self, order: list[int], clauses: list[str | None], language: str) -> dict[int, str]:
+        """The chosen clauses are translated in one model call and the translations that pass the checks in
+        code translated back in another; those whose round trip holds (and, for a clause with no verb to
+        compare, that the model agrees with) are kept. A translation that fails is never shown: the caller
+        shows its clause in the article's words. No spare clause is translated to take a failed one's place:
+        on the seed and ten key-fact articles one spare gave three of the six English bullets, two of them
+        poor, for 0.10-0.14 of the summary's time, and the same key-fact recall (docs/measurements.md)."""
+        texts = self._translate(order, clauses, language)
+        candidates = {}
+        for i in order:
+            text, sentence = texts.get(i, ""), self.article.sentences[i]
+            reason = self.text_reason(text, sentence) if text else "not translated"
+            if reason is None:
+                candidates[i] = text
+            else:
+                logger.debug("summary bullet %s left out: %s", sentence.id, reason)
+        backs = self._translate_back(candidates) if candidates else {}
         kept: dict[int, str] = {}
-        waiting = list(order)
-        size = len(order) if self._translation_fits(order, clauses, language) else count
-        while len(kept) < count and waiting:
-            batch, waiting = waiting[:size], waiting[size:]
-            texts = self._translate(batch, clauses, language)
-            candidates = {}
-            for i in batch:
-                text, sentence = texts.get(i, ""), self.article.sentences[i]
-                reason = self.text_reason(text, sentence) if text else "not translated"
-                if reason is None:
-                    candidates[i] = text
-                else:
-                    logger.debug("summary bullet %s left out: %s", sentence.id, reason)
-            backs = self._translate_back(candidates) if candidates else {}
-            for i, text in candidates.items():
-                if len(kept) >= count:
-                    break
-                sentence = self.article.sentences[i]
-                back = backs.get(i, "")
-                clause = clauses[i] or ""
-                reason = round_trip_reason(back, clause, self.article.language) if back else "no round trip"
-                if reason is None and not key_words(clause, self.article.language):
-                    # Asked only where the round trip had no verb to compare: the model agrees with nearly
-                    # every translation (P(yes) 0.85-0.90 on the seed and dev articles, reversals included),
-                    # and each asking costs a second and more.
-                    reason = self.model_reason(text, sentence)
-                if reason is None:
-                    kept[i] = text
-                else:
-                    logger.debug("summary bullet %s left out: %s (translated back: %r)", sentence.id, reason, back)
-            size = count - len(kept)
+        for i, text in candidates.items():
+            sentence = self.article.sentences[i]
+            back = backs.get(i, "")
+            clause = clauses[i] or ""
+            reason = round_trip_reason(back, clause, self.article.language) if back else "no round trip"
+            if reason is None and not key_words(clause, self.article.language):
+                # Asked only where the round trip had no verb to compare: the model agrees with nearly
+                # every translation (P(yes) 0.85-0.90 on the seed and dev articles, reversals included),
+                # and each asking costs a second and more.
+                reason = self.model_reason(text, sentence)
+            if reason is None:
+                kept[i] = text
+            else:
+                logger.debug("summary bullet %s left out: %s (translated back: %r)", sentence.id, reason, back)
         return kept
-
-    def _translation_fits(self, order: list[int], clauses: list[str | None], language: str) -> bool:
-        """The translation of every clause in `order`, its prompt and its reply, fits the model's context."""
-        prompt = self._translation_prompt(order, clauses, language)
-        used = self.generator.count_tokens(prompt.system) + self.generator.count_tokens(prompt.user)
-        return used + _TEMPLATE_TOKENS + _LINE_TOKENS * len(order) <= self.generator.context_size
 
     def _translation_prompt(self, order: list[int], clauses: list[str | None], language: str) -> Prompt:
         user = render(
