@@ -401,17 +401,14 @@ class Summariser:
                 logger.debug("summary bullet %s left out: %s (translated back: %r)", sentence.id, reason, back)
         return kept
 
-    def _translation_prompt(self, order: list[int], clauses: list[str | None], language: str) -> Prompt:
+    def _translate(self, order: list[int], clauses: list[str | None], language: str) -> dict[int, str]:
         user = render(
             "summary",
             count=len(order),
             language=LANGUAGE_NAMES[language],
             points=numbered_lines([clauses[i] or "" for i in order]),
         )
-        return Prompt(system=self.prompt.system, user=user)
-
-    def _translate(self, order: list[int], clauses: list[str | None], language: str) -> dict[int, str]:
-        prompt = self._translation_prompt(order, clauses, language)
+        prompt = Prompt(system=self.prompt.system, user=user)
         return self._numbered_reply(prompt, order, max_tokens=_LINE_TOKENS * len(order))
 
     def _translate_back(self, texts: dict[int, str]) -> dict[int, str]:
@@ -454,10 +451,10 @@ class Summariser:
             return "not a whole sentence"
         if len(text) > MAX_BULLET_CHARS + 60:  # a translation runs longer than its source
             return "too long"
-        if scaled_amounts(text) - scaled_amounts(sentence.text):
-            return f"amounts not in the sentence: {sorted(scaled_amounts(text) - scaled_amounts(sentence.text))}"
-        if extra := ordinals(text) - ordinals(sentence.text):
-            return f"ordinals not in the sentence: {sorted(extra.elements())}"
+        if extra_amounts := scaled_amounts(text) - scaled_amounts(sentence.text):
+            return f"amounts not in the sentence: {sorted(extra_amounts)}"
+        if extra_ordinals := ordinals(text) - ordinals(sentence.text):
+            return f"ordinals not in the sentence: {sorted(extra_ordinals.elements())}"
         return unsupported_reason(text, [sentence])
 
     def model_reason(self, text: str, sentence: Sentence) -> str | None:
